@@ -1,0 +1,54 @@
+"""Typed errors raised by the library, and the exit codes the CLI maps them to.
+
+Every expected failure raises a subclass of ``AuditError`` with a one-line message that names the
+file (and line, when there is one) and the problem. ``audit.cli`` is the only place that turns
+them into exit codes; nothing else calls ``sys.exit``.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """Exit codes of every ``hallu-audit`` command (documented in the README)."""
+
+    OK = 0
+    GATE_FAILED = 1  # a CI gate of `outputs` failed
+    USAGE = 2  # click's own usage errors: unknown option, missing argument
+    BAD_INPUT = 3  # unreadable file, malformed data, mixed configs
+
+
+class AuditError(Exception):
+    """Base of all expected failures; the message is shown to the user as one line."""
+
+    exit_code: ExitCode = ExitCode.BAD_INPUT
+
+    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        self.path = path
+        self.line = line
+        self.reason = message
+        where = path if path is not None else ""
+        if path is not None and line is not None:
+            where = f"{path}:{line}"
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class InputError(AuditError):
+    """An input file cannot be opened, decoded or parsed."""
+
+
+class BadRecordError(InputError):
+    """One record of a corpus or outputs file is malformed (fatal only under --strict)."""
+
+
+class ConfigError(AuditError):
+    """Options or a reference table describe something the tool cannot do."""
+
+
+class MergeError(AuditError):
+    """Sketches or reports made with different configs cannot be combined."""
+
+
+class FormatError(AuditError):
+    """A serialized sketch or report is truncated, corrupt or of an unknown version."""
