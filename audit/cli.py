@@ -1,0 +1,201 @@
+"""The ``hallu-audit`` command line: parse, call one library function, render.
+
+This is the only module that knows about typer, stdout/stderr and exit codes. Library errors
+(``audit.errors.AuditError``) become a one-line message on stderr and their exit code:
+0 ok, 1 a CI gate failed, 2 usage error, 3 bad input or data.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+
+import audit
+from audit.errors import AuditError, ExitCode
+
+app = typer.Typer(
+    name="hallu-audit",
+    help=(
+        "Audit language-model hallucination: from the singleton rate of a training corpus to "
+        "predicted error bounds and graded model answers (Kalai, Nachum, Vempala, Zhang 2025)."
+    ),
+    no_args_is_help=True,
+    add_completion=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+
+T = TypeVar("T")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hallu-audit {audit.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Audit language-model hallucination from training corpus to graded answers.
+
+    Exit codes: 0 ok, 1 a CI gate failed, 2 usage error, 3 bad input or data.
+    """
+
+
+def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
+    """One line on stderr, then exit with ``code``."""
+    typer.echo(f"hallu-audit: error: {message}", err=True)
+    raise typer.Exit(int(code))
+
+
+@contextmanager
+def errors_to_exit_codes():  # type: ignore[no-untyped-def]
+    """Turn the library's expected failures into one-line messages and documented exit codes."""
+    try:
+        yield
+    except AuditError as exc:
+        fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("hallu-audit: interrupted", err=True)
+        raise typer.Exit(130) from None
+    except BrokenPipeError:
+        # `hallu-audit ... | head`: the reader left; that is not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(0) from None
+
+
+def interactive() -> bool:
+    return sys.stderr.isatty()
+
+
+def emit(data: bytes, output: str | None) -> None:
+    """Machine-readable results: to ``-o FILE`` atomically, else to stdout."""
+    from audit.report import write_atomic
+
+    if output and output != "-":
+        try:
+            write_atomic(output, data)
+        except OSError as exc:
+            raise AuditError(f"cannot write output: {exc.strerror or exc}", path=output) from None
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+
+
+@contextmanager
+def progress_bar(total: int | None, quiet: bool, unit: str = "B"):  # type: ignore[no-untyped-def]
+    """A tqdm bar on stderr when stderr is a terminal; yields an ``update(n)`` callback or None."""
+    if quiet or not interactive():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total, unit=unit, unit_scale=True, unit_divisor=1024, file=sys.stderr,
+              dynamic_ncols=True, smoothing=0.1, desc="reading") as bar:
+        yield bar.update
+
+
+def _parse_confidence(value: float) -> float:
+    if not 0 < value < 1:
+        raise typer.BadParameter("must be between 0 and 1 (exclusive), e.g. 0.99")
+    return value
+
+
+# -- corpus ------------------------------------------------------------------------------------
+@app.command(no_args_is_help=True)
+def corpus(
+    inputs: Annotated[list[str], typer.Argument(help="Files, directories (recursive) or - for stdin.", show_default=False, metavar="INPUT")],
+    facts: Annotated[str | None, typer.Option("--facts", "-f", metavar="REFS.jsonl", help="Reference table (JSONL): count these facts.", rich_help_panel="Facts")] = None,
+    pattern: Annotated[list[str] | None, typer.Option("--pattern", "-p", metavar="PACK|REGEX", help="Open extraction: a built-in pack (birth_date, capital, founding_year), NAME=REGEX or REGEX with named groups subject and object. Repeatable.", rich_help_panel="Facts")] = None,
+    scope: Annotated[str, typer.Option(metavar="SCOPE", help="Where subject and object must co-occur (reference mode): sentence, window or doc.", rich_help_panel="Facts")] = "sentence",
+    window: Annotated[int, typer.Option(metavar="N", help="Words between subject and object for --scope window.", rich_help_panel="Facts")] = 0,
+    text_field: Annotated[str, typer.Option("--text-field", metavar="FIELD", help="JSON/Parquet field holding the text (dotted path for nested).", rich_help_panel="Input")] = "text",
+    id_field: Annotated[str | None, typer.Option("--id-field", metavar="FIELD", help="Field holding the document id.", rich_help_panel="Input")] = None,
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="auto, jsonl, parquet or text.", rich_help_panel="Input")] = "auto",
+    glob: Annotated[list[str] | None, typer.Option("--glob", metavar="GLOB", help="File pattern for directory inputs, e.g. '*.jsonl.zst'. Repeatable.", rich_help_panel="Input")] = None,
+    doc_per_file: Annotated[bool, typer.Option("--doc-per-file", help="Plain text: each file is one document (default: each line).", rich_help_panel="Input")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad record (exit 3) instead of counting it.", rich_help_panel="Input")] = False,
+    tokenizer: Annotated[str | None, typer.Option("--tokenizer", metavar="TOKENIZER.json", help="A local tokenizer.json: also report the corpus size in its tokens.", rich_help_panel="Input")] = None,
+    confidence: Annotated[float, typer.Option(metavar="P", help="Confidence of the missing-mass interval.", callback=_parse_confidence)] = 0.99,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report to FILE (atomically).", rich_help_panel="Output")] = None,
+    per_fact: Annotated[str | None, typer.Option("--per-fact", metavar="FILE", help="Write {id, relation, count} JSONL for every fact to FILE.", rich_help_panel="Output")] = None,
+    timings: Annotated[bool, typer.Option("--timings", help="Add elapsed time and MB/s to the JSON (it is then no longer byte-reproducible).", rich_help_panel="Output")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.", rich_help_panel="Output")] = False,
+) -> None:
+    """Count how often each fact occurs in a training corpus and report its singleton rate.
+
+    The singleton rate sr = N1/N (facts seen exactly once over all fact mentions) is the
+    Good-Turing estimate of the missing mass, and the floor under a base model's hallucination
+    rate on those facts (Kalai et al. 2025, Theorem 2).
+
+    \b
+    Examples:
+      hallu-audit corpus fixtures/corpus/sample.jsonl --facts fixtures/refs/capitals.jsonl
+      zstdcat shard-*.jsonl.zst | hallu-audit corpus - -f refs.jsonl --json | jq .overall
+      hallu-audit corpus data/ --glob '*.parquet' -p birth_date -p capital -o report.json
+      hallu-audit corpus wiki.jsonl -f refs.jsonl --per-fact counts.jsonl --quiet
+    """
+    from audit.corpus import make_job, scan
+    from audit.extract import FactMatcher
+    from audit.reading import ReadOptions, expand_paths
+    from audit.report import build_report, per_fact_rows, render_summary, write_atomic
+
+    with errors_to_exit_codes():
+        read = ReadOptions(text_field=text_field, id_field=id_field, format=fmt,
+                           doc_per_file=doc_per_file, strict=strict)
+        if fmt not in ("auto", "jsonl", "parquet", "text"):
+            raise typer.BadParameter(f"unknown format {fmt!r} (auto, jsonl, parquet, text)", param_hint="--format")
+        job = make_job(facts_path=facts, patterns=pattern or (), scope=scope, window=window,
+                       read=read, tokenizer_path=tokenizer)
+        sources = expand_paths(inputs, glob)
+        if not sources:
+            fail("no input files found (check the paths and --glob)")
+        sizes = [s.size for s in sources]
+        total = sum(sizes) if all(x is not None for x in sizes) else None  # type: ignore[misc]
+        extractor = job.extractor()
+        started = time.perf_counter()
+        with progress_bar(total, quiet) as update:
+            partial = scan(job, sources, update, extractor)
+        elapsed = time.perf_counter() - started
+        reference_facts = None
+        if isinstance(extractor, FactMatcher):
+            reference_facts = {}
+            for f in extractor.facts:
+                reference_facts[f.relation] = reference_facts.get(f.relation, 0) + 1
+        report = build_report(
+            partial, job.config, confidence=confidence, sources=[s.path for s in sources],
+            reference_objects=extractor.reference_objects if reference_facts is not None else None,
+            reference_facts=reference_facts, tokenizer=tokenizer,
+            elapsed_s=elapsed if timings else None,
+        )
+        if per_fact:
+            write_atomic(per_fact, per_fact_rows(partial))
+        if output:
+            emit(report.to_json(), output)
+        if as_json:
+            emit(report.to_json(), None)
+        if not quiet and (interactive() or not (as_json or output)):
+            report.elapsed_s = elapsed
+            typer.echo(render_summary(report), err=True)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="hallu-audit")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""``hallu-audit corpus``: stream documents, extract mentions, count facts.
+
+``scan`` turns one stream of sources into a ``CorpusPartial``; partials are monoids (``+``), so
+files, byte ranges, processes and machines each produce one and the results merge exactly.
+``build_report`` turns the merged partial into the report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from audit.counting import ExactCounter, FactCounter
+from audit.dates import compatible
+from audit.errors import ConfigError, InputError
+from audit.extract import Extractor, FactMatcher, PatternExtractor, compile_patterns
+from audit.facts import digest, load_references
+from audit.reading import ReadOptions, ReadStats, Source, batched, iter_documents
+from audit.records import CorpusConfig
+
+#: Distinct objects kept per prompt for conflict detection (beyond that a prompt is a conflict
+#: anyway, and memory stays bounded).
+MAX_OBJECTS_PER_PROMPT = 8
+
+
+@dataclass
+class CorpusPartial:
+    """What one shard of a run produces. ``CorpusPartial.empty(cfg)`` + ``+`` form a monoid."""
+
+    config_id: str
+    counter: FactCounter
+    read: ReadStats = field(default_factory=ReadStats)
+    tokens: int | None = None
+    # prompt -> distinct normalised objects (open extraction only)
+    objects: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls, config: CorpusConfig) -> CorpusPartial:
+        return cls(config.id, ExactCounter(config.id))
+
+    def merge(self, other: CorpusPartial) -> None:
+        self.counter.merge(other.counter)
+        self.read = self.read + other.read
+        if other.tokens is not None:
+            self.tokens = (self.tokens or 0) + other.tokens
+        for prompt, objs in other.objects.items():
+            mine = self.objects.setdefault(prompt, set())
+            for o in objs:
+                if len(mine) < MAX_OBJECTS_PER_PROMPT:
+                    mine.add(o)
+
+    def __add__(self, other: CorpusPartial) -> CorpusPartial:
+        out = CorpusPartial(self.config_id, self.counter.copy(), ReadStats() + self.read, self.tokens,
+                            {k: set(v) for k, v in self.objects.items()})
+        out.merge(other)
+        return out
+
+
+@dataclass(frozen=True)
+class CorpusJob:
+    """Everything ``corpus`` needs besides its inputs: built once, shipped to workers as is."""
+
+    config: CorpusConfig
+    read: ReadOptions
+    facts_path: str | None = None
+    patterns: tuple[str, ...] = ()
+    tokenizer_path: str | None = None
+
+    def extractor(self) -> Extractor:
+        if self.facts_path is not None:
+            return FactMatcher(load_references(self.facts_path), self.config.scope, self.config.window)
+        return PatternExtractor(compile_patterns(self.patterns))
+
+
+def make_job(
+    *,
+    facts_path: str | None,
+    patterns: Iterable[str],
+    scope: str = "sentence",
+    window: int = 0,
+    read: ReadOptions | None = None,
+    tokenizer_path: str | None = None,
+    **config: object,
+) -> CorpusJob:
+    """Validate the options and fix the config (its id covers the reference table's content)."""
+    patterns = tuple(patterns)
+    if (facts_path is None) == (not patterns):
+        raise ConfigError("give either --facts REFS.jsonl or at least one --pattern (not both)")
+    if facts_path is not None:
+        cfg = CorpusConfig(mode="facts", facts_digest=digest(load_references(facts_path)), scope=scope,
+                           window=window, **config)  # type: ignore[arg-type]
+    else:
+        compile_patterns(patterns)  # fail early on a bad regex
+        cfg = CorpusConfig(mode="patterns", patterns=patterns, scope="match", **config)  # type: ignore[arg-type]
+    return CorpusJob(cfg, read or ReadOptions(), facts_path, patterns, tokenizer_path)
+
+
+def _load_tokenizer(path: str):  # type: ignore[no-untyped-def]
+    try:
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(path)
+    except Exception as exc:  # tokenizers raises a bare Exception for unreadable files
+        raise InputError(f"cannot load tokenizer ({str(exc).splitlines()[0]})", path=path) from None
+
+
+def scan(
+    job: CorpusJob,
+    sources: Iterable[Source],
+    progress: Callable[[int], None] | None = None,
+    extractor: Extractor | None = None,
+) -> CorpusPartial:
+    """Read ``sources`` and count every mention: the whole job for one process."""
+    extractor = extractor or job.extractor()
+    partial = CorpusPartial.empty(job.config)
+    counter = partial.counter
+    if isinstance(extractor, FactMatcher) and isinstance(counter, ExactCounter):
+        for fact in extractor.facts:
+            counter.add_zero(fact.id, fact.relation)
+    objects = partial.objects if isinstance(extractor, PatternExtractor) else None
+    tokenizer = _load_tokenizer(job.tokenizer_path) if job.tokenizer_path else None
+    if tokenizer is not None:
+        partial.tokens = 0
+    docs = iter_documents(sources, job.read, partial.read, progress)
+    for batch in batched(docs, 512):
+        for doc in batch:
+            for m in extractor.mentions(doc):
+                counter.update(m.fact, m.relation)
+                if objects is not None:
+                    objs = objects.setdefault(m.fact, set())
+                    if len(objs) < MAX_OBJECTS_PER_PROMPT:
+                        objs.add(m.obj)
+        if tokenizer is not None:
+            encodings = tokenizer.encode_batch([d.text for d in batch], add_special_tokens=False)
+            partial.tokens += sum(len(e.ids) for e in encodings)  # type: ignore[operator]
+    return partial
+
+
+_ISO = re.compile(r"\d{4}(?:-\d{2}){0,2}")
+
+
+def _agree(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    return bool(_ISO.fullmatch(a) and _ISO.fullmatch(b) and compatible(a, b))
+
+
+def is_conflict(objects: set[str]) -> bool:
+    """Two objects of one prompt disagree. Dates agree where both are specified ("1879" and
+    "1879-03-14"), since a corpus often gives only the year."""
+    objs = sorted(objects)
+    return any(not _agree(a, b) for i, a in enumerate(objs) for b in objs[i + 1 :])

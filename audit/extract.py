@@ -1,0 +1,317 @@
+"""Finding fact mentions in documents.
+
+An extractor implements one method, ``mentions(doc)``, that yields ``Mention`` records; counting,
+batching and the report live elsewhere. Two extractors:
+
+- ``FactMatcher``: a reference table. A fact is mentioned once per sentence (``scope``) in which
+  its subject (or a subject alias) and its object (or an object alias) both occur as whole-word
+  sequences of the normalised text. All names of all facts go into one Aho-Corasick automaton,
+  so a document costs one pass whatever the table size (100k+ facts).
+- ``PatternExtractor``: open extraction with regexes whose named groups ``subject`` and
+  ``object`` (optionally ``relation``) capture a fact; built-in packs cover birth dates, capitals
+  (both word orders) and founding years. The prompt is (relation, normalised subject) and the
+  object its answer.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from audit import dates
+from audit.errors import ConfigError
+from audit.facts import Fact, fact_id
+from audit.normalize import normalize
+from audit.records import Document, Mention
+
+SCOPES = ("sentence", "window", "doc")
+
+# Bytes that separate words in the ASCII fast path: everything but letters and digits. Non-ASCII
+# characters are kept (they are letters in practice after normalisation).
+_WORD_TABLE = bytes(c if (chr(c).isalnum() or c >= 128) else 32 for c in range(256))
+_NON_WORD = re.compile(r"[^\w]|_")
+
+
+def word_view(text: str) -> str:
+    """``text`` with every non-word character replaced by a space, length preserved.
+
+    Padding keys and text with spaces then makes Aho-Corasick hits whole-word hits.
+    """
+    if text.isascii():
+        return text.encode("ascii").translate(_WORD_TABLE).decode("ascii")
+    return _NON_WORD.sub(" ", text)
+
+
+# -- sentences ---------------------------------------------------------------------------------
+_SENT_END = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)")
+#: Lowercase tokens that end with a period without ending a sentence.
+ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st mt ft jr sr sen rep gen col capt lt sgt rev hon gov pres no vol pp ed "
+    "eds fig vs etc al approx ca c inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov "
+    "dec e.g i.e u.s u.k d.c a.d b.c".split()
+)
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Offsets at which a new sentence starts, after the first (which starts at 0).
+
+    A sentence ends at ``.``, ``!`` or ``?`` (and closing quotes or brackets) before whitespace,
+    except after a known abbreviation, a single-letter initial ("J. Smith") or a dotted
+    abbreviation ("U.S."). Works on normalised (lowercased) text, so it cannot rely on case.
+    """
+    starts = []
+    for m in _SENT_END.finditer(text):
+        end = m.end()
+        if text[m.start()] == ".":
+            word_start = text.rfind(" ", 0, m.start()) + 1
+            token = text[word_start : m.start()].lstrip("(\"'[")
+            if token in ABBREVIATIONS or len(token) == 1 or "." in token:
+                continue
+        starts.append(end)
+    return starts
+
+
+# -- the extractor interface -------------------------------------------------------------------
+class Extractor:
+    """Finds mentions in a document. Subclasses implement ``mentions`` only."""
+
+    #: Distinct normalised objects per relation known before reading (reference tables).
+    reference_objects: dict[str, int] = {}
+
+    def mentions(self, doc: Document) -> Iterator[Mention]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def describe(self) -> dict:
+        return {}
+
+
+@dataclass(slots=True)
+class _Key:
+    text: str
+    subject_of: list[int]  # fact indices whose subject (or alias) this is
+    is_object: bool
+
+
+class FactMatcher(Extractor):
+    """Co-occurrence of a reference fact's subject and object within a scope."""
+
+    def __init__(self, facts: list[Fact], scope: str = "sentence", window: int = 0) -> None:
+        import ahocorasick
+
+        if scope not in SCOPES:
+            raise ConfigError(f"unknown scope {scope!r} (choose from {', '.join(SCOPES)})")
+        if scope == "window" and window <= 0:
+            raise ConfigError("--scope window needs --window N with N >= 1 (words)")
+        self.facts = facts
+        self.scope = scope
+        self.window = window
+        keys: dict[str, int] = {}
+        self._keys: list[_Key] = []
+        self._objects: list[frozenset[int]] = []
+
+        def key_id(name: str) -> int | None:
+            text = " ".join(word_view(normalize(name)).split())
+            if not text:
+                return None
+            if text not in keys:
+                keys[text] = len(self._keys)
+                self._keys.append(_Key(text, [], False))
+            return keys[text]
+
+        objects_by_relation: dict[str, set[str]] = {}
+        for i, fact in enumerate(facts):
+            for name in fact.subject_names:
+                kid = key_id(name)
+                if kid is not None and (not self._keys[kid].subject_of or self._keys[kid].subject_of[-1] != i):
+                    self._keys[kid].subject_of.append(i)
+            obj_ids = set()
+            for name in fact.object_names:
+                kid = key_id(name)
+                if kid is not None:
+                    self._keys[kid].is_object = True
+                    obj_ids.add(kid)
+            if not obj_ids:
+                raise ConfigError(f"fact {fact.id!r} has an object that normalises to nothing")
+            self._objects.append(frozenset(obj_ids))
+            objects_by_relation.setdefault(fact.relation, set()).add(normalize(fact.object))
+        self.reference_objects = {r: len(o) for r, o in objects_by_relation.items()}
+        automaton = ahocorasick.Automaton()
+        for kid, key in enumerate(self._keys):
+            automaton.add_word(f" {key.text} ", kid)
+        if self._keys:
+            automaton.make_automaton()
+        self._automaton = automaton
+
+    def describe(self) -> dict:
+        return {"facts": len(self.facts), "names": len(self._keys), "scope": self.scope, "window": self.window}
+
+    def mentions(self, doc: Document) -> Iterator[Mention]:
+        if not self._keys:
+            return
+        text = normalize(doc.text)
+        padded = f" {word_view(text)} "
+        keys = self._keys
+        subject_hits: list[tuple[int, int]] = []  # (position, key id)
+        object_hits: dict[int, list[int]] = {}  # key id -> positions
+        for end, kid in self._automaton.iter(padded):
+            key = keys[kid]
+            pos = end - len(key.text) - 1  # offset into ``text`` (padding removed)
+            if key.subject_of:
+                subject_hits.append((pos, kid))
+            if key.is_object:
+                object_hits.setdefault(kid, []).append(pos)
+        if not subject_hits or not object_hits:
+            return
+        # Candidate facts: subject seen, and one of its object names seen, anywhere in the doc.
+        candidates: dict[int, list[int]] = {}  # fact index -> subject positions
+        for pos, kid in subject_hits:
+            for fi in keys[kid].subject_of:
+                if not self._objects[fi].isdisjoint(object_hits):
+                    candidates.setdefault(fi, []).append(pos)
+        if not candidates:
+            return
+        yield from self._scoped(doc, text, candidates, object_hits)
+
+    def _scoped(self, doc, text, candidates, object_hits) -> Iterator[Mention]:
+        facts = self.facts
+        if self.scope == "doc":
+            for fi, subj_pos in sorted(candidates.items()):
+                f = facts[fi]
+                yield Mention(f.id, f.relation, f.object, doc.id, min(subj_pos))
+            return
+        if self.scope == "sentence":
+            starts = sentence_starts(text)
+            for fi, subj_pos in sorted(candidates.items()):
+                subj_sent = {bisect_right(starts, p): p for p in sorted(subj_pos, reverse=True)}
+                obj_sent = {
+                    bisect_right(starts, p) for kid in self._objects[fi] for p in object_hits.get(kid, ())
+                }
+                f = facts[fi]
+                for sent in sorted(subj_sent.keys() & obj_sent):
+                    yield Mention(f.id, f.relation, f.object, doc.id, subj_sent[sent])
+            return
+        # window: one mention per subject occurrence with an object name within N words.
+        word_starts = [m.start() for m in re.finditer(r"\S+", text)]
+        for fi, subj_pos in sorted(candidates.items()):
+            obj_words = sorted(
+                bisect_right(word_starts, p) for kid in self._objects[fi] for p in object_hits.get(kid, ())
+            )
+            f = facts[fi]
+            for p in sorted(set(subj_pos)):
+                w = bisect_right(word_starts, p)
+                j = bisect_right(obj_words, w + self.window)
+                if j and obj_words[j - 1] >= w - self.window:
+                    yield Mention(f.id, f.relation, f.object, doc.id, p)
+
+
+# -- open extraction ---------------------------------------------------------------------------
+_UP = "A-Z\u00c0-\u00d6\u00d8-\u00de"
+# A capitalised word, or an initial ("J."); no other periods, so names never cross sentences.
+_NAMEWORD = rf"(?:[{_UP}]\.|[{_UP}][\w'\u2019\-]*)"
+_LINK = r"(?:of|de|del|della|la|le|von|van|der|da|di|du|al|bin|ibn|the|y)"
+NAME = rf"{_NAMEWORD}(?:[ ](?:{_LINK}[ ])?{_NAMEWORD}){{0,5}}"
+_DATE = dates.DATE_RE.pattern.removeprefix(r"\b").removesuffix(r"\b")
+_YEAR_ONLY = r"1\d{3}|20\d{2}"
+
+#: Built-in packs: relation -> regexes (named groups ``subject`` and ``object``).
+PACKS: dict[str, tuple[str, ...]] = {
+    "birth_date": (
+        rf"(?P<subject>{NAME}) \((?:born |b\. )?(?P<object>(?i:{_DATE}))\s*(?:[\u2013\u2014-]|\)|;|,)",
+        rf"(?P<subject>{NAME}),? (?:was|is) born (?:on |in )?(?P<object>(?i:{_DATE}))\b",
+        rf"(?P<subject>{NAME}),? born (?:on |in )?(?P<object>(?i:{_DATE}))\b",
+    ),
+    "capital": (
+        rf"(?P<object>{NAME}) (?:is|was|became|remains) (?:the|its) capital (?:city )?of (?P<subject>{NAME})",
+        rf"[Tt]he capital (?:city )?of (?P<subject>{NAME}) (?:is|was) (?P<object>{NAME})",
+        rf"(?P<subject>{NAME})(?:'s|\u2019s) capital(?: city)?(?:,| is) (?P<object>{NAME})",
+        rf"(?P<object>{NAME}), (?:the|its) capital (?:city )?of (?P<subject>{NAME})",
+    ),
+    "founding_year": (
+        rf"(?P<subject>{NAME}),? (?:was |is )?(?:founded|established|incorporated) (?:in |on )?(?:(?i:{_DATE}) )?(?:in )?(?P<object>{_YEAR_ONLY})\b",
+        rf"(?:Founded|Established) in (?P<object>{_YEAR_ONLY}),? (?:the )?(?P<subject>{NAME})",
+    ),
+}
+#: Capitalised words that start sentences but never start a name.
+_LEADING = frozenset(
+    "The A An In On At By For From Since Today Its It This That These Those Then Now When While "
+    "After Before During Although Though And But Or So Yet Also However Meanwhile Later Modern "
+    "Present Current Historic Ancient".split()
+)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    relation: str
+    regex: re.Pattern[str]
+    source: str
+
+
+def compile_patterns(specs: Iterable[str]) -> list[Pattern]:
+    """Built-in pack names, ``NAME=REGEX`` or a bare ``REGEX`` (relation "custom").
+
+    A user regex must have named groups ``subject`` and ``object``; a ``relation`` group, when
+    present, names the relation per match.
+    """
+    out: list[Pattern] = []
+    for spec in specs:
+        if spec in PACKS:
+            out.extend(Pattern(spec, re.compile(rx), spec) for rx in PACKS[spec])
+            continue
+        relation, _, rx = spec.partition("=") if re.match(r"^\w+=", spec) else ("custom", "", spec)
+        try:
+            compiled = re.compile(rx)
+        except re.error as exc:
+            raise ConfigError(f"invalid --pattern {spec!r}: {exc}") from None
+        missing = {"subject", "object"} - set(compiled.groupindex)
+        if missing:
+            raise ConfigError(
+                f"--pattern {spec!r} needs named groups (?P<subject>...) and (?P<object>...); "
+                f"missing {', '.join(sorted(missing))} (built-in packs: {', '.join(PACKS)})"
+            )
+        out.append(Pattern(relation, compiled, spec))
+    return out
+
+
+def normalize_object(relation: str, text: str) -> str:
+    """Objects that are dates become ISO strings; everything else is normalised text."""
+    iso = dates.parse_date(text)
+    return iso if iso is not None else normalize(text)
+
+
+def _trim_name(name: str) -> str:
+    words = name.split(" ")
+    while len(words) > 1 and words[0] in _LEADING:
+        words.pop(0)
+    return " ".join(words).rstrip(".,")
+
+
+class PatternExtractor(Extractor):
+    """Open extraction: every regex match is a mention of (relation, subject) with its object."""
+
+    def __init__(self, patterns: list[Pattern]) -> None:
+        if not patterns:
+            raise ConfigError("no patterns given")
+        self.patterns = patterns
+
+    def describe(self) -> dict:
+        return {"patterns": [p.source for p in self.patterns]}
+
+    def mentions(self, doc: Document) -> Iterator[Mention]:
+        text = doc.text
+        seen: set[tuple[str, int]] = set()  # the same statement matched by two regexes counts once
+        for pat in self.patterns:
+            for m in pat.regex.finditer(text):
+                subject = _trim_name(m.group("subject"))
+                obj = _trim_name(m.group("object").strip())
+                if not subject or not obj or subject in _LEADING:
+                    continue
+                relation = pat.relation
+                if "relation" in pat.regex.groupindex and m.group("relation"):
+                    relation = normalize(m.group("relation"))
+                key = (relation, m.start("subject") if subject == m.group("subject") else m.start())
+                if key in seen:
+                    continue
+                seen.add(key)
+                yield Mention(fact_id(relation, subject), relation, normalize_object(relation, obj), doc.id, m.start())

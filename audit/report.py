@@ -1,0 +1,238 @@
+"""The corpus report: from a merged ``CorpusPartial`` to a dataclass, JSON and a summary.
+
+The JSON is deterministic: the same input and options give byte-identical output (sorted keys,
+no timings unless asked for). Its schema is documented in the README ("Report fields").
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+import audit
+from audit.bounds import missing_mass_interval
+from audit.corpus import CorpusPartial, is_conflict
+from audit.counting import BUCKETS, CountStats
+from audit.records import CorpusConfig
+
+KIND = "hallu-audit/corpus-report"
+SCHEMA = 1
+
+
+def _number(x: float) -> float | int:
+    """Integers stay integers in the JSON; estimates keep their fraction."""
+    return int(x) if float(x).is_integer() else x
+
+
+def stats_dict(
+    st: CountStats,
+    confidence: float,
+    *,
+    reference_facts: int | None,
+    distinct_objects: int | None,
+    conflicts: int | None,
+) -> dict[str, Any]:
+    """One block of the report (overall or one relation)."""
+    sr = st.singleton_rate
+    mm = missing_mass_interval(sr, st.n, confidence)
+    hist: dict[str, Any] = {label: _number(st.histogram[label]) for label, _, _ in BUCKETS}
+    out: dict[str, Any] = {
+        "N": _number(st.n),
+        "N1": _number(st.n1),
+        "distinct_facts": _number(st.distinct),
+        "singleton_rate": sr,
+        "histogram": hist,
+        "missing_mass": {
+            "estimate": sr,
+            "low": mm.low,
+            "high": mm.high,
+            "half_width": mm.half_width if st.n else None,
+            "confidence": confidence,
+        },
+        "exact": st.exact,
+        "reference_facts": reference_facts,
+        "unseen_facts": None,
+        "distinct_objects": distinct_objects,
+        "conflicts": conflicts,
+    }
+    if reference_facts is not None:
+        unseen = max(0, reference_facts - st.distinct)
+        out["unseen_facts"] = _number(unseen)
+        hist["0"] = _number(unseen)
+    if not st.exact:
+        out["standard_errors"] = {
+            "distinct_facts": st.se_distinct,
+            "N1": st.se_n1,
+            "singleton_rate": st.se_singleton_rate,
+        }
+    return out
+
+
+@dataclass
+class CorpusReport:
+    """Everything ``hallu-audit corpus`` reports; ``to_dict`` is the JSON document."""
+
+    config: CorpusConfig
+    confidence: float
+    sources: list[str]
+    documents: int
+    bytes: int
+    tokens: int | None
+    tokenizer: str | None
+    bad_records: dict[str, Any]
+    overall: dict[str, Any]
+    relations: dict[str, dict[str, Any]]
+    extra_inputs: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": KIND,
+            "schema": SCHEMA,
+            "version": audit.__version__,
+            "config": self.config.describe(),
+            "config_id": self.config.id,
+            "confidence": self.confidence,
+            "inputs": {
+                "sources": self.sources,
+                "documents": self.documents,
+                "bytes": self.bytes,
+                "tokens": self.tokens,
+                "tokenizer": self.tokenizer,
+                "bad_records": self.bad_records,
+                **self.extra_inputs,
+            },
+            "overall": self.overall,
+            "relations": self.relations,
+        }
+        if self.elapsed_s is not None:
+            out["timings"] = {
+                "elapsed_s": round(self.elapsed_s, 3),
+                "mb_per_s": round(self.bytes / 1e6 / self.elapsed_s, 3) if self.elapsed_s > 0 else None,
+            }
+        return out
+
+    def to_json(self) -> bytes:
+        return to_json(self.to_dict())
+
+
+def to_json(doc: dict[str, Any]) -> bytes:
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+
+
+def build_report(
+    partial: CorpusPartial,
+    config: CorpusConfig,
+    *,
+    confidence: float,
+    sources: list[str],
+    reference_objects: dict[str, int] | None = None,
+    reference_facts: dict[str, int] | None = None,
+    tokenizer: str | None = None,
+    elapsed_s: float | None = None,
+) -> CorpusReport:
+    """Summarise a finished run. ``reference_*`` come from the fact table (reference mode)."""
+    counter = partial.counter
+    relations = sorted(set(counter.relations()) | set(reference_facts or {}))
+    conflicts: dict[str, int] = {}
+    objects: dict[str, set[str]] = {}
+    if config.mode == "patterns":
+        rel_of = {fact: rel for fact, rel, _ in counter.items()}
+        for prompt, objs in partial.objects.items():
+            rel = rel_of.get(prompt, prompt.split("/", 1)[0])
+            objects.setdefault(rel, set()).update(objs)
+            if len(objs) > 1 and is_conflict(objs):
+                conflicts[rel] = conflicts.get(rel, 0) + 1
+
+    def block(relation: str | None) -> dict[str, Any]:
+        st = counter.stats(relation)
+        if config.mode == "facts":
+            ref = (reference_facts or {})
+            n_ref = sum(ref.values()) if relation is None else ref.get(relation, 0)
+            objs = reference_objects or {}
+            n_obj = sum(objs.values()) if relation is None else objs.get(relation)
+            return stats_dict(st, confidence, reference_facts=n_ref, distinct_objects=n_obj, conflicts=None)
+        n_obj = (
+            len(set().union(*objects.values())) if relation is None and objects
+            else len(objects.get(relation or "", ()))
+        )
+        n_conf = sum(conflicts.values()) if relation is None else conflicts.get(relation, 0)
+        return stats_dict(st, confidence, reference_facts=None, distinct_objects=n_obj, conflicts=n_conf)
+
+    return CorpusReport(
+        config=config,
+        confidence=confidence,
+        sources=sources,
+        documents=partial.read.documents,
+        bytes=partial.read.bytes,
+        tokens=partial.tokens,
+        tokenizer=os.path.basename(tokenizer) if tokenizer else None,
+        bad_records=partial.read.to_dict(),
+        overall=block(None),
+        relations={r: block(r) for r in relations},
+        elapsed_s=elapsed_s,
+    )
+
+
+def write_atomic(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def per_fact_rows(partial: CorpusPartial) -> bytes:
+    """JSONL ``{id, relation, count}`` for every fact (zeros included with a reference table)."""
+    return b"".join(
+        orjson.dumps({"id": fact, "relation": rel, "count": count}) + b"\n"
+        for fact, rel, count in partial.counter.items()
+    )
+
+
+def _fmt_rate(x: float) -> str:
+    return f"{x:.4f}"
+
+
+def render_summary(report: CorpusReport) -> str:
+    """A readable summary for stderr."""
+    d = report.to_dict()
+    inp = d["inputs"]
+    lines = [
+        f"hallu-audit corpus  ({report.config.mode}, config {report.config.id})",
+        f"  read        {inp['documents']:,} documents, {inp['bytes'] / 1e6:,.1f} MB"
+        + (f", {inp['tokens']:,} tokens" if inp["tokens"] is not None else "")
+        + (f" in {report.elapsed_s:.1f}s" if report.elapsed_s else ""),
+    ]
+    bad = inp["bad_records"]
+    if bad["total"]:
+        reasons = ", ".join(f"{r} {v['count']}" for r, v in bad["by_reason"].items())
+        lines.append(f"  bad records {bad['total']:,} ({reasons}); first: {next(iter(bad['by_reason'].values()))['examples'][0]}")
+    header = f"  {'relation':<22} {'N':>10} {'distinct':>9} {'N1':>9} {'sr':>7}  {'missing mass (' + format(report.confidence, '.0%') + ')':>22}"
+    lines += ["", header]
+    rows = [("ALL", d["overall"])] + list(d["relations"].items())
+    for name, st in rows:
+        mm = st["missing_mass"]
+        interval = f"[{mm['low']:.4f}, {mm['high']:.4f}]" if st["N"] else "n/a"
+        extra = []
+        if st["unseen_facts"] is not None:
+            extra.append(f"unseen {st['unseen_facts']:,}")
+        if st["conflicts"]:
+            extra.append(f"conflicts {st['conflicts']:,}")
+        if not st["exact"]:
+            extra.append(f"sr se {st['standard_errors']['singleton_rate']:.4f}")
+        lines.append(
+            f"  {name[:22]:<22} {st['N']:>10,} {st['distinct_facts']:>9,} {st['N1']:>9,} "
+            f"{_fmt_rate(st['singleton_rate']):>7}  {interval:>22}  {'  '.join(extra)}".rstrip()
+        )
+    return "\n".join(lines)
