@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from audit.counting import ExactCounter, FactCounter
 from audit.dates import compatible
-from audit.errors import ConfigError, InputError
+from audit.errors import InputError, UsageError
 from audit.extract import Extractor, FactMatcher, PatternExtractor, compile_patterns
 from audit.facts import digest, load_references
 from audit.reading import ReadOptions, ReadStats, Source, batched, iter_documents
@@ -86,7 +86,7 @@ def make_job(
     """Validate the options and fix the config (its id covers the reference table's content)."""
     patterns = tuple(patterns)
     if (facts_path is None) == (not patterns):
-        raise ConfigError("give either --facts REFS.jsonl or at least one --pattern (not both)")
+        raise UsageError("give either --facts REFS.jsonl or at least one --pattern (not both)")
     if facts_path is not None:
         cfg = CorpusConfig(mode="facts", facts_digest=digest(load_references(facts_path)), scope=scope,
                            window=window, **config)  # type: ignore[arg-type]

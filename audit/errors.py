@@ -42,6 +42,12 @@ class BadRecordError(InputError):
     """One record of a corpus or outputs file is malformed (fatal only under --strict)."""
 
 
+class UsageError(AuditError):
+    """Options that contradict each other (exit 2, like click's own usage errors)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class ConfigError(AuditError):
     """Options or a reference table describe something the tool cannot do."""
 

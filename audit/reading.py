@@ -148,7 +148,7 @@ def expand_paths(paths: Iterable[str], globs: Iterable[str] | None = None) -> li
 
 # -- opening -----------------------------------------------------------------------------------
 def _peek(fh: IO[bytes], n: int) -> bytes:
-    if isinstance(fh, io.BufferedReader):
+    if hasattr(fh, "peek"):
         return fh.peek(n)[:n]
     pos = fh.tell()
     head = fh.read(n)
@@ -234,7 +234,7 @@ def _decompressed(raw: IO[bytes], compression: str | None) -> IO[bytes]:
 
 def _open_raw(path: str) -> IO[bytes]:
     if path == "-":
-        return io.BufferedReader(sys.stdin.buffer.raw, buffer_size=1 << 20)  # type: ignore[attr-defined]
+        return sys.stdin.buffer
     try:
         return open(path, "rb", buffering=1 << 20)
     except OSError as exc:

@@ -1,0 +1,29 @@
+"""Shared test helpers: run the real CLI and read its JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from audit.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "fixtures"
+
+
+@pytest.fixture
+def cli():
+    """``cli(*args, input=None)`` -> click Result, stdout and stderr kept apart."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | bytes | None = None):  # noqa: A002 - click's name
+        return runner.invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return run
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
