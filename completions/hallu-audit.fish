@@ -1,0 +1,1 @@
+complete --command hallu-audit --no-files --arguments "(env _HALLU_AUDIT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) hallu-audit)" --condition "env _HALLU_AUDIT_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) hallu-audit"
