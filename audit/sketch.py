@@ -239,7 +239,8 @@ class SampleCounter:
             )
         if other.config_id != self.config_id and not (other.is_empty() or self.is_empty()):
             raise MergeError(
-                f"cannot merge sketches of different configs ({self.config_id} vs {other.config_id})"
+                "cannot merge sketches of different configs "
+                f"({self.config_id} vs {other.config_id})"
             )
 
     def merge(self, other: FactCounter) -> None:
