@@ -192,6 +192,75 @@ def corpus(
             typer.echo(render_summary(report), err=True)
 
 
+# -- predict -----------------------------------------------------------------------------------
+def _read_input(path: str) -> bytes:
+    """The bytes of ``path``, or of stdin for ``-``."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    from audit.predict import read_bytes
+
+    return read_bytes(path)
+
+
+@app.command(no_args_is_help=True)
+def predict(
+    report: Annotated[str, typer.Argument(metavar="REPORT.json", help="A corpus report (hallu-audit corpus --json), or - for stdin.", show_default=False)],
+    answers: Annotated[list[str] | None, typer.Option("--answers", "-a", metavar="N|RELATION=N", help="Plausible answers per prompt (|E_c| + 1; 365 for a birthday), for every relation or one. Repeatable. Default: the distinct objects seen, flagged as an estimate.")] = None,
+    calibration: Annotated[float | None, typer.Option("--calibration", metavar="DELTA", help="The model's calibration gap delta (0 = calibrated). Default 0.")] = None,
+    calibration_from: Annotated[str | None, typer.Option("--calibration-from", metavar="OUTPUTS.json", help="Take delta from an outputs report (hallu-audit outputs --json).")] = None,
+    confidence: Annotated[float | None, typer.Option(metavar="P", help="Confidence 1 - gamma of the bounds. Default: the report's.", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the prediction JSON to stdout.", rich_help_panel="Output")] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the prediction JSON to FILE (atomically).", rich_help_panel="Output")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr.", rich_help_panel="Output")] = False,
+) -> None:
+    """Predict a base model's hallucination rate from a corpus report (Theorem 2).
+
+    For every relation and overall: the singleton rate sr = N1/N; the lower bound
+    sr - 2/min|E_c| - 6 ln(3N/gamma)/sqrt(N) - delta at confidence 1 - gamma, or "vacuous" with
+    the N at which it would turn positive; the upper bound reached by a calibrated memoriser;
+    and the Good-Turing interval for the missing mass. Overall, the lower bound uses the
+    relation with the fewest plausible answers and the upper bound the one with the most.
+
+    \b
+    Examples:
+      hallu-audit corpus wiki.jsonl -f refs.jsonl -o report.json
+      hallu-audit predict report.json --answers birth_date=36525
+      hallu-audit corpus wiki.jsonl -f refs.jsonl --json | hallu-audit predict - --json
+      hallu-audit predict report.json -a 365 --calibration-from graded.json -o prediction.json
+    """
+    from audit.predict import (
+        calibration_from_outputs,
+        parse_answers,
+        parse_corpus_report,
+        predict as run_predict,
+        render_table,
+    )
+
+    if calibration is not None and calibration_from is not None:
+        raise typer.BadParameter("give --calibration or --calibration-from, not both", param_hint="--calibration")
+    if calibration is not None and not 0 <= calibration <= 1:
+        raise typer.BadParameter("must be between 0 and 1, e.g. 0.02", param_hint="--calibration")
+    if confidence is not None:
+        _parse_confidence(confidence)
+    with errors_to_exit_codes():
+        default, per = parse_answers(answers or [])
+        delta = calibration or 0.0
+        if calibration_from is not None:
+            delta = calibration_from_outputs(_read_input(calibration_from), calibration_from)
+        source = "<stdin>" if report == "-" else report
+        parsed = parse_corpus_report(_read_input(report), source)
+        prediction = run_predict(
+            parsed, answers=default, answers_per_relation=per, delta=delta, confidence=confidence
+        )
+        data = prediction.to_json()
+        if output:
+            emit(data, output)
+        if as_json:
+            emit(data, None)
+        if not quiet:
+            typer.echo(render_table(prediction), err=True, nl=False)
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="hallu-audit")

@@ -199,8 +199,8 @@ class Prediction:
 
     def to_dict(self) -> dict[str, Any]:
         """``{"N", "N1", "singleton_rate", "answers", "answers_estimated", "lower_bound": {"value",
-        "vacuous", "raw", "n_needed"}, "upper_bound", "missing_mass": {"low", "high", "half_width",
-        "confidence"}}``."""
+        "vacuous", "raw", "n_needed"}, "upper_bound", "missing_mass": {"estimate", "low", "high",
+        "half_width", "confidence"}}``."""
         mm = self.missing_mass
         return {
             "N": self.n,
@@ -216,9 +216,10 @@ class Prediction:
             },
             "upper_bound": self.upper_bound,
             "missing_mass": {
+                "estimate": mm.estimate,
                 "low": mm.low,
                 "high": mm.high,
-                "half_width": mm.half_width,
+                "half_width": mm.half_width if math.isfinite(mm.half_width) else None,
                 "confidence": mm.confidence,
             },
         }

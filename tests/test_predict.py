@@ -249,4 +249,144 @@ def test_json_is_deterministic_and_has_the_schema() -> None:
         "missing_mass",
     }
     assert set(doc["overall"]["lower_bound"]) == {"value", "vacuous", "raw", "n_needed"}
-    assert set(doc["overall"]["missing_mass"]) == {"low", "high", "half_width", "confidence"}
+    assert set(doc["overall"]["missing_mass"]) == {
+        "estimate",
+        "low",
+        "high",
+        "half_width",
+        "confidence",
+    }
+
+
+# -- through the real CLI ------------------------------------------------------------------------
+def write(tmp_path, name: str, doc: dict | bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(doc if isinstance(doc, bytes) else orjson.dumps(doc))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("n", "lower", "upper"),
+    [(10**4, None, 0.329), (10**6, 0.077, 0.212), (10**9, 0.189, 0.1999)],
+)
+def test_worked_table_cli(cli, tmp_path, n: int, lower: float | None, upper: float) -> None:
+    path = write(tmp_path, "report.json", report(summary(n, 0.2)))
+    result = cli("predict", path, "--answers", "birthday=365", "--json")
+    assert result.exit_code == 0, result.stderr
+    doc = orjson.loads(result.stdout)
+    for p in (doc["overall"], doc["relations"]["birthday"]):
+        lb = p["lower_bound"]
+        if lower is None:
+            assert lb["vacuous"] and lb["value"] is None and lb["n_needed"] == 321636
+        else:
+            assert not lb["vacuous"] and round(lb["value"], 3) == lower
+        assert round(p["upper_bound"], 4 if n == 10**9 else 3) == upper
+        assert p["answers"] == 365 and not p["answers_estimated"]
+    # The human table goes to stderr, and never shows a negative rate.
+    assert "birthday" in result.stderr
+    if lower is None:
+        assert "vacuous (N >= 321,636)" in result.stderr
+        assert "-0." not in result.stderr
+    else:
+        assert f"{lower:.3f}" in result.stderr
+
+
+def test_cli_stdin_output_file_and_default_answers(cli, tmp_path) -> None:
+    data = orjson.dumps(report(summary(10**6, 0.2)))
+    out = tmp_path / "prediction.json"
+    result = cli("predict", "-", "-o", str(out), input=data)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""  # data only where asked for
+    doc = orjson.loads(out.read_bytes())
+    assert doc["overall"]["answers"] == 365 and doc["overall"]["answers_estimated"]
+    assert "estimated" in result.stderr
+    again = cli("predict", "-", "--json", "--quiet", input=data)
+    assert again.stdout.encode() == out.read_bytes() and again.stderr == ""
+
+
+def test_cli_calibration(cli, tmp_path) -> None:
+    path = write(tmp_path, "report.json", report(summary(10**6, 0.2)))
+    graded = write(tmp_path, "graded.json", {"calibration": {"delta": 0.05}})
+    a = orjson.loads(cli("predict", path, "-a", "365", "--json", "-q").stdout)
+    b = orjson.loads(
+        cli("predict", path, "-a", "365", "--json", "-q", "--calibration", "0.05").stdout
+    )
+    c = orjson.loads(
+        cli("predict", path, "-a", "365", "--json", "-q", "--calibration-from", graded).stdout
+    )
+    assert b == c and b["calibration_delta"] == 0.05
+    assert math.isclose(
+        a["overall"]["lower_bound"]["raw"] - b["overall"]["lower_bound"]["raw"], 0.05
+    )
+    none = write(tmp_path, "none.json", {"calibration": {"delta": None}})
+    bad = cli("predict", path, "--calibration-from", none)
+    assert bad.exit_code == 3 and "no calibration.delta" in bad.stderr
+    both = cli("predict", path, "--calibration", "0.1", "--calibration-from", graded)
+    assert both.exit_code == 2
+
+
+def test_cli_confidence(cli, tmp_path) -> None:
+    path = write(tmp_path, "report.json", report(summary(10**6, 0.2)))
+    doc = orjson.loads(cli("predict", path, "-a", "365", "--json", "--confidence", "0.9").stdout)
+    assert doc["confidence"] == 0.9
+    assert math.isclose(
+        doc["overall"]["lower_bound"]["raw"], bounds.lower_bound(0.2, 10**6, 364, 0, 0.9)
+    )
+    assert cli("predict", path, "--confidence", "1.5").exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        (b"not json at all", (), "not a JSON corpus report"),
+        (orjson.dumps({"kind": "something/else"}), (), "not a corpus report"),
+        (
+            orjson.dumps({k: v for k, v in report(summary(10, 0.2)).items() if k != "relations"}),
+            (),
+            "no field 'relations'",
+        ),
+        (
+            orjson.dumps(report({k: v for k, v in summary(10, 0.2).items() if k != "N1"})),
+            (),
+            "no field 'overall.N1'",
+        ),
+        (orjson.dumps(report(summary(10**6, 0.2))), ("-a", "capital=3"), "unknown relation"),
+        (orjson.dumps(report(summary(10**6, 0.2))), ("-a", "many"), "--answers 'many'"),
+        (
+            orjson.dumps(report(summary(10**6, 0.2, distinct_objects=None))),
+            (),
+            "--answers birthday=N",
+        ),
+    ],
+)
+def test_cli_bad_input_exit_3_one_line(
+    cli, tmp_path, content: bytes, args: tuple, message: str
+) -> None:
+    path = write(tmp_path, "report.json", content)
+    result = cli("predict", path, *args)
+    assert result.exit_code == 3
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hallu-audit: error: ") and message in lines[0]
+
+
+def test_cli_missing_file(cli, tmp_path) -> None:
+    result = cli("predict", str(tmp_path / "nope.json"))
+    assert result.exit_code == 3 and "cannot read" in result.stderr
+
+
+def test_corpus_report_feeds_predict(cli, tmp_path) -> None:
+    """The real ``corpus --json`` output is a valid input, and ``-`` reads it from stdin."""
+    from tests.conftest import FIXTURES
+
+    rep = cli(
+        "corpus", FIXTURES / "corpus" / "sample.jsonl", "-f", FIXTURES / "refs" / "capitals.jsonl",
+        "--json", "--quiet",
+    )  # fmt: skip
+    assert rep.exit_code == 0, rep.stderr
+    result = cli("predict", "-", "--answers", "200", "--json", input=rep.stdout)
+    assert result.exit_code == 0, result.stderr
+    doc = orjson.loads(result.stdout)
+    assert doc["config_id"] == orjson.loads(rep.stdout)["config_id"]
+    assert doc["overall"]["N"] == orjson.loads(rep.stdout)["overall"]["N"]
+    assert set(doc["relations"]) == set(orjson.loads(rep.stdout)["relations"])
