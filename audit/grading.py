@@ -1,0 +1,861 @@
+"""Grading one model answer against one reference fact: correct, incorrect or abstained.
+
+The three grades are SimpleQA's (OpenAI 2024): correct / incorrect / not attempted; here "not
+attempted" is called *abstained*. Every grade carries the rule that fired (``reason``) and the
+text of the answer it fired on (``matched``), so a surprising grade can be traced.
+
+What kind of answer a fact expects is read from its object (``kind_of``):
+
+- ``date``: a full date ("March 1, 1974", "1 March 1974", "1974-03-01") or a month and year;
+- ``year``: a plain year 1000-2100, or a year with an era ("476 AD", "44 BC");
+- ``number``: a number with an optional scale word and unit ("1,000", "8,849 m", "1.5 million");
+- ``name``: everything else.
+
+The rules, in the order they are tried:
+
+1. ``abstained/flag``: the row says ``"abstain": true``. ``abstained/empty``: nothing but blanks
+   and punctuation.
+2. ``correct/exact``: the whole answer, normalised (``audit.normalize``) and stripped of outer
+   punctuation, is the object or an alias.
+3. The answer is scanned for *candidates* of the fact's kind, each classified as a hit (it is the
+   reference value), a partial hit or another value:
+
+   - names: the object or an alias occurring as whole words after normalisation (punctuation is a
+     word break, so "Washington D.C." = "Washington, D.C."); other candidates are runs of
+     capitalised words in the raw answer ("Lyon", "Bay of Bengal", "Apollo 13"), leaving out
+     the subject's words, the question's words and a list of stop words (``STOP_WORDS``: function
+     words, hedges, months, "AI"-style boilerplate). In an answer with no capital letter at all,
+     runs of non-stop words are candidates instead. A hit inside a longer name ("Paris Hilton"
+     for "Paris") is not a hit. A candidate made of the reference name's last words ("Einstein"
+     for "Albert Einstein") is a hit (``surname``); one made of other words of it ("Albert") is
+     a partial hit. With ``fuzzy`` > 0, a candidate whose ``rapidfuzz.fuzz.ratio`` with the object
+     or an alias is >= ``fuzzy`` is a hit (``fuzzy``): "Canbera" for "Canberra" scores 93.3.
+   - numbers: every number in the answer ("1,000" = "1000" = "one thousand" is not parsed, but
+     "1 thousand", "twelve" and "twenty-one" are), compared as numbers; numbers that occur in
+     the question or subject, and years after "in", "as of", "since" and the like, are not
+     candidates.
+   - dates and years: every date, month-and-year, day-and-month and year, compared as dates;
+     "03/01/1974" matches if either the US or the European reading does. A year-only reference
+     matches any date in that year; for a full-date reference, a consistent year (or month and
+     year, or day and month) alone is a partial hit, and a year plus a day-and-month together
+     is a hit.
+
+   A candidate preceded by a negation ("not Lyon", "rather than 1880", "isn't Paris") or followed
+   by "is not" is ignored; if the only hits are negated the answer is ``incorrect/negated``.
+4. ``incorrect/contradiction``: a hit and another value joined as alternatives: "or", "nor",
+   "/", "maybe", "perhaps", "possibly", "vs", a range ("1879-1880", "between 1000 and 2000",
+   "1879 to 1880"), or a comma list containing one of them ("Paris, Lyon or Marseille").
+   Other values that are not alternatives ("Paris, on the Seine"; "born 1879, died 1955")
+   do not contradict.
+5. ``correct/<how>``: a hit; ``how`` is ``match``, ``surname``, ``fuzzy``, ``number`` or ``date``
+   (suffixed ``+hedged`` when an abstention phrase also fired: "I'm not sure, but Paris").
+6. ``incorrect/wrong-value``: another value of the fact's kind, and no hit.
+7. ``abstained/incomplete``: only partial hits (a year for a full date, "Albert" for "Albert
+   Einstein"): the answer states part of the reference and nothing contradicting it, which is
+   SimpleQA's "not attempted".
+8. ``abstained/phrase:<label>``: a refusal or "I don't know"-style phrase (``ABSTAIN_PHRASES``,
+   extended with ``GraderConfig.abstain_patterns``, reported as ``pattern:<i>``).
+9. ``abstained/no-candidate``: the answer states no candidate of the fact's kind at all: it
+   restates the question or describes the subject ("France is a country in Western Europe" has
+   the candidate "Western Europe", so it is *incorrect*; "The capital of France is a beautiful
+   city" has none).
+
+Known limits, by design: a wrong answer that also mentions the right value without an
+alternative connector ("The capital is Lyon. Paris is the largest city") is graded correct;
+proper nouns that merely describe the subject count as candidates of a name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from bisect import bisect_right
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from audit.errors import ConfigError
+from audit.facts import Fact
+from audit.normalize import normalize
+
+CORRECT, INCORRECT, ABSTAINED = "correct", "incorrect", "abstained"
+GRADES: tuple[str, ...] = (CORRECT, INCORRECT, ABSTAINED)
+
+#: Default ``fuzzy`` threshold: "Canbera"/"Canberra" 93.3 and "Pariss"/"Paris" 90.9 pass,
+#: "Austria"/"Australia" (87.5) and "Rome"/"Roma" (75) do not.
+DEFAULT_FUZZY = 90.0
+
+#: Refusal and "I don't know" phrases, matched on the normalised answer. Label -> regex.
+ABSTAIN_PHRASES: dict[str, str] = {
+    "dont-know": r"\b(?:i (?:do not|don['’]?t|dont) know|idk|do not know|don['’]?t know|no idea)\b",
+    "not-sure": r"\b(?:not|n['’]t) (?:sure|certain)\b|\bunsure\b",
+    "cannot": (
+        r"\b(?:can ?not|can['’]?t|unable to|not able to|won['’]?t|will not|could ?n['’]?t"
+        r"|could not) (?:answer|say|determine|provide|tell|confirm|verify|find|know|help|recall"
+        r"|remember|locate|be determined|be sure|be certain)\b"
+    ),
+    "no-information": (
+        r"\b(?:no|not enough|insufficient|(?:don['’]?t|do not|does not|doesn['’]?t) have"
+        r"(?: any| enough| reliable| specific| access to| that| this| the| such)?)"
+        r" (?:information|data|knowledge|details"
+        r"|records?|reliable information|real-time)\b"
+    ),
+    "as-an-ai": r"\bas an? (?:ai|language model|assistant)\b",
+    "unknown": (
+        r"^(?:unknown|n/?a|none|no answer|no comment|pass|abstain|skip|unanswerable)\W*$"
+        r"|\b(?:is|are|was|were|remains?) (?:unknown|not known|unclear|uncertain|not documented"
+        r"|not (?:publicly )?available)\b"
+    ),
+    "apology": r"^(?:i['’]?m sorry|i am sorry|sorry|i apologi[sz]e)\b",
+    "decline": r"\bi (?:abstain|decline|pass|refuse)\b|\bprefer not to\b",
+}
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+#: Words never counted as a candidate name (compared lowercased, accent-free).
+STOP_WORDS: frozenset[str] = _words(
+    """
+    a an the this that these those there here it its it's i me my we our you your he him his she
+    her they them their one ones who whom whose what which when where why how whether
+    is are was were be been being am do does did done has have had having will would shall should
+    can could may might must not no nor or and but if then than so because as of in on at to from
+    by with without about into over under between through during before after above below up
+    down out off again further once also too very just only even still yet ever never always
+    however although though while both either neither each every all any some such other another
+    same own more most less least many much few several
+
+    yes ok okay well sure certainly indeed actually basically essentially honestly clearly note
+    answer answers question questions final response correct incorrect true false
+    probably possibly perhaps maybe likely unlikely presumably apparently think thought believe
+    believed guess guessed assume suppose seems seem seemed appear appears unsure uncertain known
+    unknown idk sorry apologize apologies unfortunately hello hi dear thanks thank please consult
+    check refer according based located situated called named considered regarded widely
+    generally commonly officially formerly currently today now
+
+    capital city cities country countries nation state states province region town village
+    place river lake sea ocean mountain island continent world capital's population people
+    person year years date day month number name title author founder president king queen
+    language currency official largest biggest smallest oldest famous best first last
+
+    january february march april may june july august september october november december
+    jan feb mar apr jun jul aug sep sept oct nov dec
+    monday tuesday wednesday thursday friday saturday sunday
+
+    ai assistant chatbot model language llm gpt chatgpt openai google wikipedia britannica
+    information knowledge data cutoff training update
+    """
+)
+
+#: Lowercase words that may join capitalised words into one name ("Bay of Bengal").
+_PARTICLES = _words(
+    "of the de da del della di do dos das du la le les von van der den y al el ibn bin"
+)
+#: Short tokens followed by "." that do not end a sentence ("St. Petersburg", "D.C.").
+_ABBREV = _words("st mt ft dr jr sr mr mrs ms prof gen col lt sgt rev fr")
+
+_TOKEN = re.compile(r"[^\W_]+")
+_OUTER_PUNCT = " \t.!?,;:\"'`*_()[]{}<>“”‘’«»-–—"
+_NEGATION_BEFORE = re.compile(
+    r"(?:\bnot|\bnever|\bnor|n['’]t|\brather than|\binstead of|\bother than|\bmistaken for"
+    r"|\bconfused with|\bcontrary to)\s*"
+    r"(?:(?:just|simply|the|a|an|in|on|at|by|from)\s+)?[\"'“‘(]*$",
+    re.I,
+)
+_NEGATION_AFTER = re.compile(
+    r"[\"'”’)]*\s*(?:(?:is|was|are|were)\s+not\b(?!\s+only)|(?:isn['’]t|wasn['’]t)\b)", re.I
+)
+_PUNCT = r"[\s,;:.!?()\[\]\"'“”‘’*]*"
+_LINK_OR = re.compile(
+    rf"^{_PUNCT}(?:(?:or|nor|and/or|vs\.?|versus)(?:\s+(?:maybe|perhaps|possibly|probably|even|rather|else))?"
+    rf"|(?:maybe|perhaps|possibly)|/|\|){_PUNCT}$",
+    re.I,
+)
+_LINK_RANGE = re.compile(r"^\s*(?:-|–|—|to|until|through|till)\s*$", re.I)
+_LINK_COMMA = re.compile(r"^\s*[,;]\s*$")
+_BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.I)
+
+_MON = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+_ORD = r"(?:st|nd|rd|th)?"
+_ERA = r"(?:\s*(?P<{}>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?![\w]))?"
+_DATE = re.compile(
+    rf"""(?<!\w)(?<![^\W\d_]-)(?:
+      (?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})(?!\d)
+    | (?P<sa>\d{{1,2}})[/.](?P<sb>\d{{1,2}})[/.](?P<sy>\d{{4}})(?!\d)
+    | (?P<m1>{_MON})\.?\s+(?P<d1>\d{{1,2}}){_ORD},?\s+(?P<y1>\d{{1,4}})(?![\d:]){_ERA.format("e1")}
+    | (?P<d2>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<m2>{_MON})\.?,?\s+(?P<y2>\d{{1,4}})(?![\d:])
+      {_ERA.format("e2")}
+    | (?P<m3>{_MON})\.?,?\s+(?:of\s+)?(?P<y3>\d{{4}})(?!\d)
+    | (?P<m4>{_MON})\.?\s+(?P<d4>\d{{1,2}}){_ORD}(?![\d:\w])
+    | (?P<d5>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<m5>{_MON})(?![\w])
+    | (?P<y6>\d{{1,4}})\s*(?P<e6>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?![\w])
+    | (?P<y7>1\d{{3}}|20\d{{2}}|2100)(?![\w]|[.,]\d)
+    )""",
+    re.I | re.X,
+)
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_NUMBER = re.compile(
+    r"(?<![\w.,])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?(?:st|nd|rd|th)?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?(?![\w]|[.,]\d)",
+    re.I,
+)
+_UNIT_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+)
+_TEN_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety"
+_UNITS = _UNIT_WORDS.split()
+_TENS = _TEN_WORDS.split()
+_WORD_VALUES = {w: i for i, w in enumerate(_UNITS)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
+_NUMBER_WORD = re.compile(
+    rf"\b(?P<w>{'|'.join(_TENS + _UNITS[::-1])})(?:[- ](?P<u>{'|'.join(_UNITS[9:0:-1])}))?"
+    r"(?:\s+(?P<scale>hundred|thousand|million|billion)\b)?\b(?!\s+of\b)",
+    re.I,
+)
+_YEAR_CONTEXT = re.compile(
+    r"\b(?:in|as of|since|by|until|from|during|circa|c\.|around|of)\s*$", re.I
+)
+_REF_NUMBER = re.compile(
+    r"^[\s$€£¥~≈]*(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?(?P<rest>[^\d]*)$",
+    re.I,
+)
+
+# Item status while grading one answer.
+_HIT, _PARTIAL, _OTHER = 0, 1, 2
+
+
+@dataclass(slots=True, frozen=True)
+class Grade:
+    """One answer's grade (one of ``GRADES``), the rule that fired, the text it fired on."""
+
+    grade: str
+    reason: str
+    matched: str | None = None
+
+
+@dataclass(frozen=True)
+class GraderConfig:
+    """Everything that changes a grade. ``id`` goes into every report.
+
+    ``fuzzy``: rapidfuzz ratio (0-100) above which a misspelled name counts as the reference;
+    0 disables fuzzy matching. ``abstain_patterns``: extra regexes (Python syntax, matched with
+    ``re.search`` on the normalised answer) that mark an abstention, like ``ABSTAIN_PHRASES``.
+    """
+
+    fuzzy: float = DEFAULT_FUZZY
+    abstain_patterns: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        blob = repr(("grader/1", float(self.fuzzy), self.abstain_patterns)).encode()
+        return "grader-" + hashlib.sha256(blob).hexdigest()[:12]
+
+    def describe(self) -> dict:
+        return {
+            "id": self.id,
+            "fuzzy": float(self.fuzzy),
+            "abstain_patterns": list(self.abstain_patterns),
+        }
+
+
+def _lo(token: str) -> str:
+    return token.lower() if token.isascii() else normalize(token)
+
+
+def loose(text: str) -> str:
+    """Lowercased, accent-free words of ``text`` joined by single spaces; punctuation is a break.
+
+    >>> loose("Washington, D.C.")
+    'washington d c'
+    """
+    return " ".join(_lo(t) for t in _TOKEN.findall(text))
+
+
+def _int_value(m: re.Match[str]) -> float:
+    value = float(m.group("int").replace(",", "") + (m.group("frac") or ""))
+    scale = m.group("scale")
+    return value * _SCALE[scale.lower()] if scale else value
+
+
+def _same_number(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-12 * max(1.0, abs(b))
+
+
+Date = tuple[int | None, int | None, int | None]
+
+
+def _era_year(year: str, era: str | None) -> int:
+    y = int(year)
+    return -y if era and era.upper().startswith("B") else y
+
+
+def _month(text: str) -> int:
+    return _MONTHS[text[:3].lower()]
+
+
+def _valid(d: Date) -> bool:
+    _, m, day = d
+    return (m is None or 1 <= m <= 12) and (day is None or 1 <= day <= 31)
+
+
+def iter_dates(text: str) -> Iterable[tuple[int, int, tuple[Date, ...]]]:
+    """(start, end, readings) of every date, day-month, month-year and year in ``text``.
+
+    A date has one reading, except slash dates ("03/01/1974"), which have the US and the
+    European one.
+    """
+    for m in _DATE.finditer(text):
+        g = m.group
+        readings: tuple[Date, ...]
+        if g("iy"):
+            readings = ((int(g("iy")), int(g("im")), int(g("id"))),)
+        elif g("sy"):
+            a, b, y = int(g("sa")), int(g("sb")), int(g("sy"))
+            readings = tuple(dict.fromkeys([(y, a, b), (y, b, a)]))
+        elif g("m1"):
+            readings = ((_era_year(g("y1"), g("e1")), _month(g("m1")), int(g("d1"))),)
+        elif g("m2"):
+            readings = ((_era_year(g("y2"), g("e2")), _month(g("m2")), int(g("d2"))),)
+        elif g("m3"):
+            readings = ((int(g("y3")), _month(g("m3")), None),)
+        elif g("m4"):
+            readings = ((None, _month(g("m4")), int(g("d4"))),)
+        elif g("m5"):
+            readings = ((None, _month(g("m5")), int(g("d5"))),)
+        elif g("y6"):
+            readings = ((_era_year(g("y6"), g("e6")), None, None),)
+        else:
+            readings = ((int(g("y7")), None, None),)
+        readings = tuple(r for r in readings if _valid(r))
+        if readings:
+            yield m.start(), m.end(), readings
+
+
+def iter_numbers(text: str) -> Iterable[tuple[int, int, float]]:
+    """(start, end, value) of every number in ``text``: digits with optional thousands commas,
+    decimals and a scale word ("1.5 million"), and number words up to ninety-nine."""
+    for m in _NUMBER.finditer(text):
+        s = m.start()
+        if s >= 2 and text[s - 1] == "-" and text[s - 2].isalpha():
+            continue  # "COVID-19", "F-16": part of a name
+        yield s, m.end(), _int_value(m)
+    if text.isascii() and not any(c in text for c in "tTfFeEsSnNzZ"):
+        return  # every number word contains one of these letters
+    for m in _NUMBER_WORD.finditer(text):
+        value = float(_WORD_VALUES[m.group("w").lower()])
+        if m.group("u"):
+            value += _WORD_VALUES[m.group("u").lower()]
+        scale = m.group("scale")
+        if scale:
+            value *= 100.0 if scale.lower() == "hundred" else _SCALE[scale.lower()]
+        yield m.start(), m.end(), value
+
+
+def kind_of(fact: Fact) -> tuple[str, Any]:
+    """The kind of answer a fact expects and its parsed value: ``("date", (y, m, d))``,
+    ``("year", (y, None, None))``, ``("number", float)`` or ``("name", None)``."""
+    obj = fact.object.strip()
+    if not any(c.isdigit() for c in obj):
+        return "name", None
+    dates = list(iter_dates(obj))
+    if len(dates) == 1 and dates[0][0] == 0 and dates[0][1] == len(obj) and len(dates[0][2]) == 1:
+        d = dates[0][2][0]
+        if d[0] is not None:
+            return ("year" if d[1] is None else "date"), d
+    m = _REF_NUMBER.match(obj)
+    if m and len(m.group("rest").split()) <= 3:
+        return "number", _int_value(m)
+    return "name", None
+
+
+def _compile_phrases(extra: tuple[str, ...]) -> re.Pattern[str]:
+    parts = [f"(?P<p{i}>{rx})" for i, rx in enumerate(ABSTAIN_PHRASES.values())]
+    for i, rx in enumerate(extra):
+        try:
+            re.compile(rx)
+        except re.error as exc:
+            raise ConfigError(f"invalid --abstain-pattern {rx!r}: {exc}") from None
+        parts.append(f"(?P<u{i + 1}>(?:{rx}))")
+    return re.compile("|".join(parts))
+
+
+class Grader:
+    """Grades answers against facts under one ``GraderConfig``.
+
+    >>> from audit.facts import Fact
+    >>> g = Grader()
+    >>> paris = Fact("capital/france", "France", "capital", "Paris")
+    >>> g.grade(paris, "The capital of France is Paris.")
+    Grade(grade='correct', reason='match', matched='Paris')
+    >>> g.grade(paris, "Paris or Lyon").reason
+    'contradiction'
+    """
+
+    def __init__(self, config: GraderConfig | None = None) -> None:
+        self.config = config or GraderConfig()
+        self._phrases = _compile_phrases(self.config.abstain_patterns)
+        self._labels = {f"p{i}": f"phrase:{k}" for i, k in enumerate(ABSTAIN_PHRASES)}
+        self._labels |= {
+            f"u{i + 1}": f"pattern:{i + 1}" for i in range(len(self.config.abstain_patterns))
+        }
+        self._fuzzy = float(self.config.fuzzy)
+        self._ratio = None
+        if self._fuzzy > 0:
+            from rapidfuzz import fuzz
+
+            self._ratio = fuzz.ratio
+
+    # -- entry point ---------------------------------------------------------------------------
+    def grade(self, fact: Fact, answer: str, *, abstain: bool = False) -> Grade:
+        """Grade one answer (see the module docstring for the rules, in order)."""
+        if abstain:
+            return Grade(ABSTAINED, "flag")
+        norm = normalize(answer)
+        key = norm.strip(_OUTER_PUNCT)
+        if not key or not any(c.isalnum() for c in key):
+            return Grade(ABSTAINED, "empty")
+        m = _MatchInfo.get(fact)
+        if key in m.exact:
+            return Grade(CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT))
+        if m.kind == "name":
+            items = self._name_items(m, answer)
+        elif m.kind == "number":
+            items = self._number_items(m, answer)
+        else:
+            items = self._date_items(m, answer)
+        return self._decide(m, answer, norm, items)
+
+    # -- decision ------------------------------------------------------------------------------
+    def _decide(self, m: _MatchInfo, answer: str, norm: str, items: list[_Item]) -> Grade:
+        live: list[_Item] = []
+        negated_hit: _Item | None = None
+        for it in items:
+            if _negated(answer, it.start, it.end):
+                if it.status == _HIT and negated_hit is None:
+                    negated_hit = it
+                continue
+            live.append(it)
+        hits = [it for it in live if it.status == _HIT]
+        others = [it for it in live if it.status == _OTHER]
+        phrase: str | None = None
+        pm = self._phrases.search(norm)
+        if pm is not None:
+            phrase = self._labels[pm.lastgroup or ""]
+        if hits:
+            if others:
+                clash = _alternatives(answer, live)
+                if clash is not None:
+                    return Grade(INCORRECT, "contradiction", clash)
+            how = hits[0].how
+            return Grade(CORRECT, how + ("+hedged" if phrase else ""), hits[0].text)
+        if m.kind == "date" and not others:
+            joined = _join_partials(m.value, [it for it in live if it.status == _PARTIAL])
+            if joined is not None:
+                return Grade(CORRECT, "date" + ("+hedged" if phrase else ""), joined)
+        if negated_hit is not None and not others:
+            return Grade(INCORRECT, "negated", negated_hit.text)
+        if others:
+            return Grade(INCORRECT, "wrong-value", others[0].text)
+        partials = [it for it in live if it.status == _PARTIAL]
+        if partials:
+            return Grade(ABSTAINED, "incomplete", partials[0].text)
+        if phrase:
+            return Grade(ABSTAINED, phrase, pm.group(0) if pm else None)
+        return Grade(ABSTAINED, "no-candidate")
+
+    # -- names ---------------------------------------------------------------------------------
+    def _name_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        toks = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(answer)]
+        los = [_lo(t[0]) for t in toks]
+        text = " " + " ".join(los) + " "
+        offsets: list[int] = []
+        pos = 1
+        for lo in los:
+            offsets.append(pos)
+            pos += len(lo) + 1
+        # Hits: the object or an alias as whole words, as token ranges.
+        hit_ranges: list[tuple[int, int]] = []
+        for name in m.names:
+            if not name:
+                continue
+            needle = " " + name + " "
+            start = text.find(needle)
+            n_tok = name.count(" ") + 1
+            while start >= 0:
+                i = bisect_right(offsets, start + 1) - 1
+                hit_ranges.append((i, i + n_tok))
+                start = text.find(needle, start + 1)
+        # Keep the longest hit where hits overlap ("Paris, France" over "Paris").
+        hit_ranges.sort(key=lambda r: (r[0], -(r[1] - r[0])))
+        kept: list[tuple[int, int]] = []
+        for r in hit_ranges:
+            if kept and r[0] < kept[-1][1]:
+                continue
+            kept.append(r)
+        hit_ranges = kept
+        covered: set[int] = set()
+        for a, b in hit_ranges:
+            covered.update(range(a, b))
+
+        excluded = m.excluded()
+        lower_mode = not any(c.isupper() for c in answer)
+        runs = _name_runs(answer, toks, los, lower_mode)
+        items: list[_Item] = []
+        embedded: set[tuple[int, int]] = set()
+        for run in runs:
+            for a, b in _subruns(run, los, excluded):
+                if any(i in covered for i in range(a, b)):
+                    extra = [
+                        i for i in range(a, b) if i not in covered and los[i] not in _PARTICLES
+                    ]
+                    if extra and "".join(los[a:b]) in m.squashed:
+                        # "Washington DC" ~ "Washington, D.C.": same letters, other spacing
+                        for r in hit_ranges:
+                            if r[0] < b and a < r[1]:
+                                embedded.add(r)
+                        items.append(
+                            _Item(
+                                toks[a][1],
+                                toks[b - 1][2],
+                                _HIT,
+                                answer[toks[a][1] : toks[b - 1][2]],
+                            )
+                        )
+                    elif extra:
+                        for r in hit_ranges:
+                            if r[0] < b and a < r[1]:
+                                embedded.add(r)
+                        items.append(
+                            _Item(
+                                toks[a][1],
+                                toks[b - 1][2],
+                                _OTHER,
+                                answer[toks[a][1] : toks[b - 1][2]],
+                            )
+                        )
+                    continue
+                items.append(self._classify_name(m, answer, toks, los, a, b))
+        for r in hit_ranges:
+            if r in embedded:
+                continue
+            a, b = r
+            items.append(
+                _Item(
+                    toks[a][1], toks[b - 1][2], _HIT, answer[toks[a][1] : toks[b - 1][2]], "match"
+                )
+            )
+        items.sort(key=lambda it: it.start)
+        return items
+
+    def _classify_name(
+        self, m: _MatchInfo, answer: str, toks: list, los: list[str], a: int, b: int
+    ) -> _Item:
+        start, end = toks[a][1], toks[b - 1][2]
+        text = answer[start:end]
+        cand = " ".join(los[a:b])
+        for ref in m.name_tokens:
+            n = len(ref)
+            k = b - a
+            if k < n:
+                for off in range(n - k + 1):
+                    if ref[off : off + k] == los[a:b]:
+                        significant = [t for t in ref if t not in _PARTICLES and len(t) > 1]
+                        if all(t in los[a:b] for t in significant):
+                            return _Item(
+                                start, end, _HIT, text, "match"
+                            )  # "Washington" ~ "Washington, D.C."
+                        if off + k == n and len(significant) >= 2 and len(los[b - 1]) >= 3:
+                            return _Item(start, end, _HIT, text, "surname")
+                        return _Item(start, end, _PARTIAL, text)
+        if self._ratio is not None:
+            for name in m.fuzzy_names():
+                if self._ratio(cand, name) >= self._fuzzy:
+                    return _Item(start, end, _HIT, text, "fuzzy")
+        return _Item(start, end, _OTHER, text)
+
+    # -- numbers -------------------------------------------------------------------------------
+    def _number_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        ref = m.value
+        skip = m.excluded_numbers()
+        items = []
+        for s, e, v in iter_numbers(answer):
+            if any(_same_number(v, x) for x in skip):
+                continue
+            is_year = 1000 <= v <= 2100 and v.is_integer() and _YEAR_CONTEXT.search(answer, 0, s)
+            if is_year and not _same_number(v, ref):
+                continue  # "as of 2020": a date, not a candidate count
+            status = _HIT if _same_number(v, ref) else _OTHER
+            items.append(_Item(s, e, status, answer[s:e], "number"))
+        items.sort(key=lambda it: it.start)
+        return items
+
+    # -- dates ---------------------------------------------------------------------------------
+    def _date_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        ref: Date = m.value
+        skip = m.excluded_dates()
+        items = []
+        year_only = m.kind == "year"
+        for s, e, readings in iter_dates(answer):
+            if any(r in skip for r in readings):
+                continue
+            status = min(_date_status(ref, r, year_only) for r in readings)
+            if status > _OTHER:
+                continue
+            items.append(
+                _Item(s, e, status, answer[s:e], "date" if not year_only else "year", readings)
+            )
+        return items
+
+
+def _date_status(ref: Date, cand: Date, year_only: bool) -> int:
+    ry, rm, rd = ref
+    cy, cm, cd = cand
+    if year_only:
+        if cy is None:
+            return 3  # a day and month says nothing about a year: not a candidate
+        return _HIT if cy == ry else _OTHER
+    if cy is not None and cy != ry:
+        return _OTHER
+    if cm is not None and cm != rm:
+        return _OTHER
+    if cd is not None and rd is not None and cd != rd:
+        return _OTHER
+    # consistent with the reference at every stated part
+    if cy is not None and cm is not None and (cd is not None or rd is None):
+        return _HIT
+    return _PARTIAL
+
+
+def _join_partials(ref: Date, partials: list[_Item]) -> str | None:
+    """A year (or month and year) and a day and month, each consistent, make the full date."""
+    has_year = has_day = False
+    for it in partials:
+        for y, mo, d in it.readings:
+            has_year |= y is not None
+            has_day |= d is not None and mo is not None
+    if has_year and has_day:
+        return " ... ".join(it.text for it in partials)
+    return None
+
+
+def _negated(answer: str, start: int, end: int) -> bool:
+    before = answer[max(0, start - 30) : start]
+    if _NEGATION_BEFORE.search(before):
+        return True
+    return bool(_NEGATION_AFTER.match(answer, end, min(len(answer), end + 20)))
+
+
+def _alternatives(answer: str, items: list[_Item]) -> str | None:
+    """The text of a hit and another value joined as alternatives, or None.
+
+    Neighbouring items are linked by an "or"-like connector, a range, or a comma; a chain of
+    links is a set of alternatives when at least one link is "or"-like or a range.
+    """
+    groups: list[list[_Item]] = [[items[0]]]
+    strong = [False]
+    for prev, it in zip(items, items[1:], strict=False):
+        gap = answer[prev.end : it.start]
+        between_and = gap.strip().lower() == "and" and _BETWEEN.search(answer, 0, prev.start)
+        if _LINK_OR.match(gap) or _LINK_RANGE.match(gap) or between_and:
+            groups[-1].append(it)
+            strong[-1] = True
+        elif _LINK_COMMA.match(gap):
+            groups[-1].append(it)
+        else:
+            groups.append([it])
+            strong.append(False)
+    for group, is_alt in zip(groups, strong, strict=True):
+        if not is_alt:
+            continue
+        hit = next((it for it in group if it.status == _HIT), None)
+        other = next((it for it in group if it.status == _OTHER), None)
+        if hit is not None and other is not None:
+            return f"{hit.text} | {other.text}"
+    return None
+
+
+def _name_runs(answer: str, toks: list, los: list[str], lower_mode: bool) -> list[list[int]]:
+    """Token indices of maximal runs of name-like tokens (capitalised ones, or in an all-lowercase
+    answer non-stop words), joined across particles ("Bay of Bengal") and abbreviations."""
+    runs: list[list[int]] = []
+    cur: list[int] = []
+    n = len(toks)
+
+    def name_like(i: int) -> bool:
+        tok = toks[i][0]
+        if lower_mode:
+            return los[i] not in STOP_WORDS and not tok.isdigit()
+        return tok[0].isupper()
+
+    def joinable(i: int) -> bool:
+        gap = answer[toks[i - 1][2] : toks[i][1]]
+        if gap in (" ", "-", "'", "’"):
+            return True
+        if gap.strip() == "." and (len(toks[i - 1][0]) == 1 or los[i - 1] in _ABBREV):
+            return True
+        return gap.isspace() and "\n" not in gap
+
+    i = 0
+    while i < n:
+        tok = toks[i][0]
+        if cur and joinable(i):
+            if name_like(i) or (tok.isdigit() and len(tok) <= 3 and not lower_mode):
+                cur.append(i)
+                i += 1
+                continue
+            if (
+                los[i] in _PARTICLES
+                and i + 1 < n
+                and name_like(i + 1)
+                and answer[toks[i][2] : toks[i + 1][1]] == " "
+            ):
+                cur.extend((i, i + 1))
+                i += 2
+                continue
+        if cur:
+            runs.append(cur)
+            cur = []
+        if name_like(i):
+            cur = [i]
+        i += 1
+    if cur:
+        runs.append(cur)
+    return runs
+
+
+def _subruns(run: list[int], los: list[str], excluded: frozenset[str]) -> Iterable[tuple[int, int]]:
+    """Maximal (start, end) token ranges of a run with no excluded word, particles trimmed."""
+    a: int | None = None
+    prev = -1
+    for i in [*run, None]:
+        bad = i is None or (
+            (los[i] in excluded or los[i] in STOP_WORDS) and los[i] not in _PARTICLES
+        )
+        if bad:
+            if a is not None:
+                b = prev + 1
+                while a < b and los[a] in _PARTICLES:
+                    a += 1
+                while b > a and los[b - 1] in _PARTICLES:
+                    b -= 1
+                if a < b and not all(len(los[j]) == 1 for j in range(a, b)):
+                    yield a, b
+                a = None
+        elif a is None:
+            a = i
+        if i is not None:
+            prev = i
+
+
+@dataclass(slots=True)
+class _Item:
+    start: int
+    end: int
+    status: int
+    text: str
+    how: str = "match"
+    readings: tuple[Date, ...] = ()
+
+
+class _MatchInfo:
+    """What grading needs to know about one fact, computed once per fact and on first use."""
+
+    __slots__ = (
+        "fact",
+        "kind",
+        "value",
+        "exact",
+        "names",
+        "name_tokens",
+        "squashed",
+        "_excluded",
+        "_xnum",
+        "_xdate",
+    )
+    _cache: dict[str, _MatchInfo] = {}
+    _cache_max = 4096
+
+    def __init__(self, fact: Fact) -> None:
+        self.fact = fact
+        self.kind, self.value = kind_of(fact)
+        exact = set()
+        names = []
+        for name in fact.object_names:
+            n = normalize(name).strip(_OUTER_PUNCT)
+            exact.add(n)
+            lo = loose(name)
+            names.append(lo)
+            if lo.startswith("the ") and len(lo) > 4:
+                names.append(lo[4:])
+                exact.add(n[4:])
+        exact.discard("")
+        self.exact = frozenset(exact)
+        self.names = tuple(dict.fromkeys(n for n in names if n))
+        self.name_tokens = tuple(n.split() for n in self.names)
+        self.squashed = frozenset(n.replace(" ", "") for n in self.names)
+        self._excluded: frozenset[str] | None = None
+        self._xnum: tuple[float, ...] | None = None
+        self._xdate: frozenset[Date] | None = None
+
+    @classmethod
+    def get(cls, fact: Fact) -> _MatchInfo:
+        info = cls._cache.get(fact.id)
+        if info is None or info.fact is not fact:
+            if len(cls._cache) >= cls._cache_max:
+                cls._cache.clear()
+            info = cls._cache[fact.id] = cls(fact)
+        return info
+
+    def _context(self) -> str:
+        f = self.fact
+        return " ".join((*f.subject_names, f.question or "", f.relation.replace("_", " ")))
+
+    def fuzzy_names(self) -> tuple[str, ...]:
+        """The names a misspelling is compared with: each name, and the last word of names of
+        two or more words ("einstein" for "albert einstein")."""
+        out = list(self.names)
+        for toks in self.name_tokens:
+            if len(toks) >= 2 and len(toks[-1]) >= 4:
+                out.append(toks[-1])
+        return tuple(dict.fromkeys(out))
+
+    def excluded(self) -> frozenset[str]:
+        """Words that name the subject, or come from the question or relation: never part of a
+        candidate (the reference itself is still found, by ``names``)."""
+        if self._excluded is None:
+            self._excluded = frozenset(loose(self._context()).split())
+        return self._excluded
+
+    def excluded_numbers(self) -> tuple[float, ...]:
+        if self._xnum is None:
+            self._xnum = tuple(
+                v for _, _, v in iter_numbers(self._context()) if not _same_number(v, self.value)
+            )
+        return self._xnum
+
+    def excluded_dates(self) -> frozenset[Date]:
+        if self._xdate is None:
+            found = {r for _, _, rs in iter_dates(self._context()) for r in rs}
+            found.discard(self.value)
+            self._xdate = frozenset(found)
+        return self._xdate
