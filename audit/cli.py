@@ -261,6 +261,69 @@ def predict(
             typer.echo(render_table(prediction), err=True, nl=False)
 
 
+# -- simulate ----------------------------------------------------------------------------------
+@app.command(no_args_is_help=True)
+def simulate(
+    out_dir: Annotated[str, typer.Argument(metavar="OUT_DIR", help="Folder for corpus.jsonl, refs.jsonl, eval.jsonl and truth.json (created if needed).", show_default=False)],
+    mentions: Annotated[int, typer.Option("--mentions", "-n", metavar="N", help="Birth-date mentions in the corpus (the paper's N).")] = 10_000,
+    population: Annotated[int, typer.Option(metavar="F", help="People who could be mentioned; 0 means 4 N.")] = 0,
+    distribution: Annotated[str, typer.Option(metavar="zipf|pareto", help="Prompt distribution: zipf (p_i ~ i^-shape) or pareto (i.i.d. Pareto(shape) weights).")] = "zipf",
+    shape: Annotated[float, typer.Option(metavar="S", help="Shape of the distribution; larger zipf shapes and smaller pareto shapes lower sr.")] = 1.0,
+    target_sr: Annotated[float | None, typer.Option("--target-sr", metavar="SR", help="Choose the shape whose expected singleton rate is SR (overrides --shape).")] = None,
+    seed: Annotated[int, typer.Option(metavar="SEED", help="Everything written depends only on the options and this seed.")] = 1,
+    formats: Annotated[str, typer.Option(metavar="LIST", help="Date formats in the text, comma-separated: dmy (14 March 1879), mdy (March 14, 1879), iso (1879-03-14).")] = "dmy,mdy",
+    filler: Annotated[float, typer.Option(metavar="RATE", help="Filler sentences per mention, on average.")] = 0.5,
+    per_doc: Annotated[int, typer.Option("--per-doc", metavar="K", help="At most K mentions per document.")] = 3,
+    eval_prompts: Annotated[int, typer.Option("--eval-prompts", metavar="M", help="Fresh draws from the prompt distribution to evaluate a model on.")] = 1000,
+    years: Annotated[str, typer.Option(metavar="FIRST-LAST", help="Birth years; the plausible answers are the days in this range.")] = "1800-1999",
+    compress: Annotated[str, typer.Option(metavar="gz|zst", help="Compress the corpus.")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the truth JSON to stdout.", rich_help_panel="Output")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.", rich_help_panel="Output")] = False,
+) -> None:
+    """Write a synthetic biography corpus whose singleton rate is known exactly.
+
+    Invented people with random birth dates are mentioned N times, drawn i.i.d. from a zipf or
+    pareto prompt distribution, in several paraphrase templates among filler sentences. Beside
+    the corpus: refs.jsonl (a reference table for `corpus --facts`, which then counts exactly the
+    mentions written), eval.jsonl (fresh prompts from the same distribution, to ask a model) and
+    truth.json (N, N1, sr, the exact missing mass). Seeded and deterministic; streams to disk.
+
+    \b
+    Examples:
+      hallu-audit simulate sim/ --mentions 100000 --target-sr 0.2
+      hallu-audit corpus sim/corpus.jsonl -f sim/refs.jsonl -o sim/report.json
+      hallu-audit predict sim/report.json --answers birth_date=73048
+      hallu-audit simulate big/ -n 10000000 --distribution pareto --shape 1.5 --compress zst
+    """
+    from dataclasses import replace
+
+    from audit import simulate as sim
+
+    with errors_to_exit_codes():
+        first, last = sim.parse_years(years)
+        cfg = sim.SimConfig(
+            mentions=mentions, population=population, distribution=distribution, shape=shape,
+            seed=seed, formats=sim.parse_formats(formats), filler=filler, mentions_per_doc=per_doc,
+            eval_prompts=eval_prompts, first_year=first, last_year=last,
+        )  # fmt: skip
+        cfg.validate()
+        if target_sr is not None:
+            cfg = replace(cfg, shape=sim.shape_for_singleton_rate(target_sr, cfg))
+        with progress_bar(cfg.mentions, quiet, unit="mention") as update:
+            truth, paths = sim.write_simulation(cfg, out_dir, compress, update)
+        if as_json:
+            emit(truth.to_json(), None)
+        if not quiet:
+            typer.echo(
+                f"simulate: {truth.n:,} mentions of {truth.distinct:,} people in {truth.documents:,} "
+                f"documents; sr = {truth.singleton_rate:.4f} (N1 = {truth.n1:,}), exact missing "
+                f"mass {truth.missing_mass:.4f}; {cfg.distribution} shape {cfg.shape:g}, seed "
+                f"{cfg.seed}; plausible answers {cfg.answers:,}\n"
+                f"  wrote {paths.corpus}, {paths.facts}, {paths.eval}, {paths.truth}",
+                err=True,
+            )
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="hallu-audit")
