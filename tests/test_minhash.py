@@ -1,0 +1,141 @@
+"""Near-duplicate detection: signature accuracy, exact and near copies at the threshold, batch
+independence, datasketch compatibility."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audit import minhash as M
+from audit.errors import ConfigError
+
+RNG = random.Random(7)
+VOCAB = [
+    "".join(RNG.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(RNG.randint(2, 9)))
+    for _ in range(5000)
+]
+
+
+def words(n: int, rng: random.Random) -> list[str]:
+    return [rng.choice(VOCAB) for _ in range(n)]
+
+
+def mutate(ws: list[str], frac: float, rng: random.Random) -> list[str]:
+    return [rng.choice(VOCAB) if rng.random() < frac else w for w in ws]
+
+
+def true_jaccard(a: list[str], b: list[str], w: int = 5) -> float:
+    sa = {tuple(a[i : i + w]) for i in range(len(a) - w + 1)}
+    sb = {tuple(b[i : i + w]) for i in range(len(b) - w + 1)}
+    return len(sa & sb) / len(sa | sb)
+
+
+def test_signature_estimates_jaccard() -> None:
+    rng = random.Random(1)
+    errs = []
+    for frac in (0.01, 0.03, 0.05, 0.1, 0.2):
+        for _ in range(4):
+            a = words(400, rng)
+            b = mutate(a, frac, rng)
+            sig = M.signatures([" ".join(a), " ".join(b)], num_perm=256)
+            errs.append(M.jaccard(sig[0], sig[1]) - true_jaccard(a, b))
+    # SE of a 256-bin estimate is at most 0.031; the mean error is ~0 (unbiased)
+    assert max(abs(e) for e in errs) < 0.12
+    assert abs(float(np.mean(errs))) < 0.03
+
+
+def test_words_are_case_and_punctuation_insensitive() -> None:
+    a = M.signatures(["The cat, sat on the MAT today!"])[0]
+    b = M.signatures(["the cat sat on the mat today"])[0]
+    assert (a == b).all()
+
+
+def test_hashes_are_stable() -> None:
+    # Pinned: signatures must agree across processes, machines and versions.
+    wh, doc = M.word_hashes(["Hello world", "hello"])
+    assert doc.tolist() == [0, 0, 1] and wh[0] == wh[2]
+    assert int(wh[0]) == 2508467529872962837
+
+
+def test_to_datasketch() -> None:
+    sig = M.signatures(["a b c d e f g h", "a b c d e f g x"], num_perm=64)
+    m0, m1 = M.to_datasketch(sig[0]), M.to_datasketch(sig[1])
+    assert m0.jaccard(m1) == pytest.approx(M.jaccard(sig[0], sig[1]))
+
+
+def test_short_and_empty_documents() -> None:
+    sig = M.signatures(["", "  ..  ", "two words", "two words", "one"], num_perm=16)
+    assert (sig[0] == M._EMPTY).all() and (sig[1] == M._EMPTY).all()
+    assert (sig[2] == sig[3]).all() and not (sig[2] == sig[4]).all()
+    d = M.MinHashDeduper(M.MinHashParams(num_perm=16, threshold=0.5))
+    assert d.filter_batch(["", "", "two words", "two words"]) == [False, False, False, True]
+
+
+def test_near_and_exact_copies_detected_at_threshold() -> None:
+    rng = random.Random(3)
+    base = [words(300, rng) for _ in range(40)]
+    near = [mutate(b, 0.005, rng) for b in base[:10]]  # J ~ 0.95
+    far = [mutate(b, 0.2, rng) for b in base[10:20]]  # J ~ 0.2
+    stream = [" ".join(b) for b in base] + [" ".join(b) for b in base[:5]]
+    stream += [" ".join(b) for b in near] + [" ".join(f) for f in far]
+    d = M.MinHashDeduper(M.MinHashParams(threshold=0.8))
+    got = d.filter_batch(stream)
+    assert got == [False] * 40 + [True] * 15 + [False] * 10
+    assert d.duplicates == 15 and d.docs == len(stream)
+
+
+def test_exact_deduper() -> None:
+    d = M.ExactDeduper()
+    assert d.filter_batch(["Hello  World", "hello world", "hello world!", "HELLO WORLD "]) == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert d.seen("Hello World") and d.duplicates == 3 and d.docs == 5
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 7), min_size=1, max_size=40), st.integers(1, 40))
+def test_batching_never_changes_answers(picks: list[int], cut: int) -> None:
+    rng = random.Random(11)
+    pool = [" ".join(words(rng.randint(0, 30), rng)) for _ in range(8)]
+    texts = [pool[i] for i in picks]
+    whole = M.MinHashDeduper(M.MinHashParams(num_perm=32, threshold=0.5)).filter_batch(texts)
+    d = M.MinHashDeduper(M.MinHashParams(num_perm=32, threshold=0.5))
+    parts = d.filter_batch(texts[:cut]) + d.filter_batch(texts[cut:])
+    one = M.MinHashDeduper(M.MinHashParams(num_perm=32, threshold=0.5))
+    assert whole == parts == [one.seen(t) for t in texts]
+    # a repeated non-empty text is always a duplicate
+    seen: set[str] = set()
+    for t, dup in zip(texts, whole, strict=True):
+        if t in seen and t.strip():
+            assert dup
+        seen.add(t)
+
+
+def test_index_memory_is_bounded() -> None:
+    small = M.BloomLSH(0.8, 128, capacity=1000, fp=1e-3)
+    big = M.BloomLSH(0.8, 128, capacity=100_000, fp=1e-3)
+    assert big.nbytes == pytest.approx(100 * small.nbytes, rel=0.01)
+    assert (small.b, small.r) == M.lsh_params(0.8, 128)
+    rng = random.Random(5)
+    d = M.MinHashDeduper(M.MinHashParams(capacity=200, fp=1e-3))
+    d.filter_batch([" ".join(words(50, rng)) for _ in range(200)])
+    assert d.index.nbytes == M.BloomLSH(0.8, 128, 200, 1e-3).nbytes
+    assert 0 < d.index.fill() <= 2e-3
+
+
+def test_make_deduper() -> None:
+    assert M.make_deduper("off") is None
+    assert isinstance(M.make_deduper("exact"), M.ExactDeduper)
+    d = M.make_deduper("minhash", (64, 3, 0.7), seed=2)
+    assert isinstance(d, M.MinHashDeduper) and d.params.num_perm == 64
+    with pytest.raises(ConfigError):
+        M.make_deduper("fuzzy")
+    with pytest.raises(ConfigError):
+        M.MinHashParams(num_perm=1)
