@@ -45,32 +45,41 @@ def word_view(text: str) -> str:
 
 
 # -- sentences ---------------------------------------------------------------------------------
-_SENT_END = re.compile(r"[.!?]+[\"')\]]*(?=\s|$)")
 #: Lowercase tokens that end with a period without ending a sentence.
 ABBREVIATIONS = frozenset(
     "mr mrs ms dr prof st mt ft jr sr sen rep gen col capt lt sgt rev hon gov pres no vol pp ed "
-    "eds fig vs etc al approx ca c inc ltd co corp jan feb mar apr jun jul aug sep sept oct nov "
-    "dec e.g i.e u.s u.k d.c a.d b.c".split()
+    "eds fig vs etc al approx ca co corp inc ltd jan feb mar apr jun jul aug sep sept oct nov dec".split()
 )
 
 
-def sentence_starts(text: str) -> list[int]:
-    """Offsets at which a new sentence starts, after the first (which starts at 0).
+def _sentence_end_regex() -> re.Pattern[str]:
+    """One regex for sentence ends, so splitting runs in C: ``[.!?]`` (plus closing quotes or
+    brackets) before whitespace, not after an abbreviation, an initial or a dotted abbreviation.
+
+    Python lookbehinds need a fixed width, so abbreviations are grouped by length.
+    """
+    by_len: dict[int, list[str]] = {}
+    for a in sorted(ABBREVIATIONS):
+        by_len.setdefault(len(a), []).append(a)
+    guards = "".join(rf"(?<!\b(?:{'|'.join(words)})\.)" for _, words in sorted(by_len.items()))
+    # The lookbehinds sit after the period, so the engine only evaluates them at periods.
+    # (?<!\b[a-z]\.) : "j. smith"; (?<!\.[a-z]\.) : "u.s. army", "d.c. is"
+    return re.compile(rf"(?:[!?]|\.(?<!\b[a-z]\.)(?<!\.[a-z]\.){guards})[.!?]*[\"')\]]*(?=\s|$)")
+
+
+_SENT_END = _sentence_end_regex()
+
+
+def sentence_starts(text: str, lo: int = 0, hi: int | None = None) -> list[int]:
+    """Offsets at which a new sentence starts, between ``lo`` and ``hi``.
 
     A sentence ends at ``.``, ``!`` or ``?`` (and closing quotes or brackets) before whitespace,
     except after a known abbreviation, a single-letter initial ("J. Smith") or a dotted
     abbreviation ("U.S."). Works on normalised (lowercased) text, so it cannot rely on case.
+    Only boundaries between ``lo`` and ``hi`` matter for telling hits apart, so only that span
+    is scanned.
     """
-    starts = []
-    for m in _SENT_END.finditer(text):
-        end = m.end()
-        if text[m.start()] == ".":
-            word_start = text.rfind(" ", 0, m.start()) + 1
-            token = text[word_start : m.start()].lstrip("(\"'[")
-            if token in ABBREVIATIONS or len(token) == 1 or "." in token:
-                continue
-        starts.append(end)
-    return starts
+    return [m.end() for m in _SENT_END.finditer(text, lo, len(text) if hi is None else hi)]
 
 
 # -- the extractor interface -------------------------------------------------------------------
@@ -182,7 +191,9 @@ class FactMatcher(Extractor):
                 yield Mention(f.id, f.relation, f.object, doc.id, min(subj_pos))
             return
         if self.scope == "sentence":
-            starts = sentence_starts(text)
+            span = [p for ps in candidates.values() for p in ps]
+            span += [p for fi in candidates for kid in self._objects[fi] for p in object_hits.get(kid, ())]
+            starts = sentence_starts(text, min(span), max(span) + 1)
             for fi, subj_pos in sorted(candidates.items()):
                 subj_sent = {bisect_right(starts, p): p for p in sorted(subj_pos, reverse=True)}
                 obj_sent = {
