@@ -185,9 +185,9 @@ def signatures(
     fmix64(sh)
     k = np.uint64(num_perm)
     bins = ((sh >> np.uint64(32)) * k) >> np.uint64(32)
-    sig = np.full(n * num_perm, _EMPTY, dtype=np.uint64)
-    np.minimum.at(sig, sdoc.astype(np.uint64) * k + bins, sh & _LOW32)
-    sig = sig.reshape(n, num_perm)
+    flat = np.full(n * num_perm, _EMPTY, dtype=np.uint64)
+    np.minimum.at(flat, sdoc.astype(np.uint64) * k + bins, sh & _LOW32)
+    sig = flat.reshape(n, num_perm)
     _densify(sig, seed)
     return sig
 
@@ -213,7 +213,7 @@ def _densify(sig: np.ndarray, seed: int) -> None:
         rows, cols = rows[~found], cols[~found]
 
 
-def to_datasketch(row: np.ndarray, seed: int = 1):  # type: ignore[no-untyped-def]
+def to_datasketch(row: np.ndarray, seed: int = 1):
     """One signature row as a ``datasketch.MinHash`` with 32-bit values (scheme ``affine32``,
     whose empty value 2**32-1 stands for our empty bins), for ``jaccard``, ``merge`` or
     datasketch's LSH indexes. Compare such objects with each other only: datasketch's own
