@@ -225,19 +225,22 @@ _LINK = r"(?:of|de|del|della|la|le|von|van|der|da|di|du|al|bin|ibn|the|y)"
 NAME = rf"{_NAMEWORD}(?:[ ](?:{_LINK}[ ])?{_NAMEWORD}){{0,5}}"
 _DATE = dates.DATE_RE.pattern.removeprefix(r"\b").removesuffix(r"\b")
 _YEAR_ONLY = r"1\d{3}|20\d{2}"
+_CAPITAL_OF = (
+    r"capital(?: city)?(?: and (?:the )?(?:largest|biggest|most populous|chief|principal) "
+    r"(?:city|town|port))?(?: city)? of"
+)
 
 #: Built-in packs: relation -> regexes (named groups ``subject`` and ``object``).
 PACKS: dict[str, tuple[str, ...]] = {
     "birth_date": (
-        rf"(?P<subject>{NAME}) \((?:born |b\. )?(?P<object>(?i:{_DATE}))\s*(?:[\u2013\u2014-]|\)|;|,)",
+        rf"(?P<subject>{NAME}) \((?:born (?:on |in )?|b\. )?(?P<object>(?i:{_DATE}))\s*(?:[\u2013\u2014-]|\)|;|,)",
         rf"(?P<subject>{NAME}),? (?:was|is) born (?:on |in )?(?P<object>(?i:{_DATE}))\b",
         rf"(?P<subject>{NAME}),? born (?:on |in )?(?P<object>(?i:{_DATE}))\b",
     ),
     "capital": (
-        rf"(?P<object>{NAME}) (?:is|was|became|remains) (?:the|its) capital (?:city )?of (?P<subject>{NAME})",
-        rf"[Tt]he capital (?:city )?of (?P<subject>{NAME}) (?:is|was) (?P<object>{NAME})",
+        rf"(?P<object>{NAME})(?: (?:is|was|became|remains|has been)|,|:) (?:the |its |a )?(?:national |federal |official )?{_CAPITAL_OF} (?P<subject>{NAME})",
+        rf"[Tt]he {_CAPITAL_OF} (?P<subject>{NAME}) (?:is|was|has been) (?P<object>{NAME})",
         rf"(?P<subject>{NAME})(?:'s|\u2019s) capital(?: city)?(?:,| is) (?P<object>{NAME})",
-        rf"(?P<object>{NAME}), (?:the|its) capital (?:city )?of (?P<subject>{NAME})",
     ),
     "founding_year": (
         rf"(?P<subject>{NAME}),? (?:was |is )?(?:founded|established|incorporated) (?:in |on )?(?:(?i:{_DATE}) )?(?:in )?(?P<object>{_YEAR_ONLY})\b",

@@ -360,3 +360,35 @@ def test_errors_are_one_line_with_exit_codes(cli, tmp_path, refs, args, code, me
     assert result.exit_code == code, result.stderr
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_real_fixture_matches_hand_checked_counts(cli, tmp_path):
+    """fixtures/README.md lists counts found by reading the WordNet glosses by hand."""
+    from tests.conftest import FIXTURES
+
+    pf = tmp_path / "pf.jsonl"
+    result = cli("corpus", FIXTURES / "corpus" / "sample.jsonl", "-f", FIXTURES / "refs" / "capitals.jsonl",
+                 "--per-fact", pf, "-q")
+    assert result.exit_code == 0
+    counts = {r["id"]: r["count"] for r in read_jsonl(pf)}
+    assert counts["capital/france"] == 8
+    assert counts["capital/canada"] == 2
+    assert counts["capital/australia"] == 1
+    assert counts["capital/japan"] == 2
+    assert len(counts) == 248
+
+
+def test_capital_pack_word_orders(cli, tmp_path):
+    texts = [
+        "Paris is the capital and largest city of France.",
+        "Paris: the capital and largest city of France",
+        "Canberra, the federal capital of Australia, is small.",
+        "The capital of Australia is Canberra.",
+        "Australia's capital is Canberra.",
+        "Milan is a capital of fashion.",  # not a fact: no capitalised country
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    pf = tmp_path / "pf.jsonl"
+    assert cli("corpus", path, "-p", "capital", "--per-fact", pf, "-q").exit_code == 0
+    assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {"capital/france": 2, "capital/australia": 4}
