@@ -88,7 +88,7 @@ DEFAULT_FUZZY = 90.0
 #: Refusal and "I don't know" phrases, matched on the normalised answer. Label -> regex.
 ABSTAIN_PHRASES: dict[str, str] = {
     "dont-know": r"\b(?:i (?:do not|don['’]?t|dont) know|idk|do not know|don['’]?t know|no idea)\b",
-    "not-sure": r"\b(?:not|n['’]t) (?:sure|certain)\b|\bunsure\b",
+    "not-sure": r"\b(?:not|n['’]t) (?:\w+ )?(?:sure|certain)\b|\bunsure\b",
     "cannot": (
         r"\b(?:can ?not|can['’]?t|unable to|not able to|won['’]?t|will not|could ?n['’]?t"
         r"|could not) (?:answer|say|determine|provide|tell|confirm|verify|find|know|help|recall"
@@ -153,6 +153,8 @@ STOP_WORDS: frozenset[str] = _words(
 _PARTICLES = _words(
     "of the de da del della di do dos das du la le les von van der den y al el ibn bin"
 )
+#: Capitalised nouns that make a new place name out of a subject's name ("Belize City").
+_PLACE_NOUNS = _words("city town port bay island islands cape fort lake river")
 #: Short tokens followed by "." that do not end a sentence ("St. Petersburg", "D.C.").
 _ABBREV = _words("st mt ft dr jr sr mr mrs ms prof gen col lt sgt rev fr")
 
@@ -523,7 +525,14 @@ class Grader:
         items: list[_Item] = []
         embedded: set[tuple[int, int]] = set()
         for run in runs:
-            for a, b in _subruns(run, los, excluded):
+            ranges = list(_subruns(run, los, excluded))
+            if not lower_mode and not ranges:
+                whole = _place_name(run, los, excluded, m.subject_names())
+                if whole is not None:
+                    ranges = [whole]
+            for a, b in ranges:
+                if all(len(los[j]) == 1 for j in range(a, b)) and (b - a > 1 or not m.short):
+                    continue  # initials ("D.C.", "N/A"), unless the answer is a code like "H"
                 if any(i in covered for i in range(a, b)):
                     extra = [
                         i for i in range(a, b) if i not in covered and los[i] not in _PARTICLES
@@ -743,6 +752,25 @@ def _name_runs(answer: str, toks: list, los: list[str], lower_mode: bool) -> lis
     return runs
 
 
+def _place_name(
+    run: list[int], los: list[str], excluded: frozenset[str], subjects: frozenset[str]
+) -> tuple[int, int] | None:
+    """A capitalised run built from subject words and a place noun ("Belize City" for Belize,
+    "Panama City"), which names something other than the subject; else None."""
+    a, b = run[0], run[-1] + 1
+    while a < b and los[a] in _PARTICLES:
+        a += 1
+    words = los[a:b]
+    if (
+        len(words) >= 2
+        and any(w in _PLACE_NOUNS and w not in excluded for w in words)
+        and any(w in excluded for w in words)
+        and " ".join(words) not in subjects
+    ):
+        return a, b
+    return None
+
+
 def _subruns(run: list[int], los: list[str], excluded: frozenset[str]) -> Iterable[tuple[int, int]]:
     """Maximal (start, end) token ranges of a run with no excluded word, particles trimmed."""
     a: int | None = None
@@ -758,7 +786,7 @@ def _subruns(run: list[int], los: list[str], excluded: frozenset[str]) -> Iterab
                     a += 1
                 while b > a and los[b - 1] in _PARTICLES:
                     b -= 1
-                if a < b and not all(len(los[j]) == 1 for j in range(a, b)):
+                if a < b:
                     yield a, b
                 a = None
         elif a is None:
@@ -788,6 +816,7 @@ class _MatchInfo:
         "names",
         "name_tokens",
         "squashed",
+        "short",
         "_excluded",
         "_xnum",
         "_xdate",
@@ -813,6 +842,7 @@ class _MatchInfo:
         self.names = tuple(dict.fromkeys(n for n in names if n))
         self.name_tokens = tuple(n.split() for n in self.names)
         self.squashed = frozenset(n.replace(" ", "") for n in self.names)
+        self.short = any(len(n) <= 2 for n in self.names)
         self._excluded: frozenset[str] | None = None
         self._xnum: tuple[float, ...] | None = None
         self._xdate: frozenset[Date] | None = None
@@ -829,6 +859,9 @@ class _MatchInfo:
     def _context(self) -> str:
         f = self.fact
         return " ".join((*f.subject_names, f.question or "", f.relation.replace("_", " ")))
+
+    def subject_names(self) -> frozenset[str]:
+        return frozenset(loose(n) for n in self.fact.subject_names)
 
     def fuzzy_names(self) -> tuple[str, ...]:
         """The names a misspelling is compared with: each name, and the last word of names of

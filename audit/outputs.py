@@ -1,0 +1,816 @@
+"""Grading a file of model answers against a reference table: metrics, calibration, CI gates.
+
+Data flows one way: an outputs JSONL file -> rows -> ``Grade`` per row (``audit.grading``) ->
+``Counts`` (a monoid) overall, per relation, per corpus-count bucket -> ``OutputsReport``.
+Rendering (table, Markdown, JUnit) lives in ``audit.render_outputs``.
+
+Metrics (SimpleQA, OpenAI 2024; Kalai et al. 2025 sec. 4.2), for c correct, i incorrect and a
+abstained answers, n = c + i + a:
+
+- accuracy = c / n; hallucination rate = i / n; abstention rate = a / n;
+- accuracy given attempted = c / (c + i) (null when nothing was attempted);
+- F = harmonic mean of accuracy and accuracy given attempted (0 when both are 0 or undefined);
+- score_t = (c - t/(1-t) i) / n for each confidence target t (``audit.bounds.target_score``).
+
+Intervals are seeded percentile bootstraps (2.5% and 97.5%). Every metric above depends on the
+rows only through (c, i, a), and resampling n rows with replacement gives counts distributed
+exactly Multinomial(n, (c, i, a) / n); so the bootstrap draws those counts directly, B draws in
+one vectorised numpy call, in O(B) memory whatever n is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import tempfile
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+import orjson
+
+import audit
+from audit.bounds import DEFAULT_TARGETS, penalty, target_score
+from audit.counting import BUCKETS, bucket_of
+from audit.errors import BadRecordError, ConfigError, FormatError, InputError, MergeError
+from audit.facts import Fact, digest
+from audit.grading import ABSTAINED, CORRECT, GRADES, INCORRECT, Grader, GraderConfig
+from audit.normalize import normalize
+from audit.reading import ReadStats
+
+KIND = "hallu-audit/outputs-report"
+SCHEMA = 1
+PREDICTION_KIND = "hallu-audit/prediction"
+
+#: Field names tried, in order, when the option naming the field is not given.
+ID_FIELDS: tuple[str, ...] = ("id", "fact_id", "qid", "question_id")
+ANSWER_FIELDS: tuple[str, ...] = ("answer", "response", "output", "prediction", "completion")
+CONFIDENCE_FIELDS: tuple[str, ...] = ("confidence", "probability", "prob")
+QUESTION_FIELDS: tuple[str, ...] = ("question", "prompt", "input")
+
+#: Labels of the corpus-count buckets, zero first (THEORY.md sec. 6, Kandpal et al. 2023).
+BUCKET_LABELS: tuple[str, ...] = ("0", *(b[0] for b in BUCKETS))
+INTERVAL = 0.95
+ECE_BINS = 10
+MISSING_EXAMPLES = 10
+_CODE = {CORRECT: 0, INCORRECT: 1, ABSTAINED: 2}
+
+
+@dataclass(frozen=True)
+class OutputsConfig:
+    """Everything that changes the numbers of an outputs report; ``id`` goes into the report."""
+
+    grader: GraderConfig = field(default_factory=GraderConfig)
+    id_field: str | None = None
+    answer_field: str | None = None
+    confidence_field: str | None = None
+    question_field: str | None = None
+    targets: tuple[float, ...] = DEFAULT_TARGETS
+    bootstrap: int = 1000
+    seed: int = 0
+    min_errors: float | None = None  # min_c |E_c|, for the threshold of calibration.delta
+    strict: bool = False
+
+    def __post_init__(self) -> None:
+        for t in self.targets:
+            if not 0 <= t < 1:
+                raise ConfigError(f"confidence target must be in [0, 1), got {t}")
+        if self.bootstrap < 0:
+            raise ConfigError(f"--bootstrap must be >= 0, got {self.bootstrap}")
+        if self.min_errors is not None and self.min_errors < 1:
+            raise ConfigError(f"--min-errors must be >= 1, got {self.min_errors}")
+
+    @property
+    def id(self) -> str:
+        blob = repr(
+            (self.grader.id, self.targets, self.bootstrap, self.seed, self.min_errors)
+        ).encode()
+        return "outcfg-" + hashlib.sha256(blob).hexdigest()[:16]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "grader": self.grader.describe(),
+            "targets": list(self.targets),
+            "bootstrap": self.bootstrap,
+            "seed": self.seed,
+            "interval": INTERVAL,
+            "min_errors": self.min_errors,
+            "delta_threshold": self.delta_threshold,
+            "ece_bins": ECE_BINS,
+            "fields": {
+                "id": self.id_field or list(ID_FIELDS),
+                "answer": self.answer_field or list(ANSWER_FIELDS),
+                "confidence": self.confidence_field or list(CONFIDENCE_FIELDS),
+                "question": self.question_field or list(QUESTION_FIELDS),
+            },
+        }
+
+    @property
+    def delta_threshold(self) -> float:
+        """1 / min_c |E_c| (THEORY.md sec. 1); 0 when ``min_errors`` is not given."""
+        return 1.0 / self.min_errors if self.min_errors else 0.0
+
+
+@dataclass(frozen=True)
+class Gates:
+    """CI gates; a None gate is off. ``min_scores`` holds (t, minimum score_t) pairs."""
+
+    max_hallucination: float | None = None
+    min_accuracy: float | None = None
+    min_scores: tuple[tuple[float, float], ...] = ()
+    max_regression: float | None = None
+
+
+@dataclass
+class Counts:
+    """Correct, incorrect and abstained answers. A monoid: ``Counts()`` and ``+``."""
+
+    correct: int = 0
+    incorrect: int = 0
+    abstained: int = 0
+
+    @property
+    def n(self) -> int:
+        return self.correct + self.incorrect + self.abstained
+
+    def add(self, grade: str) -> None:
+        if grade == CORRECT:
+            self.correct += 1
+        elif grade == INCORRECT:
+            self.incorrect += 1
+        else:
+            self.abstained += 1
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(
+            self.correct + other.correct,
+            self.incorrect + other.incorrect,
+            self.abstained + other.abstained,
+        )
+
+
+def metrics(counts: Counts, targets: tuple[float, ...] = DEFAULT_TARGETS) -> dict[str, Any]:
+    """The metrics of the module docstring, as a JSON-ready dict (rates null when n = 0)."""
+    c, i, a, n = counts.correct, counts.incorrect, counts.abstained, counts.n
+    acc = c / n if n else None
+    aga = c / (c + i) if c + i else None
+    if acc is None:
+        f = None
+    elif aga is None or acc + aga == 0:
+        f = 0.0
+    else:
+        f = 2 * acc * aga / (acc + aga)
+    return {
+        "n": n,
+        "correct": c,
+        "incorrect": i,
+        "abstained": a,
+        "accuracy": acc,
+        "hallucination_rate": i / n if n else None,
+        "abstention_rate": a / n if n else None,
+        "accuracy_given_attempted": aga,
+        "f_score": f,
+        "scores": {
+            _tkey(t): {
+                "t": t,
+                "penalty": penalty(t),
+                "score": target_score(c, i, n, t) if n else None,
+            }
+            for t in targets
+        },
+    }
+
+
+def _tkey(t: float) -> str:
+    return f"{t:g}"
+
+
+def bootstrap(
+    counts: Counts, targets: tuple[float, ...], draws: int, rng: Any
+) -> dict[str, Any] | None:
+    """Percentile intervals (``INTERVAL``) of every metric by the multinomial bootstrap."""
+    import numpy as np
+
+    n = counts.n
+    if draws <= 0 or n == 0:
+        return None
+    p = np.array([counts.correct, counts.incorrect, counts.abstained], dtype=float) / n
+    sample = rng.multinomial(n, p, size=draws).astype(float)
+    c, i, a = sample[:, 0], sample[:, 1], sample[:, 2]
+    acc = c / n
+    att = c + i
+    aga = np.divide(c, att, out=np.full_like(c, np.nan), where=att > 0)
+    aga0 = np.nan_to_num(aga)  # F is 0 when nothing was attempted
+    f = np.divide(2 * acc * aga0, acc + aga0, out=np.zeros_like(c), where=acc + aga0 > 0)
+    lo, hi = (1 - INTERVAL) / 2 * 100, (1 + INTERVAL) / 2 * 100
+
+    def iv(x: Any) -> list[float] | None:
+        if np.all(np.isnan(x)):
+            return None
+        q = np.nanpercentile(x, [lo, hi])
+        return [float(q[0]), float(q[1])]
+
+    out: dict[str, Any] = {
+        "accuracy": iv(acc),
+        "hallucination_rate": iv(i / n),
+        "abstention_rate": iv(a / n),
+        "accuracy_given_attempted": iv(aga),
+        "f_score": iv(f),
+        "scores": {_tkey(t): iv((c - penalty(t) * i) / n) for t in targets},
+    }
+    return out
+
+
+# -- reading -----------------------------------------------------------------------------------
+def _question_key(text: str) -> str:
+    return normalize(text).strip(" ?.!:;\"'")
+
+
+@dataclass
+class FactIndex:
+    """The reference facts by id and by normalised question (ambiguous questions map to None)."""
+
+    facts: list[Fact]
+    by_id: dict[str, Fact]
+    by_question: dict[str, Fact | None]
+
+    @classmethod
+    def build(cls, facts: list[Fact]) -> FactIndex:
+        by_question: dict[str, Fact | None] = {}
+        for f in facts:
+            if f.question:
+                key = _question_key(f.question)
+                by_question[key] = None if key in by_question else f
+        return cls(facts, {f.id: f for f in facts}, by_question)
+
+
+@dataclass
+class Graded:
+    """Everything a pass over an outputs file produces, before the report is assembled."""
+
+    rows: int = 0
+    overall: Counts = field(default_factory=Counts)
+    relations: dict[str, Counts] = field(default_factory=dict)
+    reasons: dict[str, dict[str, int]] = field(default_factory=lambda: {g: {} for g in GRADES})
+    read: ReadStats = field(default_factory=ReadStats)
+    seen: set[str] = field(default_factory=set)
+    confidence: array = field(default_factory=lambda: array("d"))
+    confidence_grade: array = field(default_factory=lambda: array("b"))
+    buckets: dict[str, Counts] | None = None
+
+
+def _open_lines(path: str) -> tuple[IO[bytes], str]:
+    """A binary line iterator over ``path`` (``-`` = stdin; gzip and zstd decompressed)."""
+    from audit.reading import _decompressed, _detect, _open_raw, _peek
+
+    raw = _open_raw(path)
+    _, compression = _detect(path, _peek(raw, 4), "jsonl")
+    return _decompressed(raw, compression), "<stdin>" if path == "-" else path
+
+
+def _first(row: dict, name: str | None, names: tuple[str, ...]) -> Any:
+    if name is not None:
+        return row.get(name)
+    for key in names:
+        if key in row:
+            return row[key]
+    return None
+
+
+def grade_outputs(
+    path: str,
+    index: FactIndex,
+    config: OutputsConfig,
+    *,
+    counts_by_id: dict[str, int] | None = None,
+    grades_out: IO[bytes] | None = None,
+) -> Graded:
+    """Grade every row of an outputs JSONL file; bad rows are counted by reason (file:line
+    examples), or raise ``BadRecordError`` at the first one under ``config.strict``."""
+    grader = Grader(config.grader)
+    out = Graded()
+    if counts_by_id is not None:
+        out.buckets = {label: Counts() for label in (*BUCKET_LABELS, "unknown")}
+    fh, name = _open_lines(path)
+    loads = orjson.loads
+    dumps = orjson.dumps
+    by_id, by_question = index.by_id, index.by_question
+    id_field, answer_field = config.id_field, config.answer_field
+    conf_field, question_field = config.confidence_field, config.question_field
+    read, reasons, relations = out.read, out.reasons, out.relations
+    confs, conf_grades = out.confidence, out.confidence_grade
+
+    def bad(reason: str, line: int, detail: str) -> None:
+        if config.strict:
+            raise BadRecordError(detail, path=name, line=line)
+        read.add_bad(reason, f"{name}:{line}")
+
+    try:
+        for line_no, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            out.rows += 1
+            try:
+                row = loads(raw)
+            except orjson.JSONDecodeError as exc:
+                bad("invalid_json", line_no, f"invalid JSON ({exc.msg})")
+                continue
+            if not isinstance(row, dict):
+                bad("not_an_object", line_no, "row is not a JSON object")
+                continue
+            answer = _first(row, answer_field, ANSWER_FIELDS)
+            if answer is None:
+                bad("no_answer", line_no, "row has no answer field (or it is null)")
+                continue
+            if not isinstance(answer, str):
+                if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+                    answer = str(answer)
+                else:
+                    bad(
+                        "non_string_answer",
+                        line_no,
+                        f"answer is {type(answer).__name__}, not a string",
+                    )
+                    continue
+            fid = _first(row, id_field, ID_FIELDS)
+            if fid is not None:
+                fact = by_id.get(str(fid))
+                if fact is None:
+                    bad("unknown_id", line_no, f"id {str(fid)!r} is not in the reference table")
+                    continue
+            else:
+                question = _first(row, question_field, QUESTION_FIELDS)
+                if not isinstance(question, str):
+                    bad("no_id", line_no, "row has no id and no question to match")
+                    continue
+                key = _question_key(question)
+                if key not in by_question:
+                    bad("unknown_question", line_no, "question matches no reference fact")
+                    continue
+                found = by_question[key]
+                if found is None:
+                    bad("ambiguous_question", line_no, "question matches several reference facts")
+                    continue
+                fact = found
+            conf = _first(row, conf_field, CONFIDENCE_FIELDS)
+            if conf is not None and (
+                isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1
+            ):
+                bad("bad_confidence", line_no, "confidence must be a number in [0, 1]")
+                continue
+            graded = grader.grade(fact, answer, abstain=row.get("abstain") is True)
+            grade = graded.grade
+            read.documents += 1
+            out.overall.add(grade)
+            rel = relations.get(fact.relation)
+            if rel is None:
+                rel = relations[fact.relation] = Counts()
+            rel.add(grade)
+            bucket = reasons[grade]
+            bucket[graded.reason] = bucket.get(graded.reason, 0) + 1
+            out.seen.add(fact.id)
+            if conf is not None:
+                confs.append(float(conf))
+                conf_grades.append(_CODE[grade])
+            if out.buckets is not None and counts_by_id is not None:
+                count = counts_by_id.get(fact.id)
+                out.buckets["unknown" if count is None else bucket_of(count)].add(grade)
+            if grades_out is not None:
+                grades_out.write(
+                    dumps(
+                        {
+                            "id": fact.id,
+                            "line": line_no,
+                            "grade": grade,
+                            "reason": graded.reason,
+                            "matched": graded.matched,
+                            "confidence": conf,
+                        }
+                    )
+                    + b"\n"
+                )
+    except OSError as exc:
+        raise InputError(f"cannot read outputs: {exc.strerror or exc}", path=name) from None
+    except EOFError as exc:
+        raise InputError(f"compressed stream is truncated ({exc})", path=name) from None
+    finally:
+        if path != "-":
+            fh.close()
+    return out
+
+
+def load_per_fact(path: str) -> dict[str, int]:
+    """``{id: count}`` from a ``corpus --per-fact`` JSONL file; any bad line is fatal."""
+    counts: dict[str, int] = {}
+    fh, name = _open_lines(path)
+    with fh:
+        for line_no, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                row = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"invalid JSON ({exc.msg})", path=name, line=line_no) from None
+            count = row.get("count") if isinstance(row, dict) else None
+            fid = row.get("id") if isinstance(row, dict) else None
+            if fid is None or isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise InputError(
+                    "per-fact row needs an id and a count >= 0", path=name, line=line_no
+                )
+            counts[str(fid)] = count
+    return counts
+
+
+def _load_json(path: str, what: str) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", path=path) from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise FormatError(f"{what} is not JSON ({exc.msg})", path=path) from None
+
+
+# -- calibration -------------------------------------------------------------------------------
+def calibration(graded: Graded, config: OutputsConfig) -> dict[str, Any] | None:
+    """Behavioural calibration, the paper's delta and ECE, over rows that carry a confidence.
+
+    - ``behavioral``: for each target t, the model answers only when its confidence > t (other
+      rows count as abstentions): answered, accuracy and error among those, and score_t over all
+      rows with a confidence (Kalai et al. 2025 sec. 4.2).
+    - ``delta`` (sec. 3.1): |p_model(A) - p_data(A)|, A = the (prompt, response) pairs to which
+      the model gives probability > tau = 1/min_c |E_c|. Reading each attempted answer's stated
+      confidence q as p_model(response | prompt) and its grade as a one-sample estimate of
+      p_data(response | prompt) (1 when it is the true answer), the sample analogue over the m
+      rows with a confidence is ``|sum_{q > tau} (q - correct)| / m``: model mass minus data
+      mass on A, both as probabilities over prompts. ``delta_conditional`` is the same gap
+      among the rows in A only (mean confidence minus accuracy there), always >= delta.
+      tau = 0 without ``--min-errors`` (answers with any confidence are in A).
+    - ``ece``: expected calibration error over attempted answers, ``ECE_BINS`` equal-width bins
+      [0, 0.1), [0.1, 0.2), ..., [0.9, 1.0]: sum over bins of (n_b / n) |accuracy_b - mean q_b|.
+    """
+    import numpy as np
+
+    m = len(graded.confidence)
+    if m == 0:
+        return None
+    q = np.frombuffer(graded.confidence, dtype=np.float64)
+    g = np.frombuffer(graded.confidence_grade, dtype=np.int8)
+    correct = g == 0
+    incorrect = g == 1
+    attempted = g != 2
+    behavioral = []
+    for t in config.targets:
+        ans = attempted & (q > t)
+        k = int(ans.sum())
+        ck = int((correct & ans).sum())
+        ik = int((incorrect & ans).sum())
+        behavioral.append(
+            {
+                "t": t,
+                "penalty": penalty(t),
+                "answered": k,
+                "accuracy": ck / k if k else None,
+                "error": ik / k if k else None,
+                "score": target_score(ck, ik, m, t),
+            }
+        )
+    tau = config.delta_threshold
+    in_a = attempted & (q > tau)
+    k = int(in_a.sum())
+    gap = float(q[in_a].sum() - correct[in_a].sum())
+    bins = []
+    ece = 0.0
+    n_att = int(attempted.sum())
+    idx = np.minimum((q * ECE_BINS).astype(np.int64), ECE_BINS - 1)
+    for b in range(ECE_BINS):
+        sel = attempted & (idx == b)
+        nb = int(sel.sum())
+        mean_q = float(q[sel].mean()) if nb else None
+        acc_b = float(correct[sel].mean()) if nb else None
+        if nb and mean_q is not None and acc_b is not None:
+            ece += nb / n_att * abs(acc_b - mean_q)
+        bins.append(
+            {
+                "low": b / ECE_BINS,
+                "high": (b + 1) / ECE_BINS,
+                "n": nb,
+                "mean_confidence": mean_q,
+                "accuracy": acc_b,
+            }
+        )
+    return {
+        "rows": m,
+        "rows_without_confidence": graded.overall.n - m,
+        "attempted": n_att,
+        "mean_confidence": float(q[attempted].mean()) if n_att else None,
+        "delta": abs(gap) / m,
+        "delta_threshold": tau,
+        "delta_rows": k,
+        "delta_conditional": abs(gap) / k if k else None,
+        "ece": ece if n_att else None,
+        "ece_bins": bins,
+        "behavioral": behavioral,
+    }
+
+
+# -- prediction and baseline -------------------------------------------------------------------
+def _prediction_block(obj: Any, where: str, path: str) -> dict[str, Any]:
+    if not isinstance(obj, dict) or not isinstance(obj.get("lower_bound"), dict):
+        raise FormatError(f"prediction {where} has no lower_bound object", path=path)
+    return obj
+
+
+def compare_prediction(
+    pred: Any, path: str, graded: Graded, intervals: dict[str, Any]
+) -> dict[str, Any]:
+    """Observed hallucination rate beside the predicted floor, per relation and overall.
+
+    Verdicts: ``vacuous`` (the floor is <= 0: nothing to check); ``below-floor`` (observed rate
+    below the lower bound beyond its bootstrap interval: points to contamination of the eval set
+    in training, grading errors, or abstention lowering the error); ``above-floor`` (above the
+    calibrated upper bound as well: more hallucination than the corpus forces); ``consistent``
+    otherwise (the margin above the floor is reported either way); ``no-outputs``.
+    """
+    if not isinstance(pred, dict) or pred.get("kind") != PREDICTION_KIND:
+        raise FormatError(f"not a prediction (expected kind {PREDICTION_KIND!r})", path=path)
+    scopes: list[tuple[str, Any, Counts | None]] = [
+        ("overall", _prediction_block(pred.get("overall"), "overall", path), graded.overall)
+    ]
+    rels = pred.get("relations") or {}
+    if not isinstance(rels, dict):
+        raise FormatError("prediction relations must be an object", path=path)
+    for rel in sorted(rels):
+        block = _prediction_block(rels[rel], f"relation {rel!r}", path)
+        scopes.append((rel, block, graded.relations.get(rel)))
+    out: dict[str, Any] = {}
+    for scope, block, counts in scopes:
+        lb = block["lower_bound"]
+        floor = lb.get("value")
+        ub = block.get("upper_bound")
+        row: dict[str, Any] = {
+            "lower_bound": floor,
+            "vacuous": bool(lb.get("vacuous")),
+            "n_needed": lb.get("n_needed"),
+            "upper_bound": ub,
+            "singleton_rate": block.get("singleton_rate"),
+            "observed": None,
+            "interval": None,
+            "n": 0,
+            "margin": None,
+        }
+        out[scope] = row
+        if counts is None or counts.n == 0:
+            row["verdict"], row["message"] = "no-outputs", "no graded answers"
+            continue
+        obs = counts.incorrect / counts.n
+        iv = intervals.get(scope)
+        row.update(observed=obs, interval=iv, n=counts.n)
+        low, high = (iv[0], iv[1]) if iv else (obs, obs)
+        if row["vacuous"] or floor is None:
+            need = lb.get("n_needed")
+            row["verdict"] = "vacuous"
+            row["message"] = "vacuous bound" + (f" (positive from N = {need:,.0f})" if need else "")
+            continue
+        margin = obs - floor
+        row["margin"] = margin
+        if high < floor:
+            row["verdict"] = "below-floor"
+            row["message"] = (
+                f"below the floor by {-margin:.3f}: contamination, grading errors or abstention"
+            )
+        elif ub is not None and low > ub:
+            row["verdict"] = "above-floor"
+            row["message"] = f"above the floor by {margin:.3f} and above the calibrated upper bound"
+        else:
+            row["verdict"] = "consistent"
+            row["message"] = (
+                f"consistent (above the floor by {margin:.3f})"
+                if margin >= 0
+                else f"consistent (below the floor by {-margin:.3f}, within sampling error)"
+            )
+    return out
+
+
+def _baseline_metrics(doc: Any, path: str) -> dict[str, Any]:
+    if not isinstance(doc, dict) or doc.get("kind") != KIND:
+        raise FormatError(f"not an outputs report (expected kind {KIND!r})", path=path)
+    if doc.get("schema") != SCHEMA:
+        raise FormatError(f"unsupported outputs report schema {doc.get('schema')!r}", path=path)
+    overall = doc.get("overall")
+    if not isinstance(overall, dict):
+        raise FormatError("outputs report has no overall block", path=path)
+    return doc
+
+
+# -- the report --------------------------------------------------------------------------------
+@dataclass
+class OutputsReport:
+    """Everything ``hallu-audit outputs`` reports; ``data`` is the JSON document."""
+
+    data: dict[str, Any]
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.data["passed"])
+
+    @property
+    def failed_gates(self) -> list[dict[str, Any]]:
+        return [g for g in self.data["gates"] if not g["passed"]]
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+
+
+def _gate(
+    name: str, observed: float | None, threshold: float, ok: bool, what: str
+) -> dict[str, Any]:
+    shown = "n/a" if observed is None else f"{observed:.4f}"
+    return {
+        "name": name,
+        "observed": observed,
+        "threshold": threshold,
+        "passed": ok,
+        "message": f"{what} {shown} (limit {threshold:g})",
+    }
+
+
+def evaluate_gates(
+    overall: dict[str, Any], gates: Gates, baseline: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """One entry per configured gate: name, observed, threshold, passed, message."""
+    eps = 1e-12
+    out = []
+    if gates.max_hallucination is not None:
+        h = overall["hallucination_rate"]
+        ok = h is not None and h <= gates.max_hallucination + eps
+        out.append(_gate("max-hallucination", h, gates.max_hallucination, ok, "hallucination rate"))
+    if gates.min_accuracy is not None:
+        a = overall["accuracy"]
+        ok = a is not None and a >= gates.min_accuracy - eps
+        out.append(_gate("min-accuracy", a, gates.min_accuracy, ok, "accuracy"))
+    for t, s in gates.min_scores:
+        n = overall["n"]
+        sc = target_score(overall["correct"], overall["incorrect"], n, t) if n else None
+        ok = sc is not None and sc >= s - eps
+        out.append(_gate(f"min-score@{_tkey(t)}", sc, s, ok, f"score at t={_tkey(t)}"))
+    if baseline is not None and gates.max_regression is not None:
+        d = gates.max_regression
+        base = baseline["overall"]
+        for key, sign, what in (
+            ("accuracy", -1, "accuracy drop"),
+            ("hallucination_rate", 1, "hallucination rise"),
+        ):
+            now, before = overall.get(key), base.get(key)
+            change = None if now is None or before is None else sign * (now - before)
+            ok = change is not None and change <= d + eps
+            out.append(_gate(f"max-regression:{key}", change, d, ok, what))
+    return out
+
+
+def audit_outputs(
+    outputs: str,
+    facts: list[Fact],
+    config: OutputsConfig,
+    *,
+    refs_path: str = "",
+    per_fact: str | None = None,
+    predicted: str | None = None,
+    baseline: str | None = None,
+    gates: Gates | None = None,
+    grades_path: str | None = None,
+) -> OutputsReport:
+    """Grade ``outputs`` against ``facts`` and assemble the report (its schema: README)."""
+    import numpy as np
+
+    gates = gates or Gates()
+    if gates.max_regression is not None and baseline is None:
+        raise ConfigError("--max-regression needs --baseline PREVIOUS.json")
+    refs_digest = digest(facts)
+    base_doc = None
+    if baseline is not None:
+        base_doc = _baseline_metrics(_load_json(baseline, "baseline report"), baseline)
+        other = (base_doc.get("inputs") or {}).get("refs_digest")
+        if other is not None and other != refs_digest:
+            raise MergeError(
+                f"baseline was graded against another reference table ({other} vs {refs_digest})",
+                path=baseline,
+            )
+    pred_doc = _load_json(predicted, "prediction") if predicted is not None else None
+    counts_by_id = load_per_fact(per_fact) if per_fact is not None else None
+    index = FactIndex.build(facts)
+
+    if grades_path is not None:
+        graded = _grade_to_file(outputs, index, config, counts_by_id, grades_path)
+    else:
+        graded = grade_outputs(outputs, index, config, counts_by_id=counts_by_id)
+
+    targets = config.targets
+    rng = np.random.default_rng(config.seed)
+    overall = metrics(graded.overall, targets)
+    overall["intervals"] = bootstrap(graded.overall, targets, config.bootstrap, rng)
+    relations = {}
+    hall_intervals: dict[str, Any] = {
+        "overall": (overall["intervals"] or {}).get("hallucination_rate")
+    }
+    for rel in sorted(graded.relations):
+        block = metrics(graded.relations[rel], targets)
+        block["intervals"] = bootstrap(graded.relations[rel], targets, config.bootstrap, rng)
+        hall_intervals[rel] = (block["intervals"] or {}).get("hallucination_rate")
+        relations[rel] = block
+
+    missing = sorted(f.id for f in facts if f.id not in graded.seen)
+    data: dict[str, Any] = {
+        "kind": KIND,
+        "schema": SCHEMA,
+        "version": audit.__version__,
+        "config": config.describe(),
+        "inputs": {
+            "outputs": outputs,
+            "refs": refs_path,
+            "refs_digest": refs_digest,
+            "facts": len(facts),
+            "per_fact": per_fact,
+            "predicted": predicted,
+            "baseline": baseline,
+        },
+        "rows": {
+            "read": graded.rows,
+            "graded": graded.overall.n,
+            "bad": graded.read.to_dict(),
+        },
+        "missing": {"count": len(missing), "examples": missing[:MISSING_EXAMPLES]},
+        "overall": overall,
+        "reasons": {g: dict(sorted(r.items())) for g, r in graded.reasons.items()},
+        "relations": relations,
+        "calibration": calibration(graded, config),
+        "per_fact": None,
+        "predicted": None,
+        "baseline": None,
+    }
+    if graded.buckets is not None:
+        data["per_fact"] = {
+            "buckets": {
+                label: {k: v for k, v in metrics(c, ()).items() if k != "scores"}
+                for label, c in graded.buckets.items()
+            },
+            "facts_with_counts": len(counts_by_id or {}),
+        }
+    if pred_doc is not None and predicted is not None:
+        data["predicted"] = compare_prediction(pred_doc, predicted, graded, hall_intervals)
+    if base_doc is not None:
+        b = base_doc["overall"]
+        data["baseline"] = {
+            "accuracy": b.get("accuracy"),
+            "hallucination_rate": b.get("hallucination_rate"),
+            "n": b.get("n"),
+        }
+    data["gates"] = evaluate_gates(overall, gates, base_doc)
+    data["passed"] = all(g["passed"] for g in data["gates"])
+    _finite(data)
+    return OutputsReport(data)
+
+
+def _grade_to_file(
+    outputs: str,
+    index: FactIndex,
+    config: OutputsConfig,
+    counts_by_id: dict[str, int] | None,
+    path: str,
+) -> Graded:
+    """Grade while streaming the per-answer rows to ``path`` through a temporary file."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-grades-", dir=folder)
+    except OSError as exc:
+        raise InputError(f"cannot write grades: {exc.strerror or exc}", path=path) from None
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+            graded = grade_outputs(outputs, index, config, counts_by_id=counts_by_id, grades_out=fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return graded
+
+
+def _finite(obj: Any) -> None:
+    """Replace NaN and infinities (which JSON cannot hold) by null, in place."""
+    items: Iterator[tuple[Any, Any]]
+    if isinstance(obj, dict):
+        items = iter(list(obj.items()))
+    elif isinstance(obj, list):
+        items = iter(list(enumerate(obj)))
+    else:
+        return
+    for k, v in items:
+        if isinstance(v, float) and not math.isfinite(v):
+            obj[k] = None
+        else:
+            _finite(v)
