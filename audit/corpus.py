@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from audit.counting import ExactCounter, FactCounter
 from audit.dates import compatible
-from audit.errors import InputError, UsageError
+from audit.errors import InputError, MergeError, UsageError
 from audit.extract import Extractor, FactMatcher, PatternExtractor, compile_patterns
 from audit.facts import digest, load_references
 from audit.reading import ReadOptions, ReadStats, Source, batched, iter_documents
@@ -34,13 +34,30 @@ class CorpusPartial:
     tokens: int | None = None
     # prompt -> distinct normalised objects (open extraction only)
     objects: dict[str, set[str]] = field(default_factory=dict)
+    # --dedup: counts over distinct sources (documents that duplicate no earlier one)
+    distinct: FactCounter | None = None
+    duplicates: int = 0
 
     @classmethod
     def empty(cls, config: CorpusConfig) -> CorpusPartial:
-        return cls(config.id, ExactCounter(config.id))
+        from audit.sketch import make_counter
+
+        distinct = None
+        if config.dedup != "off":
+            distinct = make_counter(config.id, config.counter, config.seed)
+        return cls(config.id, make_counter(config.id, config.counter, config.seed),
+                   distinct=distinct)
 
     def merge(self, other: CorpusPartial) -> None:
+        if other.config_id != self.config_id and not (other.is_empty() or self.is_empty()):
+            raise MergeError(f"cannot merge results of different configs ({self.config_id} vs {other.config_id})")
         self.counter.merge(other.counter)
+        if other.distinct is not None:
+            if self.distinct is None:
+                self.distinct = other.distinct.copy()
+            else:
+                self.distinct.merge(other.distinct)
+        self.duplicates += other.duplicates
         self.read = self.read + other.read
         if other.tokens is not None:
             self.tokens = (self.tokens or 0) + other.tokens
@@ -52,9 +69,14 @@ class CorpusPartial:
 
     def __add__(self, other: CorpusPartial) -> CorpusPartial:
         out = CorpusPartial(self.config_id, self.counter.copy(), ReadStats() + self.read, self.tokens,
-                            {k: set(v) for k, v in self.objects.items()})
+                            {k: set(v) for k, v in self.objects.items()},
+                            self.distinct.copy() if self.distinct is not None else None,
+                            self.duplicates)
         out.merge(other)
         return out
+
+    def is_empty(self) -> bool:
+        return self.read.documents == 0 and self.read.bad_total == 0 and self.counter.is_empty()
 
 
 @dataclass(frozen=True)
@@ -110,23 +132,49 @@ def scan(
     sources: Iterable[Source],
     progress: Callable[[int], None] | None = None,
     extractor: Extractor | None = None,
+    duplicates: Iterable[bool] | None = None,
 ) -> CorpusPartial:
-    """Read ``sources`` and count every mention: the whole job for one process."""
+    """Read ``sources`` and count every mention: the whole job for one process.
+
+    With ``--dedup``, each document is also checked against the earlier ones (``audit.minhash``)
+    and its mentions go into ``partial.distinct`` only when it duplicates none of them;
+    ``duplicates`` (one flag per document, in order) replaces that check when a parallel run
+    has already decided it across shards (``audit.parallel``).
+    """
     extractor = extractor or job.extractor()
     partial = CorpusPartial.empty(job.config)
     counter = partial.counter
-    if isinstance(extractor, FactMatcher) and isinstance(counter, ExactCounter):
-        for fact in extractor.facts:
-            counter.add_zero(fact.id, fact.relation)
+    distinct = partial.distinct
+    if isinstance(extractor, FactMatcher):
+        for c in (counter, distinct):
+            if isinstance(c, ExactCounter):
+                for fact in extractor.facts:
+                    c.add_zero(fact.id, fact.relation)
+    dup_flags = iter(duplicates) if duplicates is not None else None
+    deduper = None
+    if distinct is not None and dup_flags is None:
+        from audit.minhash import make_deduper
+
+        deduper = make_deduper(job.config.dedup, job.config.minhash, job.config.seed)
     objects = partial.objects if isinstance(extractor, PatternExtractor) else None
     tokenizer = _load_tokenizer(job.tokenizer_path) if job.tokenizer_path else None
     if tokenizer is not None:
         partial.tokens = 0
     docs = iter_documents(sources, job.read, partial.read, progress)
     for batch in batched(docs, 512):
-        for doc in batch:
+        if deduper is not None:
+            dups = deduper.filter_batch([d.text for d in batch])
+        elif dup_flags is not None:
+            dups = [next(dup_flags) for _ in batch]
+        else:
+            dups = None
+        for i, doc in enumerate(batch):
+            is_dup = dups is not None and dups[i]
+            partial.duplicates += is_dup
             for m in extractor.mentions(doc):
                 counter.update(m.fact, m.relation)
+                if distinct is not None and not is_dup:
+                    distinct.update(m.fact, m.relation)
                 if objects is not None:
                     objs = objects.setdefault(m.fact, set())
                     if len(objs) < MAX_OBJECTS_PER_PROMPT:
