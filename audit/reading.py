@@ -109,6 +109,7 @@ class Source:
     path: str
     start: int = 0
     end: int | None = None  # exclusive; None = to the end
+    line_offset: int = 0  # lines before ``start`` (set by the shard planner), for line numbers
 
     @property
     def size(self) -> int | None:
@@ -303,7 +304,7 @@ def iter_source(
         if source.start or source.end is not None:
             if compression is not None:
                 raise InputError("byte ranges need an uncompressed file", path=name)
-            raw.seek(source.start)
+            raw.seek(max(0, source.start - 1))  # from the byte before: is start a line start?
         fh = _decompressed(raw, compression)
         if options.doc_per_file:
             yield from _whole_file(fh, name, options, stats, progress)
@@ -324,14 +325,15 @@ def _bad(stats: ReadStats, options: ReadOptions, reason: str, name: str, line: i
 def _lines(fh: IO[bytes], source: Source) -> Iterator[tuple[int, bytes]]:
     """(line number, raw line) for the part of the file this source covers.
 
-    A byte range starting inside a line skips to the next line; it owns every line that starts
-    before its end. Line numbers are then relative to the range start (shards report their offset).
+    A range owns every line that starts in ``[start, end)``: one starting inside a line skips to
+    the next line (the file is positioned at ``start - 1``, so a ``start`` that is a line start
+    skips nothing). Line numbers count from ``source.line_offset``, which the shard planner sets
+    to the lines before ``start``, so they match a whole-file read.
     """
-    line_no = 0
+    line_no = source.line_offset
+    pos = source.start
     if source.start:
-        fh.readline()  # the line straddling the start belongs to the previous range
-        line_no += 1
-    pos = source.start + 0
+        pos = source.start - 1 + len(fh.readline())  # rest of the line holding byte start-1
     end = source.end
     for line in fh:
         line_no += 1
