@@ -324,6 +324,122 @@ def simulate(
             )
 
 
+# -- outputs -----------------------------------------------------------------------------------
+def _parse_targets(value: str | None) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        targets = tuple(float(x) for x in value.split(",") if x.strip())
+    except ValueError:
+        raise typer.BadParameter("a comma-separated list of numbers, e.g. 0.5,0.75,0.9") from None
+    if not targets or not all(0 <= t < 1 for t in targets):
+        raise typer.BadParameter("targets must be in [0, 1), e.g. 0.5,0.75,0.9")
+    return targets
+
+
+def _parse_min_scores(values: list[str] | None) -> tuple[tuple[float, float], ...]:
+    out = []
+    for spec in values or []:
+        t, sep, s = spec.partition(":")
+        try:
+            pair = (float(t), float(s))
+        except ValueError:
+            pair = (-1.0, 0.0)
+        if not sep or not 0 <= pair[0] < 1:
+            raise typer.BadParameter(f"expected T:S with T in [0, 1), e.g. 0.75:0.1, got {spec!r}")
+        out.append(pair)
+    return tuple(out)
+
+
+@app.command(no_args_is_help=True)
+def outputs(
+    answers: Annotated[str, typer.Argument(metavar="OUTPUTS.jsonl", help="Model answers, JSONL {id, answer, confidence?}; - for stdin.", show_default=False)],
+    refs: Annotated[str, typer.Option("--refs", "-r", metavar="REFS.jsonl", help="Reference table (JSONL) the answers are graded against.", show_default=False)],
+    per_fact: Annotated[str | None, typer.Option("--per-fact", metavar="COUNTS.jsonl", help="Per-fact corpus counts (corpus --per-fact): error by count bucket.")] = None,
+    predicted: Annotated[str | None, typer.Option("--predicted", metavar="PREDICTION.json", help="A prediction (predict --json): observed rate beside the predicted floor.")] = None,
+    id_field: Annotated[str | None, typer.Option("--id-field", metavar="FIELD", help="Field with the fact id. Default: id, fact_id, qid, question_id.", rich_help_panel="Input")] = None,
+    answer_field: Annotated[str | None, typer.Option("--answer-field", metavar="FIELD", help="Field with the answer. Default: answer, response, output, prediction, completion.", rich_help_panel="Input")] = None,
+    confidence_field: Annotated[str | None, typer.Option("--confidence-field", metavar="FIELD", help="Field with the confidence in [0, 1]. Default: confidence, probability, prob.", rich_help_panel="Input")] = None,
+    question_field: Annotated[str | None, typer.Option("--question-field", metavar="FIELD", help="Rows without an id are matched by question text. Default: question, prompt, input.", rich_help_panel="Input")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad row (exit 3) instead of counting it.", rich_help_panel="Input")] = False,
+    fuzzy: Annotated[float, typer.Option(metavar="R", min=0, max=100, help="rapidfuzz ratio (0-100) from which a misspelled name counts as right; 0 disables.", rich_help_panel="Grading")] = 90.0,
+    abstain_pattern: Annotated[list[str] | None, typer.Option("--abstain-pattern", metavar="REGEX", help="Extra regex (on the lowercased answer) marking an abstention. Repeatable.", rich_help_panel="Grading")] = None,
+    targets: Annotated[str | None, typer.Option("--targets", metavar="T,T,...", help="Confidence targets t for score_t (penalty t/(1-t)). Default: 0.5,0.75,0.9.", rich_help_panel="Metrics")] = None,
+    boot: Annotated[int, typer.Option("--bootstrap", metavar="N", min=0, help="Bootstrap resamples for the 95% intervals; 0 disables.", rich_help_panel="Metrics")] = 1000,
+    seed: Annotated[int, typer.Option(metavar="SEED", help="Seed of the bootstrap.", rich_help_panel="Metrics")] = 0,
+    min_errors: Annotated[float | None, typer.Option("--min-errors", metavar="E", min=1, help="min |E_c| (plausible answers - 1): calibration.delta counts answers with confidence > 1/E. Default: all.", rich_help_panel="Metrics")] = None,
+    max_hallucination: Annotated[float | None, typer.Option("--max-hallucination", metavar="R", min=0, max=1, help="Gate: fail if the hallucination rate is above R.", rich_help_panel="CI gates")] = None,
+    min_accuracy: Annotated[float | None, typer.Option("--min-accuracy", metavar="A", min=0, max=1, help="Gate: fail if the accuracy is below A.", rich_help_panel="CI gates")] = None,
+    min_score: Annotated[list[str] | None, typer.Option("--min-score", metavar="T:S", help="Gate: fail if score_T is below S, e.g. 0.75:0.1. Repeatable.", rich_help_panel="CI gates")] = None,
+    baseline: Annotated[str | None, typer.Option("--baseline", metavar="PREVIOUS.json", help="A previous outputs --json report to compare with.", rich_help_panel="CI gates")] = None,
+    max_regression: Annotated[float | None, typer.Option("--max-regression", metavar="D", min=0, max=1, help="Gate (needs --baseline): fail if accuracy drops or the hallucination rate rises by more than D.", rich_help_panel="CI gates")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
+    as_markdown: Annotated[bool, typer.Option("--markdown", help="Markdown summary (CI job summaries) to stdout, or to -o FILE.", rich_help_panel="Output")] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report (the Markdown with --markdown) to FILE, atomically.", rich_help_panel="Output")] = None,
+    junit: Annotated[str | None, typer.Option("--junit", metavar="FILE", help="Write JUnit XML, one test case per gate, to FILE.", rich_help_panel="Output")] = None,
+    grades: Annotated[str | None, typer.Option("--grades", metavar="FILE", help="Write one JSONL row per answer: id, line, grade, reason, matched, confidence.", rich_help_panel="Output")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr (failed gates are still named).", rich_help_panel="Output")] = False,
+) -> None:
+    """Grade model answers against a reference table: accuracy, hallucination rate, abstention,
+    scores at confidence targets, calibration, and CI gates.
+
+    Each answer is correct (the reference or an alias, numbers and dates compared as values,
+    misspellings up to --fuzzy), incorrect (another candidate, or the right one beside an
+    alternative: "Paris or Lyon"), or abstained (empty, a refusal, or no candidate of the
+    expected kind at all). Exit 1 when a gate fails, 3 on bad input.
+
+    \b
+    Examples:
+      hallu-audit outputs answers.jsonl --refs refs.jsonl
+      hallu-audit outputs answers.jsonl -r refs.jsonl --json -o graded.json --grades grades.jsonl
+      hallu-audit outputs answers.jsonl -r refs.jsonl --max-hallucination 0.2 --min-score 0.75:0
+      hallu-audit outputs new.jsonl -r refs.jsonl --baseline graded.json --max-regression 0.02 \\
+          --markdown >> "$GITHUB_STEP_SUMMARY" --junit gates.xml
+      hallu-audit outputs answers.jsonl -r refs.jsonl --per-fact counts.jsonl --predicted pred.json
+    """
+    from audit.facts import load_references
+    from audit.grading import GraderConfig
+    from audit.outputs import DEFAULT_TARGETS, Gates, OutputsConfig, audit_outputs
+    from audit.render_outputs import failed_gate_lines, junit as render_junit, markdown, table
+    from audit.report import write_atomic
+
+    if as_json and as_markdown:
+        raise typer.BadParameter("give --json or --markdown, not both", param_hint="--markdown")
+    if max_regression is not None and baseline is None:
+        raise typer.BadParameter("needs --baseline PREVIOUS.json", param_hint="--max-regression")
+    gates = Gates(max_hallucination=max_hallucination, min_accuracy=min_accuracy,
+                  min_scores=_parse_min_scores(min_score), max_regression=max_regression)
+    parsed_targets = _parse_targets(targets) or DEFAULT_TARGETS
+    with errors_to_exit_codes():
+        config = OutputsConfig(
+            grader=GraderConfig(fuzzy=fuzzy, abstain_patterns=tuple(abstain_pattern or ())),
+            id_field=id_field, answer_field=answer_field, confidence_field=confidence_field,
+            question_field=question_field, targets=parsed_targets, bootstrap=boot, seed=seed,
+            min_errors=min_errors, strict=strict,
+        )
+        report = audit_outputs(answers, load_references(refs), config, refs_path=refs,
+                               per_fact=per_fact, predicted=predicted, baseline=baseline,
+                               gates=gates, grades_path=grades)
+        doc = report.data
+        if output:
+            emit(markdown(doc).encode() if as_markdown else report.to_json(), output)
+        if as_json:
+            emit(report.to_json(), None)
+        elif as_markdown and not output:
+            emit(markdown(doc).encode(), None)
+        if junit:
+            try:
+                write_atomic(junit, render_junit(doc).encode())
+            except OSError as exc:
+                raise AuditError(f"cannot write JUnit XML: {exc.strerror or exc}", path=junit) from None
+        if not quiet:
+            typer.echo(table(doc), err=True, nl=False)
+        for line in failed_gate_lines(doc):
+            typer.echo(f"hallu-audit: {line}", err=True)
+    if not report.passed:
+        raise typer.Exit(int(ExitCode.GATE_FAILED))
+
+
 def main() -> None:
     """Console-script entry point."""
     app(prog_name="hallu-audit")
