@@ -120,25 +120,30 @@ class FactMatcher(Extractor):
         self._keys: list[_Key] = []
         self._objects: list[frozenset[int]] = []
 
-        def key_id(name: str) -> int | None:
-            text = " ".join(word_view(normalize(name)).split())
-            if not text:
-                return None
-            if text not in keys:
-                keys[text] = len(self._keys)
-                self._keys.append(_Key(text, [], False))
-            return keys[text]
+        def key_ids(name: str) -> list[int]:
+            # The word view keeps offsets, so "Washington, D.C." reads "washington  d c": the key
+            # keeps that double space to match the same punctuation in the text, and a collapsed
+            # variant matches the name written without it ("washington d c").
+            view = word_view(normalize(name)).strip()
+            ids = []
+            for text in dict.fromkeys((view, " ".join(view.split()))):
+                if not text:
+                    continue
+                if text not in keys:
+                    keys[text] = len(self._keys)
+                    self._keys.append(_Key(text, [], False))
+                ids.append(keys[text])
+            return ids
 
         objects_by_relation: dict[str, set[str]] = {}
         for i, fact in enumerate(facts):
             for name in fact.subject_names:
-                kid = key_id(name)
-                if kid is not None and (not self._keys[kid].subject_of or self._keys[kid].subject_of[-1] != i):
-                    self._keys[kid].subject_of.append(i)
+                for kid in key_ids(name):
+                    if not self._keys[kid].subject_of or self._keys[kid].subject_of[-1] != i:
+                        self._keys[kid].subject_of.append(i)
             obj_ids = set()
             for name in fact.object_names:
-                kid = key_id(name)
-                if kid is not None:
+                for kid in key_ids(name):
                     self._keys[kid].is_object = True
                     obj_ids.add(kid)
             if not obj_ids:

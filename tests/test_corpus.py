@@ -392,3 +392,23 @@ def test_capital_pack_word_orders(cli, tmp_path):
     pf = tmp_path / "pf.jsonl"
     assert cli("corpus", path, "-p", "capital", "--per-fact", pf, "-q").exit_code == 0
     assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {"capital/france": 2, "capital/australia": 3}
+
+
+def test_names_with_inner_punctuation(cli, tmp_path):
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text(
+        json.dumps({"subject": "Albert Einstein", "relation": "birth_date", "object": "March 14, 1879"}) + "\n"
+        + json.dumps({"subject": "United States", "relation": "capital", "object": "Washington, D.C."}) + "\n"
+    )
+    texts = [
+        "Albert Einstein was born on March 14, 1879.",
+        "Albert Einstein: March 14 1879.",  # same words, no comma
+        "Albert Einstein was born in March 1879.",  # not the object
+        "Washington, D.C. is the capital of the United States.",
+        "Washington DC is in the United States.",  # "dc" is one word, "d c" two: no match
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    pf = tmp_path / "pf.jsonl"
+    assert cli("corpus", path, "-f", refs, "--per-fact", pf, "-q").exit_code == 0
+    assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {"birth_date/albert einstein": 2, "capital/united states": 1}

@@ -143,11 +143,6 @@ def test_corpus_command_counts_the_truth(cli, tmp_path, compress: str) -> None:
     assert {k: v for k, v in overall["histogram"].items() if k != "0"} == truth.histogram
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="corpus: an object with inner punctuation ('March 14, 1879') is not matched, because "
-    "word_view turns ', ' into two spaces while the automaton key has one",
-)
 def test_corpus_command_counts_month_first_dates(cli, tmp_path) -> None:
     truth, paths = sim.write_simulation(
         sim.SimConfig(mentions=2000, formats=("mdy",)), str(tmp_path)
