@@ -310,7 +310,11 @@ class BloomLSH:
 
 
 class Deduper(Protocol):
-    """Answers, per document in stream order, whether it duplicates an earlier document."""
+    """Answers, per document in stream order, whether it duplicates an earlier document.
+
+    ``filter_batch`` = ``check_keys(*keys(texts))``: ``keys`` is per document and may run in
+    any process; ``check_keys`` must see every document once, in stream order.
+    """
 
     name: str
     docs: int
@@ -318,6 +322,8 @@ class Deduper(Protocol):
 
     def seen(self, text: str) -> bool: ...
     def filter_batch(self, texts: Sequence[str]) -> list[bool]: ...
+    def keys(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]: ...
+    def check_keys(self, keys: np.ndarray, valid: np.ndarray) -> list[bool]: ...
 
 
 class ExactDeduper:
@@ -327,23 +333,42 @@ class ExactDeduper:
     name = "exact"
 
     def __init__(self) -> None:
-        self._seen: set[bytes] = set()
+        self._seen: set[int] = set()
         self.docs = 0
         self.duplicates = 0
 
+    def keys(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        out = np.fromiter(
+            (
+                int.from_bytes(
+                    hashlib.blake2b(
+                        normalize(t).encode("utf-8", "surrogatepass"), digest_size=8
+                    ).digest(),
+                    "little",
+                )
+                for t in texts
+            ),
+            dtype=np.uint64,
+            count=len(texts),
+        )
+        return out, np.ones(len(texts), dtype=bool)
+
+    def check_keys(self, keys: np.ndarray, valid: np.ndarray) -> list[bool]:
+        out = []
+        seen = self._seen
+        for k in keys.tolist():
+            dup = k in seen
+            seen.add(k)
+            out.append(dup)
+        self.docs += len(out)
+        self.duplicates += sum(out)
+        return out
+
     def seen(self, text: str) -> bool:
-        h = hashlib.blake2b(
-            normalize(text).encode("utf-8", "surrogatepass"), digest_size=8
-        ).digest()
-        self.docs += 1
-        if h in self._seen:
-            self.duplicates += 1
-            return True
-        self._seen.add(h)
-        return False
+        return self.filter_batch([text])[0]
 
     def filter_batch(self, texts: Sequence[str]) -> list[bool]:
-        return [self.seen(t) for t in texts]
+        return self.check_keys(*self.keys(texts))
 
 
 @dataclass(frozen=True)
@@ -377,7 +402,7 @@ class MinHashDeduper:
     def seen(self, text: str) -> bool:
         return self.filter_batch([text])[0]
 
-    def band_keys(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    def keys(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Band keys ``(n, b)`` and a mask of texts that have words: the parallel part."""
         p = self.params
         sig = signatures(texts, p.num_perm, p.shingle, p.seed)
@@ -396,10 +421,10 @@ class MinHashDeduper:
         for i, t in enumerate(texts):
             size += len(t)
             if size >= CHUNK_BYTES:
-                out += self.check_keys(*self.band_keys(texts[start : i + 1]))
+                out += self.check_keys(*self.keys(texts[start : i + 1]))
                 start, size = i + 1, 0
         if start < len(texts):
-            out += self.check_keys(*self.band_keys(texts[start:]))
+            out += self.check_keys(*self.keys(texts[start:]))
         return out
 
 

@@ -1,0 +1,402 @@
+"""Parallel and distributed ``corpus`` runs, and the partial-result file they exchange.
+
+Local processes (``--workers N``) and Dask (``--engine dask``) both cut the inputs into tasks
+(whole files, or line-aligned byte ranges of large uncompressed JSONL/text files), scan each task
+into a ``CorpusPartial`` and merge the partials in input order. Counters are monoids and every
+tally is a sum, so the result is the one ``--workers 1`` gives, byte for byte.
+
+Deduplication needs the stream order across tasks: "duplicates an earlier document" reaches
+back into earlier tasks. So a parallel run with ``--dedup`` makes two passes: tasks first compute
+each document's dedup keys (the MinHash signatures, the costly part), the parent checks them in
+input order (cheap, vectorised), and the tasks then count with those duplicate flags.
+
+Across machines, each shard writes its partial with ``--sketch-out`` and ``hallu-audit merge``
+combines the files into the same report. Dedup then runs within each shard only (a document that
+repeats one from another shard is counted in both shards' distinct-source counts).
+
+Partial file layout (all integers little-endian):
+
+======== ======== ============================================================================
+offset   size     field
+======== ======== ============================================================================
+0        8        magic ``b"HAPART\\x00\\x00"``
+8        2        format version (uint16), currently 1
+10       4        length L of the config id (uint32)
+14       L        config id, UTF-8
+14+L     8        length H of the header (uint64)
+22+L     H        header: orjson object with ``config`` (``CorpusConfig.describe()``),
+                  ``sources``, ``documents``, ``bytes``, ``bad`` (reason -> [count, examples]),
+                  ``tokens``, ``duplicates``, ``objects`` (prompt -> sorted objects),
+                  ``reference_facts``, ``reference_objects``, ``tokenizer``
+22+L+H   8        length C of the counter (uint64)
+30+L+H   C        the counter: ``ExactCounter`` or ``SampleCounter`` bytes (their own formats)
+30+L+H+C 8        length D of the distinct-source counter (uint64), 0 without ``--dedup``
+38+L+H+C D        the distinct-source counter, same format as the counter
+======== ======== ============================================================================
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+
+from audit.corpus import CorpusJob, CorpusPartial, scan
+from audit.errors import ConfigError, FormatError, InputError, MergeError
+from audit.reading import BadTally, ReadStats, Source, batched, iter_documents
+from audit.records import CorpusConfig
+
+MAGIC = b"HAPART\x00\x00"
+VERSION = 1
+#: Byte ranges are cut near this size (smaller runs stay in one process).
+MIN_TASK_BYTES = 8 << 20
+MAX_TASK_BYTES = 256 << 20
+#: Below this many input bytes a run stays in one process: starting workers costs more.
+MIN_PARALLEL_BYTES = 16 << 20
+
+
+# -- the partial-result file ---------------------------------------------------------------------
+@dataclass
+class PartialFile:
+    """A ``CorpusPartial`` with what ``merge`` needs to write the report without the inputs."""
+
+    config: CorpusConfig
+    partial: CorpusPartial
+    sources: list[str] = field(default_factory=list)
+    reference_facts: dict[str, int] | None = None
+    reference_objects: dict[str, int] | None = None
+    tokenizer: str | None = None
+
+    def merge(self, other: PartialFile) -> None:
+        if other.config.id != self.config.id:
+            raise MergeError(
+                f"cannot merge results of different configs ({self.config.id} vs {other.config.id})"
+            )
+        self.partial.merge(other.partial)
+        self.sources += other.sources
+        if self.reference_facts is None:
+            self.reference_facts = other.reference_facts
+            self.reference_objects = other.reference_objects
+
+    def to_bytes(self) -> bytes:
+        p = self.partial
+        header = orjson.dumps(
+            {
+                "config": self.config.describe(),
+                "sources": self.sources,
+                "documents": p.read.documents,
+                "bytes": p.read.bytes,
+                "bad": {r: [t.count, t.examples] for r, t in sorted(p.read.bad.items())},
+                "tokens": p.tokens,
+                "duplicates": p.duplicates,
+                "objects": {k: sorted(v) for k, v in sorted(p.objects.items())},
+                "reference_facts": self.reference_facts,
+                "reference_objects": self.reference_objects,
+                "tokenizer": self.tokenizer,
+            }
+        )
+        cid = self.config.id.encode()
+        counter = p.counter.to_bytes()
+        distinct = p.distinct.to_bytes() if p.distinct is not None else b""
+        return b"".join(
+            [
+                MAGIC,
+                struct.pack("<HI", VERSION, len(cid)),
+                cid,
+                struct.pack("<Q", len(header)),
+                header,
+                struct.pack("<Q", len(counter)),
+                counter,
+                struct.pack("<Q", len(distinct)),
+                distinct,
+            ]
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> PartialFile:
+        from audit.sketch import counter_from_bytes
+
+        try:
+            if data[:8] != MAGIC:
+                raise FormatError("not a hallu-audit partial result (bad magic)", path=source)
+            version, n = struct.unpack_from("<HI", data, 8)
+            if version != VERSION:
+                raise FormatError(f"unsupported partial-result version {version}", path=source)
+            cid = data[14 : 14 + n].decode()
+            off = 14 + n
+            parts = []
+            for _ in range(3):
+                (m,) = struct.unpack_from("<Q", data, off)
+                parts.append(data[off + 8 : off + 8 + m])
+                if len(parts[-1]) != m:
+                    raise FormatError("truncated partial result", path=source)
+                off += 8 + m
+            h = orjson.loads(parts[0])
+            cfg = dict(h["config"])
+            cfg.pop("id", None)
+            cfg["patterns"] = tuple(cfg["patterns"])
+            cfg["minhash"] = tuple(cfg["minhash"])
+            config = CorpusConfig(**cfg)
+            read = ReadStats(int(h["documents"]), int(h["bytes"]))
+            for reason, (count, examples) in h["bad"].items():
+                read.bad[reason] = BadTally(int(count), [str(e) for e in examples])
+            partial = CorpusPartial(
+                cid,
+                counter_from_bytes(parts[1], source),
+                read,
+                h["tokens"],
+                {k: set(v) for k, v in h["objects"].items()},
+                counter_from_bytes(parts[2], source) if parts[2] else None,
+                int(h["duplicates"]),
+            )
+        except FormatError:
+            raise
+        except (struct.error, UnicodeDecodeError, orjson.JSONDecodeError, KeyError, TypeError,
+                ValueError) as exc:  # fmt: skip
+            raise FormatError(f"corrupt partial result ({exc})", path=source) from None
+        if config.id != cid or partial.counter.config_id not in (cid, ""):
+            raise FormatError(
+                f"partial result made by another version or edited (config id {cid})", path=source
+            )
+        return cls(config, partial, list(h["sources"]), h["reference_facts"],
+                   h["reference_objects"], h["tokenizer"])  # fmt: skip
+
+
+def read_partial_files(paths: Sequence[str]) -> PartialFile:
+    """Read and merge ``--sketch-out`` files, in the order given."""
+    if not paths:
+        raise InputError("no partial-result files given")
+    merged: PartialFile | None = None
+    for path in paths:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot open input: {exc.strerror or exc}", path=path) from None
+        part = PartialFile.from_bytes(data, path)
+        if merged is None:
+            merged = part
+        else:
+            try:
+                merged.merge(part)
+            except MergeError as exc:
+                raise MergeError(exc.reason, path=path) from None
+    assert merged is not None
+    return merged
+
+
+# -- planning ------------------------------------------------------------------------------------
+def _splittable(source: Source, job: CorpusJob) -> bool:
+    from audit.reading import _detect
+
+    if source.path == "-" or job.read.doc_per_file:
+        return False
+    with open(source.path, "rb") as fh:
+        head = fh.read(4)
+    fmt, compression = _detect(source.path, head, job.read.format)
+    return fmt in ("jsonl", "text") and compression is None
+
+
+def _count_newlines(fh: Any, start: int, end: int) -> int:
+    fh.seek(start)
+    n, left = 0, end - start
+    while left:
+        block = fh.read(min(left, 8 << 20))
+        if not block:
+            break
+        n += block.count(b"\n")
+        left -= len(block)
+    return n
+
+
+def _cut(path: str, size: int, piece: int) -> list[Source]:
+    """Line-aligned byte ranges of about ``piece`` bytes, each with the lines before it."""
+    bounds = [0]
+    with open(path, "rb") as fh:
+        while bounds[-1] + piece < size:
+            fh.seek(bounds[-1] + piece)
+            fh.readline()
+            end = fh.tell()
+            if end >= size:
+                break
+            bounds.append(end)
+        out, lines = [], 0
+        for i, start in enumerate(bounds):
+            stop = bounds[i + 1] if i + 1 < len(bounds) else None
+            out.append(Source(path, start, stop, lines))
+            if stop is not None:
+                lines += _count_newlines(fh, start, stop)
+    return out
+
+
+def plan_tasks(sources: Sequence[Source], job: CorpusJob, workers: int) -> list[list[Source]]:
+    """Cut the inputs into ordered tasks of similar size (about 4 per worker)."""
+    sizes = [s.size or 0 for s in sources]
+    total = sum(sizes)
+    piece = min(MAX_TASK_BYTES, max(MIN_TASK_BYTES, total // max(1, 4 * workers)))
+    tasks: list[list[Source]] = []
+    current: list[Source] = []
+    current_bytes = 0
+    for src, size in zip(sources, sizes, strict=True):
+        ranges = [src]
+        if size > piece and _splittable(src, job):
+            ranges = _cut(src.path, size, piece)
+        for r in ranges:
+            current.append(r)
+            current_bytes += r.size or 0
+            if current_bytes >= piece:
+                tasks.append(current)
+                current, current_bytes = [], 0
+    if current:
+        tasks.append(current)
+    return tasks
+
+
+# -- task bodies (top-level functions: they run in other processes) -----------------------------
+def _keys_task(job: CorpusJob, sources: list[Source]) -> tuple[bytes, bytes, int]:
+    """Pass 1 of a deduplicating run: every document's dedup keys, in order."""
+    from audit.minhash import make_deduper
+
+    cfg = job.config
+    deduper = make_deduper(cfg.dedup, cfg.minhash, cfg.seed)
+    assert deduper is not None
+    keys, valid = [], []
+    stats = ReadStats()
+    for batch in batched(iter_documents(sources, job.read, stats), 512):
+        k, v = deduper.keys([d.text for d in batch])
+        keys.append(k.reshape(len(batch), -1))
+        valid.append(v)
+    if not keys:
+        return b"", b"", 0
+    kk = np.concatenate(keys)
+    return kk.tobytes(), np.concatenate(valid).tobytes(), kk.shape[1]
+
+
+def _scan_task(job: CorpusJob, sources: list[Source], dups: bytes | None) -> bytes:
+    """Scan one task; the partial goes back as bytes in the documented format (not pickled)."""
+    flags = None if dups is None else np.frombuffer(dups, dtype=bool).tolist()
+    partial = scan(job, sources, duplicates=flags)
+    return PartialFile(job.config, partial).to_bytes()
+
+
+def _resolve_duplicates(job: CorpusJob, keyed: list[tuple[bytes, bytes, int]]) -> list[bytes]:
+    """Check every task's keys in input order: one flag per document, per task."""
+    from audit.minhash import make_deduper
+
+    cfg = job.config
+    deduper = make_deduper(cfg.dedup, cfg.minhash, cfg.seed)
+    assert deduper is not None
+    out = []
+    for kb, vb, width in keyed:
+        if not kb:
+            out.append(b"")
+            continue
+        keys = np.frombuffer(kb, dtype=np.uint64).reshape(-1, width)
+        if width == 1:
+            keys = keys[:, 0]
+        valid = np.frombuffer(vb, dtype=bool)
+        flags = []
+        for i in range(0, len(valid), 65536):
+            flags += deduper.check_keys(keys[i : i + 65536], valid[i : i + 65536])
+        out.append(np.asarray(flags, dtype=bool).tobytes())
+    return out
+
+
+# -- running -------------------------------------------------------------------------------------
+def default_workers() -> int:
+    """All cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
+
+
+def run(
+    job: CorpusJob,
+    sources: Sequence[Source],
+    *,
+    workers: int = 1,
+    engine: str = "local",
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> CorpusPartial:
+    """Scan ``sources`` with ``workers`` processes (or on a Dask cluster) and merge the results.
+
+    Small inputs and stdin stay in this process. The result equals ``scan(job, sources)``.
+    """
+    if engine not in ("local", "dask"):
+        raise ConfigError(f"unknown --engine {engine!r} (expected local or dask)")
+    if engine == "dask" and not scheduler:
+        raise ConfigError("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
+    stdin = any(s.path == "-" for s in sources)
+    total = 0 if stdin else sum(s.size or 0 for s in sources)
+    if engine == "local" and (workers == 1 or stdin or total < MIN_PARALLEL_BYTES):
+        return scan(job, sources, progress)
+    if stdin:
+        raise ConfigError("--engine dask cannot read stdin; pass file paths")
+    tasks = plan_tasks(sources, job, workers)
+    mapper = _dask_mapper(scheduler) if engine == "dask" else _local_mapper(workers)
+    dedup = job.config.dedup != "off"
+    flags: list[bytes | None] = [None] * len(tasks)
+    if dedup:
+        keyed = mapper(_keys_task, [(job, t) for t in tasks], None)
+        flags = list(_resolve_duplicates(job, keyed))
+    sizes = [sum(s.size or 0 for s in t) for t in tasks]
+    done = (lambda i: progress(sizes[i])) if progress is not None else None
+    blobs = mapper(_scan_task, [(job, t, f) for t, f in zip(tasks, flags, strict=True)], done)
+    merged = CorpusPartial.empty(job.config)
+    for i, blob in enumerate(blobs):
+        merged.merge(PartialFile.from_bytes(blob, f"<task {i}>").partial)
+    return merged
+
+
+Mapper = Callable[[Callable[..., Any], list[tuple], Callable[[int], None] | None], list[Any]]
+
+
+def _local_mapper(workers: int) -> Mapper:
+    def mapper(fn, args, done):
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(workers, len(args))) as pool:
+            futures = [pool.submit(fn, *a) for a in args]
+            out = []
+            for i, fut in enumerate(futures):
+                out.append(fut.result())
+                if done is not None:
+                    done(i)
+            return out
+
+    return mapper
+
+
+def _dask_mapper(scheduler: str | None) -> Mapper:
+    def mapper(fn, args, done):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ConfigError(
+                "--engine dask needs dask.distributed: pip install 'hallu-audit[dask]'"
+            ) from None
+        try:
+            client = Client(scheduler, set_as_default=False, timeout="10s")
+        except OSError as exc:
+            raise InputError(f"cannot reach the Dask scheduler ({exc})", path=scheduler) from None
+        try:
+            futures = [client.submit(fn, *a, pure=False) for a in args]
+            out = []
+            for i, fut in enumerate(futures):
+                out.append(fut.result())
+                if done is not None:
+                    done(i)
+            return out
+        finally:
+            client.close()
+
+    return mapper
