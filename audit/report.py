@@ -16,7 +16,7 @@ import orjson
 import audit
 from audit.bounds import missing_mass_interval
 from audit.corpus import CorpusPartial, is_conflict
-from audit.counting import BUCKETS, CountStats
+from audit.counting import BUCKETS, CountStats, FactCounter
 from audit.records import CorpusConfig
 
 KIND = "hallu-audit/corpus-report"
@@ -69,6 +69,15 @@ def stats_dict(
             "N1": st.se_n1,
             "singleton_rate": st.se_singleton_rate,
         }
+    # bounded-memory sketch (audit.sketch.SketchStats): sampling rate, bucket SEs, HLL check
+    from audit.sketch import SketchStats
+
+    if isinstance(st, SketchStats):
+        out["sketch"] = {"sampling_rate": st.sampling_rate, "sampled_facts": st.sampled_facts}
+        if st.distinct_hll is not None:
+            out["sketch"]["distinct_facts_hll"] = round(st.distinct_hll, 1)
+        if not st.exact:
+            out["standard_errors"]["histogram"] = dict(st.se_histogram)
     return out
 
 
@@ -88,6 +97,8 @@ class CorpusReport:
     relations: dict[str, dict[str, Any]]
     extra_inputs: dict[str, Any] = field(default_factory=dict)
     elapsed_s: float | None = None
+    # --dedup: the same blocks counted over distinct sources (near-duplicate documents skipped)
+    distinct_sources: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -109,6 +120,8 @@ class CorpusReport:
             "overall": self.overall,
             "relations": self.relations,
         }
+        if self.distinct_sources is not None:
+            out["distinct_sources"] = self.distinct_sources
         if self.elapsed_s is not None:
             out["timings"] = {
                 "elapsed_s": round(self.elapsed_s, 3),
@@ -148,7 +161,7 @@ def build_report(
             if len(objs) > 1 and is_conflict(objs):
                 conflicts[rel] = conflicts.get(rel, 0) + 1
 
-    def block(relation: str | None) -> dict[str, Any]:
+    def block(relation: str | None, counter: FactCounter = counter) -> dict[str, Any]:
         st = counter.stats(relation)
         if config.mode == "facts":
             ref = (reference_facts or {})
@@ -163,7 +176,18 @@ def build_report(
         n_conf = sum(conflicts.values()) if relation is None else conflicts.get(relation, 0)
         return stats_dict(st, confidence, reference_facts=None, distinct_objects=n_obj, conflicts=n_conf)
 
+    distinct_sources = None
+    if partial.distinct is not None:
+        dc = partial.distinct
+        distinct_sources = {
+            "dedup": config.dedup,
+            "duplicate_documents": partial.duplicates,
+            "distinct_documents": partial.read.documents - partial.duplicates,
+            "overall": block(None, dc),
+            "relations": {r: block(r, dc) for r in relations},
+        }
     return CorpusReport(
+        distinct_sources=distinct_sources,
         config=config,
         confidence=confidence,
         sources=sources,
