@@ -134,6 +134,17 @@ def corpus(
     per_fact: Annotated[str | None, typer.Option("--per-fact", metavar="FILE", help="Write {id, relation, count} JSONL for every fact to FILE.", rich_help_panel="Output")] = None,
     timings: Annotated[bool, typer.Option("--timings", help="Add elapsed time and MB/s to the JSON (it is then no longer byte-reproducible).", rich_help_panel="Output")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.", rich_help_panel="Output")] = False,
+    workers: Annotated[int, typer.Option("--workers", "-j", metavar="N", help="Processes (0 = all cores). Results equal --workers 1.", rich_help_panel="Scale")] = 0,
+    max_facts: Annotated[int | None, typer.Option("--max-facts", metavar="K", help="Bounded memory: keep at most K distinct facts, then estimate N1, sr and the histogram from a consistent hash sample (with standard errors).", rich_help_panel="Scale")] = None,
+    max_memory: Annotated[str | None, typer.Option("--max-memory", metavar="SIZE", help="Like --max-facts, as memory for the counter, e.g. 2G.", rich_help_panel="Scale")] = None,
+    dedup: Annotated[str, typer.Option("--dedup", metavar="MODE", help="off, exact (same normalised text) or minhash (near-duplicates): also report counts over distinct sources.", rich_help_panel="Scale")] = "off",
+    minhash_perm: Annotated[int, typer.Option("--minhash-perm", metavar="K", help="MinHash signature size.", rich_help_panel="Scale")] = 128,
+    minhash_shingle: Annotated[int, typer.Option("--minhash-shingle", metavar="W", help="Words per shingle.", rich_help_panel="Scale")] = 5,
+    minhash_threshold: Annotated[float, typer.Option("--minhash-threshold", metavar="J", help="Jaccard similarity above which a document duplicates an earlier one.", rich_help_panel="Scale")] = 0.8,
+    sketch_out: Annotated[str | None, typer.Option("--sketch-out", metavar="FILE", help="Also write this run's mergeable partial result, for `hallu-audit merge`.", rich_help_panel="Scale")] = None,
+    engine: Annotated[str, typer.Option("--engine", metavar="ENGINE", help="local (processes) or dask (a Dask cluster, with --scheduler).", rich_help_panel="Scale")] = "local",
+    scheduler: Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.", rich_help_panel="Scale")] = None,
+    gpu: Annotated[bool, typer.Option("--gpu", help="MinHash on a GPU (needs CuPy; not available in this version).", rich_help_panel="Scale")] = False,
 ) -> None:
     """Count how often each fact occurs in a training corpus and report its singleton rate.
 
@@ -147,6 +158,8 @@ def corpus(
       zstdcat shard-*.jsonl.zst | hallu-audit corpus - -f refs.jsonl --json | jq .overall
       hallu-audit corpus data/ --glob '*.parquet' -p birth_date -p capital -o report.json
       hallu-audit corpus wiki.jsonl -f refs.jsonl --per-fact counts.jsonl --quiet
+      hallu-audit corpus big/ -f refs.jsonl --max-memory 2G --dedup minhash -o report.json
+      hallu-audit corpus shard-07.jsonl -f refs.jsonl --sketch-out part-07.sketch --quiet
     """
     from audit.corpus import make_job, scan
     from audit.extract import FactMatcher
@@ -158,8 +171,22 @@ def corpus(
                            doc_per_file=doc_per_file, strict=strict)
         if fmt not in ("auto", "jsonl", "parquet", "text"):
             raise typer.BadParameter(f"unknown format {fmt!r} (auto, jsonl, parquet, text)", param_hint="--format")
+        from audit.parallel import default_workers, run
+        from audit.sketch import counter_spec
+
+        if dedup not in ("off", "exact", "minhash"):
+            raise typer.BadParameter(f"unknown mode {dedup!r} (off, exact, minhash)", param_hint="--dedup")
+        if gpu:
+            from audit.minhash import require_gpu
+
+            require_gpu()
+        scale = {
+            "counter": counter_spec(max_facts, max_memory),
+            "dedup": dedup,
+            "minhash": (minhash_perm, minhash_shingle, minhash_threshold) if dedup == "minhash" else (0, 0, 0.0),
+        }
         job = make_job(facts_path=facts, patterns=pattern or (), scope=scope, window=window,
-                       read=read, tokenizer_path=tokenizer)
+                       read=read, tokenizer_path=tokenizer, **scale)
         sources = expand_paths(inputs, glob)
         if not sources:
             fail("no input files found (check the paths and --glob)")
@@ -168,7 +195,11 @@ def corpus(
         extractor = job.extractor()
         started = time.perf_counter()
         with progress_bar(total, quiet) as update:
-            partial = scan(job, sources, update, extractor)
+            if workers == 1 and engine == "local":
+                partial = scan(job, sources, update, extractor)
+            else:
+                partial = run(job, sources, workers=workers or default_workers(), engine=engine,
+                              scheduler=scheduler, progress=update)
         elapsed = time.perf_counter() - started
         reference_facts = None
         if isinstance(extractor, FactMatcher):
@@ -183,12 +214,63 @@ def corpus(
         )
         if per_fact:
             write_atomic(per_fact, per_fact_rows(partial))
+        if sketch_out:
+            from audit.parallel import PartialFile
+
+            part = PartialFile(job.config, partial, [s.path for s in sources], reference_facts,
+                               extractor.reference_objects if reference_facts is not None else None,
+                               os.path.basename(tokenizer) if tokenizer else None)
+            write_atomic(sketch_out, part.to_bytes())
         if output:
             emit(report.to_json(), output)
         if as_json:
             emit(report.to_json(), None)
         if not quiet and (interactive() or not (as_json or output)):
             report.elapsed_s = elapsed
+            typer.echo(render_summary(report), err=True)
+
+
+# -- merge -------------------------------------------------------------------------------------
+@app.command(no_args_is_help=True)
+def merge(
+    parts: Annotated[list[str], typer.Argument(metavar="PART.sketch", help="Partial results written by corpus --sketch-out, in input order.", show_default=False)],
+    confidence: Annotated[float, typer.Option(metavar="P", help="Confidence of the missing-mass interval.", callback=_parse_confidence)] = 0.99,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report to FILE (atomically).", rich_help_panel="Output")] = None,
+    per_fact: Annotated[str | None, typer.Option("--per-fact", metavar="FILE", help="Write {id, relation, count} JSONL for every fact to FILE.", rich_help_panel="Output")] = None,
+    sketch_out: Annotated[str | None, typer.Option("--sketch-out", metavar="FILE", help="Also write the merged partial result (to merge again later).", rich_help_panel="Output")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.", rich_help_panel="Output")] = False,
+) -> None:
+    """Merge the partial results of corpus shards into one corpus report.
+
+    Each shard runs `hallu-audit corpus SHARD --sketch-out part-K.sketch` with the same options,
+    anywhere (a job array, a Dask or Ray task, a cron job); merging gives the report that one
+    run over all shards would give. Parts made with different options are refused (exit 3).
+
+    \b
+    Examples:
+      hallu-audit merge part-*.sketch -o report.json
+      hallu-audit merge part-*.sketch --json | hallu-audit predict -
+    """
+    from audit.parallel import read_partial_files
+    from audit.report import build_report, per_fact_rows, render_summary, write_atomic
+
+    with errors_to_exit_codes():
+        merged = read_partial_files(parts)
+        report = build_report(
+            merged.partial, merged.config, confidence=confidence, sources=merged.sources,
+            reference_objects=merged.reference_objects, reference_facts=merged.reference_facts,
+            tokenizer=merged.tokenizer,
+        )
+        if per_fact:
+            write_atomic(per_fact, per_fact_rows(merged.partial))
+        if sketch_out:
+            write_atomic(sketch_out, merged.to_bytes())
+        if output:
+            emit(report.to_json(), output)
+        if as_json:
+            emit(report.to_json(), None)
+        if not quiet and (interactive() or not (as_json or output)):
             typer.echo(render_summary(report), err=True)
 
 
