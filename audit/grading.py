@@ -290,6 +290,8 @@ def loose(text: str) -> str:
     >>> loose("Washington, D.C.")
     'washington d c'
     """
+    if text.isascii():
+        return " ".join(_TOKEN.findall(text.lower()))
     return " ".join(_lo(t) for t in _TOKEN.findall(text))
 
 
@@ -377,8 +379,13 @@ def kind_of(fact: Fact) -> tuple[str, Any]:
     """The kind of answer a fact expects and its parsed value: ``("date", (y, m, d))``,
     ``("year", (y, None, None))``, ``("number", float)`` or ``("name", None)``."""
     obj = fact.object.strip()
-    if not any(c.isdigit() for c in obj):
+    if not _DIGIT.search(obj):
         return "name", None
+    if obj.isdigit():
+        y = int(obj)
+        if len(obj) == 4 and 1000 <= y <= 2100:
+            return "year", (y, None, None)
+        return "number", float(y)
     dates = list(iter_dates(obj))
     if len(dates) == 1 and dates[0][0] == 0 and dates[0][1] == len(obj) and len(dates[0][2]) == 1:
         d = dates[0][2][0]
@@ -390,15 +397,29 @@ def kind_of(fact: Fact) -> tuple[str, Any]:
     return "name", None
 
 
-def _compile_phrases(extra: tuple[str, ...]) -> re.Pattern[str]:
+#: Every built-in phrase contains one of these: a cheap test before the (slow) phrase regex.
+_PHRASE_KEYS = (
+    "know", "idk", "idea", "sure", "certain", "can", "able", "won", "will not", "could", "info",
+    "data", "detail", "record", "real-time", "as a", "n/a", "none", "answer", "pass", "abstain",
+    "skip", "unclear", "not ", "sorry", "apolog", "decline", "refuse", "prefer", "comment",
+)  # fmt: skip
+
+
+_PHRASE_KEY = re.compile("|".join(re.escape(k) for k in _PHRASE_KEYS))
+_DIGIT = re.compile(r"\d")
+
+
+def _compile_phrases(extra: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """The built-in phrases as one regex, and the user's patterns as another (or None)."""
     parts = [f"(?P<p{i}>{rx})" for i, rx in enumerate(ABSTAIN_PHRASES.values())]
+    user = []
     for i, rx in enumerate(extra):
         try:
             re.compile(rx)
         except re.error as exc:
             raise ConfigError(f"invalid --abstain-pattern {rx!r}: {exc}") from None
-        parts.append(f"(?P<u{i + 1}>(?:{rx}))")
-    return re.compile("|".join(parts))
+        user.append(f"(?P<u{i + 1}>(?:{rx}))")
+    return re.compile("|".join(parts)), re.compile("|".join(user)) if user else None
 
 
 class Grader:
@@ -415,7 +436,7 @@ class Grader:
 
     def __init__(self, config: GraderConfig | None = None) -> None:
         self.config = config or GraderConfig()
-        self._phrases = _compile_phrases(self.config.abstain_patterns)
+        self._phrases, self._user = _compile_phrases(self.config.abstain_patterns)
         self._labels = {f"p{i}": f"phrase:{k}" for i, k in enumerate(ABSTAIN_PHRASES)}
         self._labels |= {
             f"u{i + 1}": f"pattern:{i + 1}" for i in range(len(self.config.abstain_patterns))
@@ -460,7 +481,9 @@ class Grader:
         hits = [it for it in live if it.status == _HIT]
         others = [it for it in live if it.status == _OTHER]
         phrase: str | None = None
-        pm = self._phrases.search(norm)
+        pm = self._user.search(norm) if self._user is not None else None
+        if pm is None and _PHRASE_KEY.search(norm):
+            pm = self._phrases.search(norm)
         if pm is not None:
             phrase = self._labels[pm.lastgroup or ""]
         if hits:
@@ -488,7 +511,11 @@ class Grader:
     # -- names ---------------------------------------------------------------------------------
     def _name_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
         toks = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(answer)]
-        los = [_lo(t[0]) for t in toks]
+        if answer.isascii():
+            low = answer.lower()
+            los = [low[s:e] for _, s, e in toks]
+        else:
+            los = [_lo(t[0]) for t in toks]
         text = " " + " ".join(los) + " "
         offsets: list[int] = []
         pos = 1
@@ -605,11 +632,14 @@ class Grader:
     # -- numbers -------------------------------------------------------------------------------
     def _number_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
         ref = m.value
-        skip = m.excluded_numbers()
+        skip: tuple[float, ...] | None = None
         items = []
         for s, e, v in iter_numbers(answer):
-            if any(_same_number(v, x) for x in skip):
-                continue
+            if not _same_number(v, ref):
+                if skip is None:
+                    skip = m.excluded_numbers()
+                if any(_same_number(v, x) for x in skip):
+                    continue
             is_year = 1000 <= v <= 2100 and v.is_integer() and _YEAR_CONTEXT.search(answer, 0, s)
             if is_year and not _same_number(v, ref):
                 continue  # "as of 2020": a date, not a candidate count
@@ -621,12 +651,15 @@ class Grader:
     # -- dates ---------------------------------------------------------------------------------
     def _date_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
         ref: Date = m.value
-        skip = m.excluded_dates()
+        skip: frozenset[Date] | None = None
         items = []
         year_only = m.kind == "year"
         for s, e, readings in iter_dates(answer):
-            if any(r in skip for r in readings):
-                continue
+            if ref not in readings:
+                if skip is None:
+                    skip = m.excluded_dates()
+                if any(r in skip for r in readings):
+                    continue
             status = min(_date_status(ref, r, year_only) for r in readings)
             if status > _OTHER:
                 continue
@@ -818,6 +851,7 @@ class _MatchInfo:
         "squashed",
         "short",
         "_excluded",
+        "_subjects",
         "_xnum",
         "_xdate",
     )
@@ -844,6 +878,7 @@ class _MatchInfo:
         self.squashed = frozenset(n.replace(" ", "") for n in self.names)
         self.short = any(len(n) <= 2 for n in self.names)
         self._excluded: frozenset[str] | None = None
+        self._subjects: frozenset[str] | None = None
         self._xnum: tuple[float, ...] | None = None
         self._xdate: frozenset[Date] | None = None
 
@@ -861,7 +896,9 @@ class _MatchInfo:
         return " ".join((*f.subject_names, f.question or "", f.relation.replace("_", " ")))
 
     def subject_names(self) -> frozenset[str]:
-        return frozenset(loose(n) for n in self.fact.subject_names)
+        if self._subjects is None:
+            self._subjects = frozenset(loose(n) for n in self.fact.subject_names)
+        return self._subjects
 
     def fuzzy_names(self) -> tuple[str, ...]:
         """The names a misspelling is compared with: each name, and the last word of names of
