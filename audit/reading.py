@@ -344,13 +344,12 @@ def _lines(fh: IO[bytes], source: Source) -> Iterator[tuple[int, bytes]]:
         yield line_no, line
 
 
-def _jsonl(fh, name, source, options, stats, progress) -> Iterator[Document]:
-    loads = orjson.loads
-    text_field, id_field = options.text_field, options.id_field
-    simple = "." not in text_field
+def _records(fh, name, source, options, stats, progress) -> Iterator[tuple[int, bytes]]:
+    """``_lines`` with the bytes tallied and a truncated compressed stream recorded as a bad
+    record at the line it cut (what came before it is kept)."""
     truncation = _truncation_errors()
     it = _lines(fh, source)
-    line_no = 0
+    line_no = source.line_offset
     while True:
         try:
             line_no, line = next(it)
@@ -360,10 +359,18 @@ def _jsonl(fh, name, source, options, stats, progress) -> Iterator[Document]:
             _bad(stats, options, "truncated_stream", name, line_no + 1,
                  f"compressed stream is truncated or corrupt ({exc})")
             return
-        nbytes = len(line)
-        stats.bytes += nbytes
+        stats.bytes += len(line)
         if progress is not None:
-            progress(nbytes)
+            progress(len(line))
+        yield line_no, line
+
+
+def _jsonl(fh, name, source, options, stats, progress) -> Iterator[Document]:
+    loads = orjson.loads
+    text_field, id_field = options.text_field, options.id_field
+    simple = "." not in text_field
+    for line_no, line in _records(fh, name, source, options, stats, progress):
+        nbytes = len(line)
         if not line.strip():
             continue
         try:
@@ -396,22 +403,8 @@ def _jsonl(fh, name, source, options, stats, progress) -> Iterator[Document]:
 
 
 def _text_lines(fh, name, source, options, stats, progress) -> Iterator[Document]:
-    truncation = _truncation_errors()
-    it = _lines(fh, source)
-    line_no = 0
-    while True:
-        try:
-            line_no, line = next(it)
-        except StopIteration:
-            return
-        except truncation as exc:
-            _bad(stats, options, "truncated_stream", name, line_no + 1,
-                 f"compressed stream is truncated or corrupt ({exc})")
-            return
+    for line_no, line in _records(fh, name, source, options, stats, progress):
         nbytes = len(line)
-        stats.bytes += nbytes
-        if progress is not None:
-            progress(nbytes)
         try:
             text = line.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError:
