@@ -1,0 +1,164 @@
+"""Parallel, Dask and sharded runs give exactly the report of one process; the partial-result
+file; byte-range planning."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from audit import parallel
+from audit.corpus import make_job, scan
+from audit.errors import FormatError
+from audit.reading import ReadOptions, ReadStats, Source, expand_paths, iter_documents
+from audit.report import build_report
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "fixtures" / "corpus" / "sample.jsonl"
+REFS = ROOT / "fixtures" / "refs" / "capitals.jsonl"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> list[Path]:
+    """Two JSONL files with bad records, exact copies and near copies spread across them."""
+    rng = random.Random(0)
+    lines = SAMPLE.read_bytes().splitlines()
+    docs = [orjson.loads(x)["text"] for x in lines]
+    out = []
+    for k in range(2):
+        rows = []
+        for i in range(1500):
+            r = rng.random()
+            if r < 0.01:
+                rows.append(b"{not json")
+            elif r < 0.06:
+                rows.append(orjson.dumps({"text": rng.choice(docs)}))  # an exact copy
+            elif r < 0.1:
+                words = rng.choice(docs).split()
+                if len(words) > 20:
+                    words[rng.randrange(len(words))] = "changed"  # a near copy
+                rows.append(orjson.dumps({"text": " ".join(words)}))
+            else:
+                rows.append(orjson.dumps({"text": docs[(i * 7 + k) % len(docs)]}))
+        p = tmp_path / f"part-{k}.jsonl"
+        p.write_bytes(b"\n".join(rows) + b"\n")
+        out.append(p)
+    return out
+
+
+@pytest.fixture
+def small_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cut even small test files into several byte ranges and run them in workers."""
+    monkeypatch.setattr(parallel, "MIN_TASK_BYTES", 20_000)
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+
+
+def _report(job, partial, sources) -> bytes:
+    return build_report(partial, job.config, confidence=0.99, sources=sources).to_json()
+
+
+@pytest.mark.parametrize(
+    "scale",
+    [
+        {},
+        {"counter": "sample:40"},
+        {"dedup": "exact"},
+        {"dedup": "minhash", "minhash": (64, 3, 0.7), "counter": "sample:60"},
+    ],
+)
+def test_workers_equal_one_process(corpus, small_tasks, scale) -> None:
+    job = make_job(facts_path=str(REFS), patterns=(), **scale)
+    sources = expand_paths([str(p) for p in corpus])
+    tasks = parallel.plan_tasks(sources, job, 2)
+    assert len(tasks) > 3 and any(s.start for t in tasks for s in t)
+    one = scan(job, sources)
+    two = parallel.run(job, sources, workers=2)
+    names = [s.path for s in sources]
+    assert _report(job, two, names) == _report(job, one, names)
+    assert two.read.bad_total == one.read.bad_total > 0
+    if scale.get("dedup"):
+        assert one.duplicates > 100 and two.duplicates == one.duplicates
+
+
+def test_dask_local_cluster_equals_one_process(corpus, small_tasks) -> None:
+    distributed = pytest.importorskip("distributed")
+    job = make_job(facts_path=str(REFS), patterns=(), dedup="minhash", minhash=(64, 3, 0.7))
+    sources = expand_paths([str(p) for p in corpus])
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:  # fmt: skip
+        got = parallel.run(
+            job, sources, workers=2, engine="dask", scheduler=cluster.scheduler_address
+        )
+    names = [s.path for s in sources]
+    assert _report(job, got, names) == _report(job, scan(job, sources), names)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 60), min_size=1, max_size=80), st.integers(1, 200))
+def test_byte_ranges_cover_every_line_once(tmp_path_factory, lengths, piece) -> None:
+    path = tmp_path_factory.mktemp("cut") / "x.txt"
+    lines = [("w" * n).encode() or b"" for n in lengths]
+    path.write_bytes(b"".join(x + b"\n" for x in lines))
+    ranges = parallel._cut(str(path), path.stat().st_size, piece)
+    opts = ReadOptions(format="text")
+    whole = list(iter_documents([Source(str(path))], opts, ReadStats()))
+    parts = list(iter_documents(ranges, opts, ReadStats()))
+    assert [(d.text, d.line) for d in parts] == [(d.text, d.line) for d in whole]
+
+
+def test_sketch_out_and_merge_equal_one_run(cli, corpus, tmp_path) -> None:
+    opts = ["-f", REFS, "--dedup", "minhash", "--max-facts", "50", "-q", "-j", "1"]
+    one = cli("corpus", *corpus, *opts, "--json")
+    assert one.exit_code == 0, one.stderr
+    parts = []
+    for i, p in enumerate(corpus):
+        out = tmp_path / f"p{i}.sketch"
+        r = cli("corpus", p, *opts, "--sketch-out", out, "-o", tmp_path / f"r{i}.json")
+        assert r.exit_code == 0, r.stderr
+        parts.append(out)
+    merged = cli("merge", *parts, "--json", "-q")
+    assert merged.exit_code == 0, merged.stderr
+    a, b = orjson.loads(one.stdout), orjson.loads(merged.stdout)
+    # dedup runs within each shard: only the distinct-source block may differ
+    a.pop("distinct_sources")
+    b.pop("distinct_sources")
+    assert a == b
+    # without dedup the whole report is the same, byte for byte
+    opts = ["-f", REFS, "--max-facts", "50", "-q", "-j", "1"]
+    one = cli("corpus", *corpus, *opts, "--json")
+    for i, p in enumerate(corpus):
+        cli(
+            "corpus", p, *opts, "--sketch-out", tmp_path / f"q{i}.sketch", "-o", tmp_path / "x.json"
+        )
+    merged = cli("merge", *[tmp_path / f"q{i}.sketch" for i in range(2)], "--json", "-q")
+    assert merged.stdout == one.stdout
+
+
+def test_merge_refuses_mixed_configs_and_bad_files(cli, corpus, tmp_path) -> None:
+    a, b = tmp_path / "a.sketch", tmp_path / "b.sketch"
+    cli("corpus", corpus[0], "-f", REFS, "-q", "-o", tmp_path / "1.json", "--sketch-out", a)
+    cli("corpus", corpus[1], "-f", REFS, "-q", "-o", tmp_path / "2.json", "--sketch-out", b,
+        "--max-facts", "10")  # fmt: skip
+    r = cli("merge", a, b, "--json")
+    assert r.exit_code == 3 and "different configs" in r.stderr and r.stderr.count("\n") == 1
+    bad = tmp_path / "bad.sketch"
+    bad.write_bytes(b"HAPART\x00\x00\x07\x00garbage")
+    r = cli("merge", bad)
+    assert r.exit_code == 3 and "version" in r.stderr
+    data = a.read_bytes()
+    with pytest.raises(FormatError):
+        parallel.PartialFile.from_bytes(data[:-3])
+    assert parallel.PartialFile.from_bytes(data).to_bytes() == data
+
+
+def test_gpu_and_engine_errors(cli, corpus) -> None:
+    r = cli("corpus", corpus[0], "-f", REFS, "--gpu")
+    assert r.exit_code == 3 and "--gpu" in r.stderr
+    r = cli("corpus", corpus[0], "-f", REFS, "--engine", "dask")
+    assert r.exit_code == 3 and "--scheduler" in r.stderr
+    r = cli("corpus", corpus[0], "-f", REFS, "--dedup", "fuzzy")
+    assert r.exit_code == 2
