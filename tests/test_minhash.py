@@ -4,6 +4,7 @@ independence, datasketch compatibility."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -139,3 +140,43 @@ def test_make_deduper() -> None:
         M.make_deduper("fuzzy")
     with pytest.raises(ConfigError):
         M.MinHashParams(num_perm=1)
+
+
+# -- counts over distinct sources, through the real CLI, on a hand-made fixture ------------------
+FILLER = (
+    "the river runs past old mills and quiet farms where travellers rest under tall trees "
+    "before walking on to the market town with its stone bridge and narrow lanes full of "
+    "shops selling bread cheese wool and candles to everyone who passes through in summer"
+)
+
+
+def test_counts_over_distinct_sources(cli, tmp_path) -> None:
+    import orjson
+
+    page = f"Paris is the capital of France. {FILLER} and winter alike"
+    rows = [
+        page,  # counted
+        page,  # exact copy
+        page.upper().replace(" ", "  "),  # same normalised text: exact copy
+        page.replace("alike", "too"),  # near copy: last word changed (J ~ 0.96)
+        "Berlin is the capital of Germany.",  # another fact
+        "Paris is the capital of France.",  # same fact, a different (short) source
+    ]
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_bytes(b"".join(orjson.dumps({"text": t}) + b"\n" for t in rows))
+    refs = Path(__file__).resolve().parent.parent / "fixtures" / "refs" / "capitals.jsonl"
+    want = {"off": (None, None), "exact": (2, 3), "minhash": (3, 2)}
+    for mode, (dups, france) in want.items():
+        r = cli("corpus", corpus, "-f", refs, "--dedup", mode, "--json", "-q")
+        assert r.exit_code == 0, r.stderr
+        rep = orjson.loads(r.stdout)
+        assert rep["relations"]["capital"]["N"] == 6  # raw: every copy counts
+        if mode == "off":
+            assert "distinct_sources" not in rep
+            continue
+        ds = rep["distinct_sources"]
+        assert ds["duplicate_documents"] == dups
+        assert ds["distinct_documents"] == 6 - dups
+        assert ds["overall"]["N"] == france + 1
+        assert ds["overall"]["N1"] == 1  # Germany; France is seen `france` times
+        assert ds["overall"]["distinct_facts"] == 2
