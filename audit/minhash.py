@@ -259,13 +259,20 @@ class BloomLSH:
         self.m = max(64, math.ceil(-capacity * math.log(per_band) / math.log(2) ** 2 / 8) * 8)
         self.k = max(1, round(self.m / capacity * math.log(2)))
         self.capacity = capacity
-        self.bits = np.zeros(self.b * self.m // 8, dtype=np.uint8)
+        self._bits: np.ndarray | None = None  # allocated on first use: keys-only users skip it
         self.inserted = 0
         self._salt = _consts(seed, self.b, 4)
 
     @property
+    def bits(self) -> np.ndarray:
+        if self._bits is None:
+            self._bits = np.zeros(self.b * self.m // 8, dtype=np.uint8)
+        return self._bits
+
+    @property
     def nbytes(self) -> int:
-        return int(self.bits.nbytes)
+        """Memory of the Bloom filters (allocated on first use)."""
+        return self.b * self.m // 8
 
     def fill(self) -> float:
         """Estimated false-duplicate rate per document now (grows past capacity)."""

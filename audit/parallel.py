@@ -258,6 +258,18 @@ def plan_tasks(sources: Sequence[Source], job: CorpusJob, workers: int) -> list[
 
 
 # -- task bodies (top-level functions: they run in other processes) -----------------------------
+_EXTRACTOR: dict[tuple[str, str | None, tuple[str, ...]], Any] = {}
+
+
+def _extractor(job: CorpusJob) -> Any:
+    """One extractor per worker process (building the automaton of a big table takes seconds)."""
+    key = (job.config.id, job.facts_path, job.patterns)
+    if key not in _EXTRACTOR:
+        _EXTRACTOR.clear()
+        _EXTRACTOR[key] = job.extractor()
+    return _EXTRACTOR[key]
+
+
 def _keys_task(job: CorpusJob, sources: list[Source]) -> tuple[bytes, bytes, int]:
     """Pass 1 of a deduplicating run: every document's dedup keys, in order."""
     from audit.minhash import make_deduper
@@ -280,31 +292,23 @@ def _keys_task(job: CorpusJob, sources: list[Source]) -> tuple[bytes, bytes, int
 def _scan_task(job: CorpusJob, sources: list[Source], dups: bytes | None) -> bytes:
     """Scan one task; the partial goes back as bytes in the documented format (not pickled)."""
     flags = None if dups is None else np.frombuffer(dups, dtype=bool).tolist()
-    partial = scan(job, sources, duplicates=flags)
+    partial = scan(job, sources, extractor=_extractor(job), duplicates=flags)
     return PartialFile(job.config, partial).to_bytes()
 
 
-def _resolve_duplicates(job: CorpusJob, keyed: list[tuple[bytes, bytes, int]]) -> list[bytes]:
-    """Check every task's keys in input order: one flag per document, per task."""
-    from audit.minhash import make_deduper
-
-    cfg = job.config
-    deduper = make_deduper(cfg.dedup, cfg.minhash, cfg.seed)
-    assert deduper is not None
-    out = []
-    for kb, vb, width in keyed:
-        if not kb:
-            out.append(b"")
-            continue
-        keys = np.frombuffer(kb, dtype=np.uint64).reshape(-1, width)
-        if width == 1:
-            keys = keys[:, 0]
-        valid = np.frombuffer(vb, dtype=bool)
-        flags = []
-        for i in range(0, len(valid), 65536):
-            flags += deduper.check_keys(keys[i : i + 65536], valid[i : i + 65536])
-        out.append(np.asarray(flags, dtype=bool).tobytes())
-    return out
+def _check(deduper: Any, keyed: tuple[bytes, bytes, int]) -> bytes:
+    """Check one task's keys (after all earlier tasks'): one flag per document."""
+    kb, vb, width = keyed
+    if not kb:
+        return b""
+    keys = np.frombuffer(kb, dtype=np.uint64).reshape(-1, width)
+    if width == 1:
+        keys = keys[:, 0]
+    valid = np.frombuffer(vb, dtype=bool)
+    flags: list[bool] = []
+    for i in range(0, len(valid), 65536):
+        flags += deduper.check_keys(keys[i : i + 65536], valid[i : i + 65536])
+    return np.asarray(flags, dtype=bool).tobytes()
 
 
 # -- running -------------------------------------------------------------------------------------
@@ -342,42 +346,50 @@ def run(
     if stdin:
         raise ConfigError("--engine dask cannot read stdin; pass file paths")
     tasks = plan_tasks(sources, job, workers)
-    mapper = _dask_mapper(scheduler) if engine == "dask" else _local_mapper(workers)
-    dedup = job.config.dedup != "off"
-    flags: list[bytes | None] = [None] * len(tasks)
-    if dedup:
-        keyed = mapper(_keys_task, [(job, t) for t in tasks], None)
-        flags = list(_resolve_duplicates(job, keyed))
-    sizes = [sum(s.size or 0 for s in t) for t in tasks]
-    done = (lambda i: progress(sizes[i])) if progress is not None else None
-    blobs = mapper(_scan_task, [(job, t, f) for t, f in zip(tasks, flags, strict=True)], done)
+    pool = _dask_pool(scheduler) if engine == "dask" else _LocalPool(min(workers, len(tasks)))
     merged = CorpusPartial.empty(job.config)
-    for i, blob in enumerate(blobs):
-        merged.merge(PartialFile.from_bytes(blob, f"<task {i}>").partial)
+    with pool:
+        if job.config.dedup == "off":
+            scans = [pool.submit(_scan_task, job, t, None) for t in tasks]
+        else:
+            # Pass 1 (keys) runs ahead; each task's pass 2 is queued as soon as the keys of all
+            # tasks up to it have been checked in order. The parent holds one flag a document.
+            from audit.minhash import make_deduper
+
+            deduper = make_deduper(job.config.dedup, job.config.minhash, job.config.seed)
+            keyed = [pool.submit(_keys_task, job, t) for t in tasks]
+            scans = []
+            for t, fut in zip(tasks, keyed, strict=True):
+                scans.append(pool.submit(_scan_task, job, t, _check(deduper, fut.result())))
+        for i, fut in enumerate(scans):
+            merged.merge(PartialFile.from_bytes(fut.result(), f"<task {i}>").partial)
+            if progress is not None:
+                progress(sum(s.size or 0 for s in tasks[i]))
     return merged
 
 
-Mapper = Callable[[Callable[..., Any], list[tuple], Callable[[int], None] | None], list[Any]]
+class _LocalPool:
+    """``concurrent.futures`` processes, as a context manager with ``submit``."""
 
-
-def _local_mapper(workers: int) -> Mapper:
-    def mapper(fn, args, done):
+    def __init__(self, workers: int) -> None:
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=min(workers, len(args))) as pool:
-            futures = [pool.submit(fn, *a) for a in args]
-            out = []
-            for i, fut in enumerate(futures):
-                out.append(fut.result())
-                if done is not None:
-                    done(i)
-            return out
+        self._pool = ProcessPoolExecutor(max_workers=max(1, workers))
 
-    return mapper
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._pool.submit(fn, *args)
+
+    def __enter__(self) -> _LocalPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(cancel_futures=True)
 
 
-def _dask_mapper(scheduler: str | None) -> Mapper:
-    def mapper(fn, args, done):
+class _dask_pool:  # noqa: N801 - reads as a function at the call site
+    """A Dask ``Client`` with the same ``submit`` (tasks are not cached: ``pure=False``)."""
+
+    def __init__(self, scheduler: str | None) -> None:
         try:
             from distributed import Client
         except ImportError:
@@ -385,18 +397,15 @@ def _dask_mapper(scheduler: str | None) -> Mapper:
                 "--engine dask needs dask.distributed: pip install 'hallu-audit[dask]'"
             ) from None
         try:
-            client = Client(scheduler, set_as_default=False, timeout="10s")
+            self._client = Client(scheduler, set_as_default=False, timeout="10s")
         except OSError as exc:
             raise InputError(f"cannot reach the Dask scheduler ({exc})", path=scheduler) from None
-        try:
-            futures = [client.submit(fn, *a, pure=False) for a in args]
-            out = []
-            for i, fut in enumerate(futures):
-                out.append(fut.result())
-                if done is not None:
-                    done(i)
-            return out
-        finally:
-            client.close()
 
-    return mapper
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return self._client.submit(fn, *args, pure=False)
+
+    def __enter__(self) -> _dask_pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._client.close()
