@@ -93,19 +93,10 @@ def iter_references(path: str) -> Iterator[Fact]:
     A reference table is small next to a corpus and a wrong one silently skews every number
     after it, so its errors are always fatal.
     """
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise InputError(f"cannot open reference table: {exc.strerror or exc}", path=path) from None
-    with fh:
-        for line_no, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                row = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg})", path=path, line=line_no) from None
-            yield parse_fact(row, path, line_no)
+    from audit.reading import json_rows
+
+    for name, line_no, row in json_rows(path, "reference table"):
+        yield parse_fact(row, name, line_no)
 
 
 def load_references(path: str) -> list[Fact]:

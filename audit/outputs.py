@@ -38,7 +38,7 @@ from audit.errors import BadRecordError, ConfigError, FormatError, InputError, M
 from audit.facts import Fact, digest
 from audit.grading import ABSTAINED, CORRECT, GRADES, INCORRECT, Grader, GraderConfig
 from audit.normalize import normalize
-from audit.reading import ReadStats
+from audit.reading import ReadStats, json_rows, open_lines
 
 KIND = "hallu-audit/outputs-report"
 SCHEMA = 1
@@ -262,15 +262,6 @@ class Graded:
     buckets: dict[str, Counts] | None = None
 
 
-def _open_lines(path: str) -> tuple[IO[bytes], str]:
-    """A binary line iterator over ``path`` (``-`` = stdin; gzip and zstd decompressed)."""
-    from audit.reading import _decompressed, _detect, _open_raw, _peek
-
-    raw = _open_raw(path)
-    _, compression = _detect(path, _peek(raw, 4), "jsonl")
-    return _decompressed(raw, compression), "<stdin>" if path == "-" else path
-
-
 def _first(row: dict, name: str | None, names: tuple[str, ...]) -> Any:
     if name is not None:
         return row.get(name)
@@ -294,7 +285,7 @@ def grade_outputs(
     out = Graded()
     if counts_by_id is not None:
         out.buckets = {label: Counts() for label in (*BUCKET_LABELS, "unknown")}
-    fh, name = _open_lines(path)
+    fh, name = open_lines(path)
     loads = orjson.loads
     dumps = orjson.dumps
     by_id, by_question = index.by_id, index.by_question
@@ -405,22 +396,12 @@ def grade_outputs(
 def load_per_fact(path: str) -> dict[str, int]:
     """``{id: count}`` from a ``corpus --per-fact`` JSONL file; any bad line is fatal."""
     counts: dict[str, int] = {}
-    fh, name = _open_lines(path)
-    with fh:
-        for line_no, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                row = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg})", path=name, line=line_no) from None
-            count = row.get("count") if isinstance(row, dict) else None
-            fid = row.get("id") if isinstance(row, dict) else None
-            if fid is None or isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise InputError(
-                    "per-fact row needs an id and a count >= 0", path=name, line=line_no
-                )
-            counts[str(fid)] = count
+    for name, line_no, row in json_rows(path, "per-fact counts"):
+        count = row.get("count") if isinstance(row, dict) else None
+        fid = row.get("id") if isinstance(row, dict) else None
+        if fid is None or isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise InputError("per-fact row needs an id and a count >= 0", path=name, line=line_no)
+        counts[str(fid)] = count
     return counts
 
 

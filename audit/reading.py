@@ -257,6 +257,34 @@ def _truncation_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def open_lines(path: str) -> tuple[IO[bytes], str]:
+    """A binary line iterator over ``path`` (``-`` = stdin; gzip and zstd decompressed by magic
+    or extension) and the name to use in messages. The caller closes it."""
+    raw = _open_raw(path)
+    _, compression = _detect(path, _peek(raw, 4), "jsonl")
+    return _decompressed(raw, compression), "<stdin>" if path == "-" else path
+
+
+def json_rows(path: str, what: str) -> Iterator[tuple[str, int, Any]]:
+    """(name, line, decoded value) for each non-blank line of a small JSONL side file (reference
+    table, per-fact counts). Such files skew every number after them when wrong, so a line that
+    is not JSON raises ``InputError`` naming file and line; ``what`` names the file's role."""
+    fh, name = open_lines(path)
+    try:
+        for line_no, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                yield name, line_no, orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                raise InputError(f"{what}: invalid JSON ({exc.msg})", path=name, line=line_no) from None
+    except _truncation_errors() as exc:
+        raise InputError(f"{what}: compressed stream is truncated ({exc})", path=name) from None
+    finally:
+        if path != "-":
+            fh.close()
+
+
 # -- reading -----------------------------------------------------------------------------------
 def get_path(row: dict, dotted: str) -> Any:
     """``row["a"]["b"]`` for ``"a.b"``; a key containing the dots wins over the nested path."""
