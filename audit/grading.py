@@ -72,6 +72,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from audit.errors import ConfigError
@@ -158,7 +159,7 @@ _PLACE_NOUNS = _words("city town port bay island islands cape fort lake river")
 #: Short tokens followed by "." that do not end a sentence ("St. Petersburg", "D.C.").
 _ABBREV = _words("st mt ft dr jr sr mr mrs ms prof gen col lt sgt rev fr")
 
-_TOKEN = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r"[^\W_]+")  # [^\W_] is str.isalnum
 _OUTER_PUNCT = " \t.!?,;:\"'`*_()[]{}<>“”‘’«»-–—"
 _NEGATION_BEFORE = re.compile(
     r"(?:\bnot|\bnever|\bnor|n['’]t|\brather than|\binstead of|\bother than|\bmistaken for"
@@ -178,6 +179,11 @@ _LINK_OR = re.compile(
 _LINK_RANGE = re.compile(r"^\s*(?:-|–|—|to|until|through|till)\s*$", re.I)
 _LINK_COMMA = re.compile(r"^\s*[,;]\s*$")
 _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.I)
+#: In an ASCII answer, every text the two negation regexes match contains one of these.
+_NEG_KEY = re.compile(r"n[oe']|rather|instead|other|mistaken|confused|contrary")
+#: In an ASCII string, ``_TOKEN`` is this; the split form keeps the gaps between tokens.
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_ASCII_SPLIT = re.compile(r"([A-Za-z0-9]+)")
 
 _MON = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
@@ -244,6 +250,14 @@ _REF_NUMBER = re.compile(
 
 # Item status while grading one answer.
 _HIT, _PARTIAL, _OTHER = 0, 1, 2
+
+#: Capitalised words that never start a candidate of their own: particles (trimmed from a
+#: range's ends) and stop words that are not place nouns (which could make "Belize City").
+_INERT = _PARTICLES | (STOP_WORDS - _PLACE_NOUNS)
+_INFO_CACHE = 4096  # facts whose set-up a Grader keeps
+_FLAG = (ABSTAINED, "flag", None)
+_EMPTY = (ABSTAINED, "empty", None)
+_NO_CANDIDATE = (ABSTAINED, "no-candidate", None)
 
 
 @dataclass(slots=True, frozen=True)
@@ -434,8 +448,9 @@ class Grader:
     'contradiction'
     """
 
-    def __init__(self, config: GraderConfig | None = None) -> None:
+    def __init__(self, config: GraderConfig | None = None, *, fast: bool = True) -> None:
         self.config = config or GraderConfig()
+        self.fast = fast
         self._phrases, self._user = _compile_phrases(self.config.abstain_patterns)
         self._labels = {f"p{i}": f"phrase:{k}" for i, k in enumerate(ABSTAIN_PHRASES)}
         self._labels |= {
@@ -447,17 +462,60 @@ class Grader:
             from rapidfuzz import fuzz
 
             self._ratio = fuzz.ratio
+        self._infos: dict[str, _MatchInfo] = {}
 
-    # -- entry point ---------------------------------------------------------------------------
+    def _info(self, fact: Fact) -> _MatchInfo:
+        info = self._infos.get(fact.id)
+        if info is None or info.fact is not fact:
+            if len(self._infos) >= _INFO_CACHE:
+                self._infos.clear()
+            info = self._infos[fact.id] = _MatchInfo(fact, self.fast)
+        return info
+
+    # -- entry points --------------------------------------------------------------------------
     def grade(self, fact: Fact, answer: str, *, abstain: bool = False) -> Grade:
         """Grade one answer (see the module docstring for the rules, in order)."""
+        if not self.fast:
+            return self._grade_reference(fact, answer, abstain)
+        return Grade(*self.grade_fields(fact, answer, abstain))
+
+    def grade_fields(
+        self, fact: Fact, answer: str, abstain: bool = False
+    ) -> tuple[str, str, str | None]:
+        """``grade`` as a plain (grade, reason, matched) tuple, for loops over many answers."""
+        if not self.fast:
+            g = self._grade_reference(fact, answer, abstain)
+            return g.grade, g.reason, g.matched
+        if abstain:
+            return _FLAG
+        norm = normalize(answer)
+        key = norm.strip(_OUTER_PUNCT)
+        if not key or not (key[0].isalnum() or _TOKEN.search(key)):
+            return _EMPTY
+        m = self._info(fact)
+        if key in m.exact:
+            return CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT)
+        kind = m.kind
+        items: list[_Item] | None
+        if kind == "name":
+            items = self._name_items_fast(m, answer) if answer.isascii() else None
+            if items is None:
+                items = self._name_items(m, answer)
+        elif kind == "number":
+            items = self._number_items(m, answer)
+        else:
+            items = self._date_items(m, answer)
+        return self._decide_fast(m, answer, norm, items)
+
+    def _grade_reference(self, fact: Fact, answer: str, abstain: bool) -> Grade:
+        """The rules with no fast path: what every fast path must agree with."""
         if abstain:
             return Grade(ABSTAINED, "flag")
         norm = normalize(answer)
         key = norm.strip(_OUTER_PUNCT)
         if not key or not any(c.isalnum() for c in key):
             return Grade(ABSTAINED, "empty")
-        m = _MatchInfo.get(fact)
+        m = self._info(fact)
         if key in m.exact:
             return Grade(CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT))
         if m.kind == "name":
@@ -467,6 +525,160 @@ class Grader:
         else:
             items = self._date_items(m, answer)
         return self._decide(m, answer, norm, items)
+
+    def _decide_fast(
+        self, m: _MatchInfo, answer: str, norm: str, items: list[_Item]
+    ) -> tuple[str, str, str | None]:
+        """``_decide``, skipping the negation regexes when no negation word can be present."""
+        live: list[_Item]
+        negated_hit: _Item | None = None
+        if not items or answer.isascii() and not _NEG_KEY.search(answer.lower()):
+            live = items
+        else:
+            live = []
+            for it in items:
+                if _negated(answer, it.start, it.end):
+                    if it.status == _HIT and negated_hit is None:
+                        negated_hit = it
+                    continue
+                live.append(it)
+        hit: _Item | None = None
+        other: _Item | None = None
+        partial: _Item | None = None
+        for it in live:
+            st = it.status
+            if st == _HIT:
+                if hit is None:
+                    hit = it
+            elif st == _OTHER:
+                if other is None:
+                    other = it
+            elif partial is None:
+                partial = it
+        phrase: str | None = None
+        pm = self._user.search(norm) if self._user is not None else None
+        if pm is None and _PHRASE_KEY.search(norm):
+            pm = self._phrases.search(norm)
+        if pm is not None:
+            phrase = self._labels[pm.lastgroup or ""]
+        if hit is not None:
+            if other is not None:
+                clash = _alternatives(answer, live)
+                if clash is not None:
+                    return INCORRECT, "contradiction", clash
+            return CORRECT, hit.how + ("+hedged" if phrase else ""), hit.text
+        if m.kind == "date" and other is None and partial is not None:
+            joined = _join_partials(m.value, [it for it in live if it.status == _PARTIAL])
+            if joined is not None:
+                return CORRECT, "date" + ("+hedged" if phrase else ""), joined
+        if negated_hit is not None and other is None:
+            return INCORRECT, "negated", negated_hit.text
+        if other is not None:
+            return INCORRECT, "wrong-value", other.text
+        if partial is not None:
+            return ABSTAINED, "incomplete", partial.text
+        if phrase:
+            return ABSTAINED, phrase, pm.group(0) if pm else None
+        return _NO_CANDIDATE
+
+    def _name_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item] | None:
+        """``_name_items`` for an ASCII answer with a capital letter in which every capitalised
+        word that is not part of a hit is either inert (a particle, an excluded word or a stop
+        word that is no place noun) or a one-word name run of its own; None (use ``_name_items``)
+        otherwise.
+
+        Why that is enough: ``_name_items`` makes items only from ranges of non-excluded,
+        non-stop words inside runs of capitalised words. A run made of inert words, hits and
+        particles gives no range outside the hits and no place name (no place noun in it), so
+        no item; a one-word run gives at most the word itself, classified as in
+        ``_classify_name``. Digits are what else joins a run ("Apollo 13"): any short number
+        sends the answer to the full scan.
+        """
+        low = answer.lower()
+        if low == answer:
+            return None  # no capital letter: every non-stop word is a candidate
+        if m.placey:
+            return None  # a hit that is a place noun may make a place name ("X City")
+        parts = _ASCII_SPLIT.split(answer)
+        toks = parts[1::2]
+        los = _ASCII_TOKEN.findall(low)
+        n = len(los)
+        if _DIGIT.search(answer):
+            for t in los:
+                if len(t) <= 3 and t.isdigit():
+                    return None
+        single = m._single
+        if single is not None:
+            hit_ranges = [(i, i + 1) for i, w in enumerate(los) if w in single]
+            covered = {a for a, _ in hit_ranges}
+        else:
+            hit_ranges = _hit_ranges(m.names, los)
+            covered = {i for a, b in hit_ranges for i in range(a, b)}
+        excluded: frozenset[str] | None = None
+        singles: list[int] = []
+        for i, t in enumerate(toks):
+            c = t[0]
+            if not ("A" <= c <= "Z"):
+                continue
+            lo = los[i]
+            if lo in _INERT or i in covered:
+                continue
+            if excluded is None:
+                excluded = m.excluded()
+            if lo in excluded:
+                continue  # never in a range, nor the place noun of a place name
+            # not inert: it must be a run of its own
+            if i > 0 and _joinable(parts, los, i):
+                if "A" <= toks[i - 1][0] <= "Z":
+                    return None
+                if los[i - 1] in _PARTICLES and i > 1 and "A" <= toks[i - 2][0] <= "Z":
+                    return None
+            if i + 1 < n and _joinable(parts, los, i + 1):
+                if "A" <= toks[i + 1][0] <= "Z":
+                    return None
+                if (
+                    los[i + 1] in _PARTICLES
+                    and i + 2 < n
+                    and "A" <= toks[i + 2][0] <= "Z"
+                    and parts[2 * i + 4] == " "
+                ):
+                    return None
+            if lo in STOP_WORDS:
+                continue  # a lone place noun ("City"): no candidate
+            if len(lo) == 1 and not m.short:
+                continue  # an initial
+            singles.append(i)
+        if not hit_ranges and not singles:
+            return []
+        ends = list(accumulate(map(len, parts)))
+        items: list[_Item] = []
+        for a, b in hit_ranges:
+            s, e = ends[2 * a], ends[2 * b - 1]
+            items.append(_Item(s, e, _HIT, answer[s:e], "match"))
+        for i in singles:
+            s, e = ends[2 * i], ends[2 * i + 1]
+            items.append(self._classify_word(m, los[i], s, e, answer[s:e]))
+        if hit_ranges and singles:
+            items.sort(key=_start)
+        return items
+
+    def _classify_word(self, m: _MatchInfo, cand: str, start: int, end: int, text: str) -> _Item:
+        """``_classify_name`` for a one-word candidate."""
+        for ref in m.name_tokens:
+            n = len(ref)
+            if n > 1 and cand in ref:
+                significant = [t for t in ref if t not in _PARTICLES and len(t) > 1]
+                if all(t == cand for t in significant):
+                    return _Item(start, end, _HIT, text, "match")
+                # the first place it occurs, as _classify_name's window scan finds it
+                if ref.index(cand) == n - 1 and len(significant) >= 2 and len(cand) >= 3:
+                    return _Item(start, end, _HIT, text, "surname")
+                return _Item(start, end, _PARTIAL, text)
+        if self._ratio is not None:
+            for name in m.fuzzy_names():
+                if self._ratio(cand, name) >= self._fuzzy:
+                    return _Item(start, end, _HIT, text, "fuzzy")
+        return _Item(start, end, _OTHER, text)
 
     # -- decision ------------------------------------------------------------------------------
     def _decide(self, m: _MatchInfo, answer: str, norm: str, items: list[_Item]) -> Grade:
@@ -669,6 +881,50 @@ class Grader:
         return items
 
 
+def _start(it: _Item) -> int:
+    return it.start
+
+
+def _joinable(parts: list[str], los: list[str], i: int) -> bool:
+    """``_name_runs``'s ``joinable`` on ``_ASCII_SPLIT`` parts: token i is parts[2 * i + 1] and
+    the gap before it parts[2 * i]."""
+    gap = parts[2 * i]
+    if gap in (" ", "-", "'", "’"):
+        return True
+    if gap.strip() == "." and (len(los[i - 1]) == 1 or los[i - 1] in _ABBREV):
+        return True
+    return gap.isspace() and "\n" not in gap
+
+
+def _hit_ranges(names: tuple[str, ...], los: list[str]) -> list[tuple[int, int]]:
+    """Token ranges of the names as whole words, the longest kept where they overlap (as in
+    ``Grader._name_items``)."""
+    text = " " + " ".join(los) + " "
+    offsets: list[int] = []
+    pos = 1
+    for lo in los:
+        offsets.append(pos)
+        pos += len(lo) + 1
+    hit_ranges: list[tuple[int, int]] = []
+    for name in names:
+        if not name:
+            continue
+        needle = " " + name + " "
+        start = text.find(needle)
+        n_tok = name.count(" ") + 1
+        while start >= 0:
+            i = bisect_right(offsets, start + 1) - 1
+            hit_ranges.append((i, i + n_tok))
+            start = text.find(needle, start + 1)
+    hit_ranges.sort(key=lambda r: (r[0], -(r[1] - r[0])))
+    kept: list[tuple[int, int]] = []
+    for r in hit_ranges:
+        if kept and r[0] < kept[-1][1]:
+            continue
+        kept.append(r)
+    return kept
+
+
 def _date_status(ref: Date, cand: Date, year_only: bool) -> int:
     ry, rm, rd = ref
     cy, cm, cd = cand
@@ -839,10 +1095,15 @@ class _Item:
 
 
 class _MatchInfo:
-    """What grading needs to know about one fact, computed once per fact and on first use."""
+    """What grading needs to know about one fact, computed once per fact and on first use.
+
+    ``fast``: built for the fast paths (cheap set-up for the common shapes, and the extra
+    fields they read); False builds it exactly as the reference machinery always has.
+    """
 
     __slots__ = (
         "fact",
+        "fast",
         "kind",
         "value",
         "exact",
@@ -854,12 +1115,41 @@ class _MatchInfo:
         "_subjects",
         "_xnum",
         "_xdate",
+        "_fuzzy_names",
+        "_single",
+        "placey",
     )
-    _cache: dict[str, _MatchInfo] = {}
-    _cache_max = 4096
 
-    def __init__(self, fact: Fact) -> None:
+    def __init__(self, fact: Fact, fast: bool = False) -> None:
         self.fact = fact
+        self.fast = fast
+        self._excluded: frozenset[str] | None = None
+        self._subjects: frozenset[str] | None = None
+        self._xnum: tuple[float, ...] | None = None
+        self._xdate: frozenset[Date] | None = None
+        self._fuzzy_names: tuple[str, ...] | None = None
+        self._single: frozenset[str] | None = None
+        self.kind: str
+        self.value: Any
+        self.exact: frozenset[str]
+        self.names: tuple[str, ...]
+        self.name_tokens: tuple[list[str], ...]
+        self.squashed: frozenset[str]
+        self.short: bool
+        self.placey: bool
+        obj = fact.object
+        if fast and not fact.aliases and obj.isascii() and obj.isalnum():
+            # One ASCII word ("Paris", "1879"): normalize() and loose() are both lower().
+            lo = obj.lower()
+            self.kind, self.value = ("name", None) if obj.isalpha() else kind_of(fact)
+            self.exact = frozenset((lo,))
+            self.names = (lo,)
+            self.name_tokens = ([lo],)
+            self.squashed = self.exact
+            self.short = len(lo) <= 2
+            self._single = self.exact
+            self.placey = lo in _PLACE_NOUNS
+            return
         self.kind, self.value = kind_of(fact)
         exact = set()
         names = []
@@ -877,19 +1167,9 @@ class _MatchInfo:
         self.name_tokens = tuple(n.split() for n in self.names)
         self.squashed = frozenset(n.replace(" ", "") for n in self.names)
         self.short = any(len(n) <= 2 for n in self.names)
-        self._excluded: frozenset[str] | None = None
-        self._subjects: frozenset[str] | None = None
-        self._xnum: tuple[float, ...] | None = None
-        self._xdate: frozenset[Date] | None = None
-
-    @classmethod
-    def get(cls, fact: Fact) -> _MatchInfo:
-        info = cls._cache.get(fact.id)
-        if info is None or info.fact is not fact:
-            if len(cls._cache) >= cls._cache_max:
-                cls._cache.clear()
-            info = cls._cache[fact.id] = cls(fact)
-        return info
+        if self.names and all(len(t) == 1 for t in self.name_tokens):
+            self._single = frozenset(self.names)
+        self.placey = any(t in _PLACE_NOUNS for ref in self.name_tokens for t in ref)
 
     def _context(self) -> str:
         f = self.fact
@@ -903,17 +1183,27 @@ class _MatchInfo:
     def fuzzy_names(self) -> tuple[str, ...]:
         """The names a misspelling is compared with: each name, and the last word of names of
         two or more words ("einstein" for "albert einstein")."""
+        if self._fuzzy_names is not None:
+            return self._fuzzy_names
         out = list(self.names)
         for toks in self.name_tokens:
             if len(toks) >= 2 and len(toks[-1]) >= 4:
                 out.append(toks[-1])
-        return tuple(dict.fromkeys(out))
+        found = tuple(dict.fromkeys(out))
+        if self.fast:
+            self._fuzzy_names = found
+        return found
 
     def excluded(self) -> frozenset[str]:
         """Words that name the subject, or come from the question or relation: never part of a
         candidate (the reference itself is still found, by ``names``)."""
         if self._excluded is None:
-            self._excluded = frozenset(loose(self._context()).split())
+            ctx = self._context()
+            if self.fast and ctx.isascii():
+                # loose(ctx).split() without the join: ASCII tokens of the lowercased text
+                self._excluded = frozenset(_ASCII_TOKEN.findall(ctx.lower()))
+            else:
+                self._excluded = frozenset(loose(ctx).split())
         return self._excluded
 
     def excluded_numbers(self) -> tuple[float, ...]:
@@ -925,7 +1215,11 @@ class _MatchInfo:
 
     def excluded_dates(self) -> frozenset[Date]:
         if self._xdate is None:
-            found = {r for _, _, rs in iter_dates(self._context()) for r in rs}
+            ctx = self._context()
+            if self.fast and not _DIGIT.search(ctx):
+                self._xdate = frozenset()  # every date, day-month and year has a digit
+                return self._xdate
+            found = {r for _, _, rs in iter_dates(ctx) for r in rs}
             found.discard(self.value)
             self._xdate = frozenset(found)
         return self._xdate

@@ -40,7 +40,9 @@ def _name(rng: random.Random) -> str:
     return "".join(rng.choice(SYLL) for _ in range(rng.randint(2, 4))).capitalize()
 
 
-def _fact_and_answer(i: int, rng: random.Random) -> tuple[dict, str]:
+def fact_and_answer(i: int, rng: random.Random) -> tuple[dict, str]:
+    """One reference fact and one answer to it, in a shape drawn at random (also used by the
+    differential test of the grader's fast paths)."""
     kind = rng.random()
     subject = f"{_name(rng)} {_name(rng)}"
     if kind < 0.55:
@@ -88,7 +90,7 @@ def generate(n: int, folder: str, seed: int) -> tuple[str, str]:
     refs, outputs = os.path.join(folder, "refs.jsonl"), os.path.join(folder, "outputs.jsonl")
     with open(refs, "wb") as rf, open(outputs, "wb") as of:
         for i in range(n):
-            fact, answer = _fact_and_answer(i, rng)
+            fact, answer = fact_and_answer(i, rng)
             rf.write(orjson.dumps(fact) + b"\n")
             of.write(orjson.dumps({"id": fact["id"], "answer": answer,
                                    "confidence": round(rng.random(), 3)}) + b"\n")  # fmt: skip

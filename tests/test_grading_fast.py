@@ -1,0 +1,141 @@
+"""Differential test: the grader's fast paths against its reference machinery.
+
+``Grader()`` takes shortcuts for common answer shapes; ``Grader(fast=False)`` applies the rules
+of ``audit.grading`` with none. Both must give every answer the same (grade, reason, matched).
+The answers are the benchmark's shapes (``bench/outputs_bench.py``), then the same answers
+mutated at random with the words and separators that sit on the edges of the shortcuts: case,
+particles, place nouns, initials, short numbers, negations, connectors, accents, newlines.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from audit.facts import Fact, parse_fact
+from audit.grading import Grader, GraderConfig, _MatchInfo
+from bench.outputs_bench import fact_and_answer
+
+N_BENCH = 3000
+N_MUTATED = 6000
+
+HAND_FACTS = [
+    Fact("c/fr", "France", "capital", "Paris", ("Paris, France",), (), "What is the capital of France?"),
+    Fact("p/rel", "relativity", "proposer", "Albert Einstein", question="Who proposed relativity?"),
+    Fact("c/us", "United States", "capital", "Washington, D.C.", ("Washington",)),
+    Fact("c/nl", "Netherlands", "seat", "The Hague", question="Where is the Dutch seat of government?"),
+    Fact("b/in", "India", "bay", "Bay of Bengal", question="Which bay lies east of India?"),
+    Fact("m/moon", "Moon", "first_landing", "Apollo 11", question="Which mission landed first?"),
+    Fact("c/bz", "Belize", "largest_city", "Belize City", question="What is the largest city of Belize?"),
+    Fact("e/h", "hydrogen", "symbol", "H", question="What is the symbol of hydrogen?"),
+    Fact("c/ge", "Georgia", "capital", "Tbilisi", ("Tiflis",), ("Sakartvelo",)),
+    Fact("c/ch", "Switzerland", "capital", "Bern", ("Berne",), (), "What is the capital of Switzerland?"),
+    Fact("c/cape", "Cape Verde", "capital", "Praia", question="What is the capital of Cape Verde?"),
+    Fact("n/ev", "Everest", "height", "8,849 m", question="How high is Mount Everest?"),
+    Fact("n/one", "Team One", "members", "12", question="How many members has team one?"),
+    Fact("y/rome", "Rome", "fall", "476 AD", question="When did Rome fall in the west?"),
+    Fact("d/ein", "Albert Einstein", "birth_date", "14 March 1879"),
+    Fact("d/x", "Event 1900", "date", "1901-02-03", question="When did Event 1900 take place?"),
+    Fact("p/ali", "Ministry", "head", "Ali Reza Ali", question="Who heads the ministry?"),
+    Fact("c/x", "Xland", "capital", "Q", question="What is the capital of Xland?"),
+    Fact("c/lake", "Laketown", "landmark", "River", question="What is the landmark of Laketown?"),
+    Fact("c/ny", "New York State", "capital", "Albany", question="What is the capital of New York?"),
+]  # fmt: skip
+
+WORDS = [
+    "the", "The", "of", "Of", "is", "is not", "isn't", "not", "Not", "never", "rather than",
+    "or", "Or", "and", "nor", "maybe", "perhaps", "between", "from", "to", "vs", "and/or",
+    "City", "city", "Port", "Bay", "Islands", "Cape", "Fort", "de", "De", "van", "la", "del",
+    "St.", "D.C.", "I", "AI", "I'm not sure", "I don't know", "unknown", "sorry", "as of",
+    "Paris", "Lyon", "France", "Einstein", "Albert", "Hague", "Washington", "Belize", "H",
+    "13", "2", "7", "1879", "1,000", "twenty-one", "one", "ten thousand", "1.5 million",
+    "March", "5th", "May 1", "1 May", "14 March", "2020", "44 BC", "in", "since", "n/a",
+    "café", "Zürich", "ÉCOLE", "Ångström", "Olá", "—", "-", "/", "(", ")", "'", "\"",
+    "X", "B", "Q.", "Lyon de", "Rome of", "van der", "Port of", "Lake", "River", "Island",
+    "Ali", "Reza", "Mr.", "Dr. No", "Apollo", "Bengal", "New", "York",
+]  # fmt: skip
+#: Shapes around the reference (o), the subject (s) and another word (w).
+TEMPLATES = [
+    "{o} of {w}", "{w} of {o}", "{w} de {o}", "{o} {w}", "{w} {o}", "{s} {o}", "{o} City",
+    "{s} City", "the {o}", "{o}, {w} or {w}", "not {o} but {w}", "{o} ({w})", "{w}-{o}",
+]  # fmt: skip
+SEPS = [" ", " ", " ", ", ", ". ", "-", " / ", "\n", "  ", "; ", "'", " - ", ".", ""]
+
+
+def _mutate(answer: str, fact: Fact, rng: random.Random) -> str:
+    words = answer.split(" ")
+    pool = [*WORDS, *fact.subject.split(), *fact.object.split(), fact.object, fact.subject]
+    for _ in range(rng.randint(1, 3)):
+        op = rng.random()
+        if op < 0.55 or not words:
+            pos = rng.randint(0, len(words))
+            words.insert(pos, rng.choice(pool) + rng.choice(SEPS).rstrip(" "))
+        elif op < 0.7:
+            del words[rng.randrange(len(words))]
+        else:
+            i = rng.randrange(len(words))
+            words[i] = rng.choice([str.lower, str.upper, str.title, str.capitalize])(words[i])
+    text = rng.choice(SEPS).join(words) if rng.random() < 0.2 else " ".join(words)
+    r = rng.random()
+    if r < 0.08:
+        text = text.lower()
+    elif r < 0.1:
+        text = text.upper()
+    return text
+
+
+def _cases() -> list[tuple[Fact, str]]:
+    rng = random.Random(7)
+    cases = []
+    for i in range(N_BENCH):
+        row, answer = fact_and_answer(i, rng)
+        cases.append((parse_fact(row, "bench", i + 1), answer))
+    bench = list(cases)
+    for _ in range(N_MUTATED):
+        fact, answer = rng.choice(bench)
+        if rng.random() < 0.3:
+            fact = rng.choice(HAND_FACTS)
+            answer = rng.choice([fact.object, *fact.aliases, fact.subject, "It is " + fact.object])
+        if rng.random() < 0.25:
+            word = rng.choice([*WORDS, bench[rng.randrange(N_BENCH)][0].object])
+            o = rng.choice(fact.object_names)
+            answer = rng.choice(TEMPLATES).format(o=o, s=fact.subject, w=word)
+            if rng.random() < 0.5:
+                cases.append((fact, answer))
+                continue
+        cases.append((fact, _mutate(answer, fact, rng)))
+    return cases
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize(
+    "config",
+    [GraderConfig(), GraderConfig(fuzzy=0), GraderConfig(abstain_patterns=(r"\bnot\b",))],
+    ids=["default", "no-fuzzy", "pattern"],
+)
+def test_fast_paths_grade_like_the_reference(config: GraderConfig) -> None:
+    fast, ref = Grader(config), Grader(config, fast=False)
+    differ = []
+    for fact, answer in CASES:
+        want = ref.grade(fact, answer)
+        got = fast.grade_fields(fact, answer)
+        if got != (want.grade, want.reason, want.matched) or fast.grade(fact, answer) != want:
+            differ.append((fact.id, fact.object, answer, got, want))
+    assert not differ, f"{len(differ)} of {len(CASES)} differ, e.g. {differ[:5]}"
+
+
+def test_fast_name_path_covers_the_common_shapes() -> None:
+    """The differential test means something only if the name shortcut is taken."""
+    g = Grader()
+    taken = total = 0
+    for fact, answer in CASES[:N_BENCH]:
+        m = _MatchInfo(fact, fast=True)
+        if m.kind != "name" or not answer.isascii() or answer.lower() == answer:
+            continue
+        total += 1
+        taken += g._name_items_fast(m, answer) is not None
+    assert total > 500
+    assert taken >= 0.95 * total
