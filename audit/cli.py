@@ -95,8 +95,10 @@ def emit(data: bytes, output: str | None) -> None:
 
 
 @contextmanager
-def progress_bar(total: int | None, quiet: bool, unit: str = "B"):  # type: ignore[no-untyped-def]
-    """A tqdm bar on stderr when stderr is a terminal; yields an ``update(n)`` callback or None."""
+def progress_bar(total: int | None, quiet: bool, unit: str = "B", records: bool = True):  # type: ignore[no-untyped-def]
+    """A tqdm bar on stderr when stderr is a terminal, with the count of calls ("records")
+    beside it when ``records``. Yields an ``update(n)`` callback, or None when there is no bar.
+    """
     if quiet or not interactive():
         yield None
         return
@@ -104,7 +106,20 @@ def progress_bar(total: int | None, quiet: bool, unit: str = "B"):  # type: igno
 
     with tqdm(total=total, unit=unit, unit_scale=True, unit_divisor=1024, file=sys.stderr,
               dynamic_ncols=True, smoothing=0.1, desc="reading") as bar:
-        yield bar.update
+        if not records:
+            yield bar.update
+            return
+        calls = 0
+
+        def update(n: int) -> None:
+            nonlocal calls
+            calls += 1
+            bar.update(n)
+            if calls % 4096 == 0:
+                bar.set_postfix_str(f"{calls:,} records", refresh=False)
+
+        yield update
+        bar.set_postfix_str(f"{calls:,} records")
 
 
 def _parse_confidence(value: float) -> float:
@@ -391,7 +406,7 @@ def simulate(
         cfg.validate()
         if target_sr is not None:
             cfg = replace(cfg, shape=sim.shape_for_singleton_rate(target_sr, cfg))
-        with progress_bar(cfg.mentions, quiet, unit="mention") as update:
+        with progress_bar(cfg.mentions, quiet, unit="mention", records=False) as update:
             truth, paths = sim.write_simulation(cfg, out_dir, compress, update)
         if as_json:
             emit(truth.to_json(), None)
