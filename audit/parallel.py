@@ -306,8 +306,9 @@ def _check(deduper: Any, keyed: tuple[bytes, bytes, int]) -> bytes:
         keys = keys[:, 0]
     valid = np.frombuffer(vb, dtype=bool)
     flags: list[bool] = []
-    for i in range(0, len(valid), 65536):
-        flags += deduper.check_keys(keys[i : i + 65536], valid[i : i + 65536])
+    step = 4096  # the Bloom check holds ~1 KB of temporaries a document
+    for i in range(0, len(valid), step):
+        flags += deduper.check_keys(keys[i : i + step], valid[i : i + step])
     return np.asarray(flags, dtype=bool).tobytes()
 
 

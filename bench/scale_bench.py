@@ -100,7 +100,7 @@ def _floor_task(sources) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 
 
 def one(spec: dict) -> dict:
-    from audit.corpus import make_job, scan
+    from audit.corpus import make_job
     from audit.parallel import plan_tasks, run
     from audit.reading import Source
 
@@ -122,10 +122,7 @@ def one(spec: dict) -> dict:
             docs, nbytes = sum(r[0] for r in res), sum(r[1] for r in res)
         extra: dict = {}
     else:
-        if spec["workers"] == 1:
-            partial = scan(job, sources)
-        else:
-            partial = run(job, sources, workers=spec["workers"])
+        partial = run(job, sources, workers=spec["workers"])  # workers=1 is scan() itself
         docs, nbytes = partial.read.documents, partial.read.bytes
         st = partial.counter.stats()
         extra = {"N": st.n, "sr": st.singleton_rate, "duplicates": partial.duplicates}
@@ -226,6 +223,8 @@ def main() -> None:
     ap.add_argument("--dir", default=os.environ.get("TMPDIR", "/tmp"), help="where corpora go")
     ap.add_argument("--max-facts", type=int, default=100_000, help="sketch capacity for RSS runs")
     ap.add_argument("--minhash-mb", type=int, default=32, help="MB for the MinHash comparison")
+    ap.add_argument("--only", choices=["throughput", "rss", "minhash"], action="append",
+                    help="run only these parts (repeatable; default all)")  # fmt: skip
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -237,9 +236,12 @@ def main() -> None:
     print(f"corpus {path.name}: {gb:.2f} GB, {os.cpu_count()} cores, --facts capitals (248 facts),"
           f" load average before: {os.getloadavg()[0]:.1f}")  # fmt: skip
     print(f"{'run':38s} {'MB/s':>7s} {'floor MB/s':>10s} {'of floor':>8s} {'peak RSS MB':>12s}")
-    floors = {w: measure({"what": "floor", "path": str(path), "workers": w}) for w in (1, 2)}
+    parts = set(args.only or ["throughput", "rss", "minhash"])
+    floors = {}
+    if "throughput" in parts:
+        floors = {w: measure({"what": "floor", "path": str(path), "workers": w}) for w in (1, 2)}
     base = None
-    for dedup in ("off", "minhash"):
+    for dedup in ("off", "minhash") if "throughput" in parts else ():
         for w in (1, 2):
             r = measure({"what": "corpus", "path": str(path), "workers": w, "dedup": dedup})
             f = floors[w]
@@ -249,7 +251,7 @@ def main() -> None:
             print(f"{name:38s} {r['mb_s']:7.1f} {f['mb_s']:10.1f} {r['mb_s'] / f['mb_s']:8.2f} "
                   f"{rss:12.0f}   x{r['mb_s'] / base:.2f} of workers 1 no dedup"
                   + (f", {r['duplicates']} duplicate docs" if dedup != "off" else ""))  # fmt: skip
-    if args.rss_size:
+    if args.rss_size and "rss" in parts:
         print("\npeak RSS (parent, largest worker) with --workers 2 --dedup minhash "
               f"--max-facts {args.max_facts}:")  # fmt: skip
         for size in (parse_size(args.size), parse_size(args.rss_size)):
@@ -262,7 +264,8 @@ def main() -> None:
             print(f"  {gb_p:5.2f} GB: {r['rss_mb']:6.0f} MB, {r['worker_rss_mb']:6.0f} MB"
                   f"   (floor {f['rss_mb']:.0f} MB, {f['worker_rss_mb']:.0f} MB)"
                   f"   {r['mb_s']:.1f} MB/s")  # fmt: skip
-    minhash_micro(path, args.minhash_mb)
+    if "minhash" in parts:
+        minhash_micro(path, args.minhash_mb)
 
 
 if __name__ == "__main__":
