@@ -209,3 +209,15 @@ def test_factories() -> None:
     assert make_counter("c", "sample:10", seed=3) == SampleCounter("c", 10, 3)
     with pytest.raises(ConfigError):
         make_counter("c", "bogus")
+
+
+def test_hll_registers_are_datasketchs() -> None:
+    from datasketch import HyperLogLogPlusPlus
+
+    sk = SampleCounter("cfg", capacity=10, seed=5)
+    ref = HyperLogLogPlusPlus(p=14, hashfunc=lambda b: fact_hash(b.decode(), 5))
+    for i in range(3000):
+        sk.update(f"f{i % 1700}", "r")
+        ref.update(f"f{i % 1700}".encode())
+    assert np.array_equal(sk._hll, ref.reg)
+    assert sk.distinct_hll() == ref.count()
