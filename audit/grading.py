@@ -258,6 +258,7 @@ _INFO_CACHE = 4096  # facts whose set-up a Grader keeps
 _FLAG = (ABSTAINED, "flag", None)
 _EMPTY = (ABSTAINED, "empty", None)
 _NO_CANDIDATE = (ABSTAINED, "no-candidate", None)
+_MISSING: Any = object()
 
 
 @dataclass(slots=True, frozen=True)
@@ -411,6 +412,39 @@ def kind_of(fact: Fact) -> tuple[str, Any]:
     return "name", None
 
 
+def _kind_fast(fact: Fact) -> tuple[str, Any]:
+    """``kind_of``, without the date regex for references like "12,345" and "March 1, 1974"."""
+    obj = fact.object.strip()
+    if _REF_GROUPED.fullmatch(obj):
+        return "number", float(obj.replace(",", ""))
+    mdy = _REF_MDY.fullmatch(obj)
+    if mdy:
+        return "date", (int(mdy[3]), _MONTH_NUMBER[mdy[1]], int(mdy[2]))
+    return kind_of(fact)
+
+
+def _numbers_fast(text: str) -> list[tuple[int, int, float]]:
+    """``list(iter_numbers(text))``, skipping each regex where it cannot match."""
+    out = []
+    if _DIGIT.search(text):
+        for m in _NUMBER.finditer(text):
+            s = m.start()
+            if s >= 2 and text[s - 1] == "-" and text[s - 2].isalpha():
+                continue
+            out.append((s, m.end(), _int_value(m)))
+    if text.isascii() and not _NUMBER_WORD_KEY.search(text.lower()):
+        return out  # re.I on ASCII text: a number word is in the lowercased text
+    for m in _NUMBER_WORD.finditer(text):
+        value = float(_WORD_VALUES[m.group("w").lower()])
+        if m.group("u"):
+            value += _WORD_VALUES[m.group("u").lower()]
+        scale = m.group("scale")
+        if scale:
+            value *= 100.0 if scale.lower() == "hundred" else _SCALE[scale.lower()]
+        out.append((m.start(), m.end(), value))
+    return out
+
+
 #: Every built-in phrase contains one of these: a cheap test before the (slow) phrase regex.
 _PHRASE_KEYS = (
     "know", "idk", "idea", "sure", "certain", "can", "able", "won", "will not", "could", "info",
@@ -420,6 +454,36 @@ _PHRASE_KEYS = (
 
 
 _PHRASE_KEY = re.compile("|".join(re.escape(k) for k in _PHRASE_KEYS))
+#: For each built-in phrase, strings one of which every text it matches contains: the fast
+#: path searches only the phrases whose strings occur (same alternatives, same order, so the
+#: same leftmost match).
+_PHRASE_LABEL_KEYS: dict[str, tuple[str, ...]] = {
+    "dont-know": ("know", "idk", "idea"),
+    "not-sure": ("sure", "certain"),
+    "cannot": ("can", "able", "won", "will not", "could"),
+    "no-information": ("information", "data", "knowledge", "details", "record", "real-time"),
+    "as-an-ai": ("as a",),
+    "unknown": (
+        "unknown", "n/a", "na", "none", "no answer", "no comment", "pass", "abstain", "skip",
+        "unanswerable", "not known", "unclear", "uncertain", "not documented", "not available",
+        "not publicly available",
+    ),
+    "apology": ("sorry", "apologi"),
+    "decline": ("abstain", "decline", "pass", "refuse", "prefer not to"),
+}  # fmt: skip
+#: Every number word (``_NUMBER_WORD``) contains one of these.
+_NUMBER_WORD_KEY = re.compile("zero|one|two|thr|four|fi|six|seven|eight|nine|ten|eleven|twe|thirt|forty")
+#: A reference like "12,345" (``kind_of``: a number) and like "March 1, 1974" (a date).
+_REF_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
+_REF_MDY = re.compile(
+    r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+    r" ([1-9]|[12]\d|3[01]), ([12]\d{3})"
+)
+_MONTH_NUMBER = {
+    name: _MONTHS[name[:3].lower()]
+    for name in ("January", "February", "March", "April", "May", "June", "July", "August",
+                 "September", "October", "November", "December")
+}  # fmt: skip
 _DIGIT = re.compile(r"\d")
 
 
@@ -463,6 +527,19 @@ class Grader:
 
             self._ratio = fuzz.ratio
         self._infos: dict[str, _MatchInfo] = {}
+        self._phrase_subsets: dict[tuple[int, ...], re.Pattern[str] | None] = {}
+
+    def _phrase_search(self, norm: str) -> re.Match[str] | None:
+        """``self._phrases.search(norm)``, compiled from only the phrases that can match."""
+        mask = tuple(
+            i for i, keys in enumerate(_PHRASE_LABEL_KEYS.values()) if any(k in norm for k in keys)
+        )
+        rx = self._phrase_subsets.get(mask, _MISSING)
+        if rx is _MISSING:
+            phrases = list(ABSTAIN_PHRASES.values())
+            rx = re.compile("|".join(f"(?P<p{i}>{phrases[i]})" for i in mask)) if mask else None
+            self._phrase_subsets[mask] = rx
+        return rx.search(norm) if rx is not None else None
 
     def _info(self, fact: Fact) -> _MatchInfo:
         info = self._infos.get(fact.id)
@@ -502,9 +579,11 @@ class Grader:
             if items is None:
                 items = self._name_items(m, answer)
         elif kind == "number":
-            items = self._number_items(m, answer)
-        else:
+            items = self._number_items_fast(m, answer)
+        elif _DIGIT.search(answer):
             items = self._date_items(m, answer)
+        else:
+            items = []  # every date, day-month and year has a digit
         return self._decide_fast(m, answer, norm, items)
 
     def _grade_reference(self, fact: Fact, answer: str, abstain: bool) -> Grade:
@@ -558,7 +637,7 @@ class Grader:
         phrase: str | None = None
         pm = self._user.search(norm) if self._user is not None else None
         if pm is None and _PHRASE_KEY.search(norm):
-            pm = self._phrases.search(norm)
+            pm = self._phrase_search(norm)
         if pm is not None:
             phrase = self._labels[pm.lastgroup or ""]
         if hit is not None:
@@ -860,6 +939,25 @@ class Grader:
         items.sort(key=lambda it: it.start)
         return items
 
+    def _number_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        """``_number_items`` with ``_numbers_fast``."""
+        ref = m.value
+        skip: tuple[float, ...] | None = None
+        items = []
+        for s, e, v in _numbers_fast(answer):
+            same = abs(v - ref) <= 1e-12 * max(1.0, abs(ref))  # _same_number(v, ref)
+            if not same:
+                if skip is None:
+                    skip = m.excluded_numbers()
+                if skip and any(_same_number(v, x) for x in skip):
+                    continue
+                if 1000 <= v <= 2100 and v.is_integer() and _YEAR_CONTEXT.search(answer, 0, s):
+                    continue  # "as of 2020": a date, not a candidate count
+            items.append(_Item(s, e, _HIT if same else _OTHER, answer[s:e], "number"))
+        if len(items) > 1:
+            items.sort(key=_start)
+        return items
+
     # -- dates ---------------------------------------------------------------------------------
     def _date_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
         ref: Date = m.value
@@ -1150,7 +1248,25 @@ class _MatchInfo:
             self._single = self.exact
             self.placey = lo in _PLACE_NOUNS
             return
-        self.kind, self.value = kind_of(fact)
+        if fast:
+            self.kind, self.value = _kind_fast(fact)
+            if self.kind != "name":
+                # Numbers and dates are found by value: only the exact answers are needed.
+                exact = set()
+                for name in fact.object_names:
+                    n = normalize(name).strip(_OUTER_PUNCT)
+                    exact.add(n)
+                    if "the" in n or not name.isascii():  # else loose(name) has no "the "
+                        lo = loose(name)
+                        if lo.startswith("the ") and len(lo) > 4:
+                            exact.add(n[4:])
+                exact.discard("")
+                self.exact = frozenset(exact)
+                self.names, self.name_tokens = (), ()
+                self.squashed, self.short, self.placey = frozenset(), False, False
+                return
+        else:
+            self.kind, self.value = kind_of(fact)
         exact = set()
         names = []
         for name in fact.object_names:
@@ -1208,9 +1324,8 @@ class _MatchInfo:
 
     def excluded_numbers(self) -> tuple[float, ...]:
         if self._xnum is None:
-            self._xnum = tuple(
-                v for _, _, v in iter_numbers(self._context()) if not _same_number(v, self.value)
-            )
+            found = _numbers_fast(self._context()) if self.fast else iter_numbers(self._context())
+            self._xnum = tuple(v for _, _, v in found if not _same_number(v, self.value))
         return self._xnum
 
     def excluded_dates(self) -> frozenset[Date]:

@@ -143,7 +143,7 @@ def main() -> None:
         grade_s = time.perf_counter() - t0
         if args.profile:
             prof.disable()
-            pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+            pstats.Stats(prof).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(25)
 
         t0 = time.perf_counter()
         report = audit_outputs(outputs, facts, config)
