@@ -25,6 +25,7 @@ import math
 import os
 import tempfile
 from array import array
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -288,11 +289,17 @@ def grade_outputs(
     fh, name = open_lines(path)
     loads = orjson.loads
     dumps = orjson.dumps
+    grade_fields = grader.grade_fields
     by_id, by_question = index.by_id, index.by_question
     id_field, answer_field = config.id_field, config.answer_field
     conf_field, question_field = config.confidence_field, config.question_field
-    read, reasons, relations = out.read, out.reasons, out.relations
+    read = out.read
     confs, conf_grades = out.confidence, out.confidence_grade
+    seen_add = out.seen.add
+    buckets = out.buckets
+    # (relation, grade, reason) -> rows: one dict update a row; Counts are built after the loop
+    tally: defaultdict[tuple[str, str, str], int] = defaultdict(int)
+    rows = 0
 
     def bad(reason: str, line: int, detail: str) -> None:
         if config.strict:
@@ -303,7 +310,7 @@ def grade_outputs(
         for line_no, raw in enumerate(fh, 1):
             if not raw.strip():
                 continue
-            out.rows += 1
+            rows += 1
             try:
                 row = loads(raw)
             except orjson.JSONDecodeError as exc:
@@ -312,7 +319,11 @@ def grade_outputs(
             if not isinstance(row, dict):
                 bad("not_an_object", line_no, "row is not a JSON object")
                 continue
-            answer = _first(row, answer_field, ANSWER_FIELDS)
+            # _first(row, None, FIELDS) returns row[FIELDS[0]] when that key is there
+            if answer_field is None and "answer" in row:
+                answer = row["answer"]
+            else:
+                answer = _first(row, answer_field, ANSWER_FIELDS)
             if answer is None:
                 bad("no_answer", line_no, "row has no answer field (or it is null)")
                 continue
@@ -326,7 +337,7 @@ def grade_outputs(
                         f"answer is {type(answer).__name__}, not a string",
                     )
                     continue
-            fid = _first(row, id_field, ID_FIELDS)
+            fid = row["id"] if id_field is None and "id" in row else _first(row, id_field, ID_FIELDS)
             if fid is not None:
                 fact = by_id.get(str(fid))
                 if fact is None:
@@ -346,29 +357,24 @@ def grade_outputs(
                     bad("ambiguous_question", line_no, "question matches several reference facts")
                     continue
                 fact = found
-            conf = _first(row, conf_field, CONFIDENCE_FIELDS)
+            if conf_field is None and "confidence" in row:
+                conf = row["confidence"]
+            else:
+                conf = _first(row, conf_field, CONFIDENCE_FIELDS)
             if conf is not None and (
                 isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1
             ):
                 bad("bad_confidence", line_no, "confidence must be a number in [0, 1]")
                 continue
-            graded = grader.grade(fact, answer, abstain=row.get("abstain") is True)
-            grade = graded.grade
-            read.documents += 1
-            out.overall.add(grade)
-            rel = relations.get(fact.relation)
-            if rel is None:
-                rel = relations[fact.relation] = Counts()
-            rel.add(grade)
-            bucket = reasons[grade]
-            bucket[graded.reason] = bucket.get(graded.reason, 0) + 1
-            out.seen.add(fact.id)
+            grade, reason, matched = grade_fields(fact, answer, row.get("abstain") is True)
+            tally[fact.relation, grade, reason] += 1
+            seen_add(fact.id)
             if conf is not None:
                 confs.append(float(conf))
                 conf_grades.append(_CODE[grade])
-            if out.buckets is not None and counts_by_id is not None:
+            if buckets is not None and counts_by_id is not None:
                 count = counts_by_id.get(fact.id)
-                out.buckets["unknown" if count is None else bucket_of(count)].add(grade)
+                buckets["unknown" if count is None else bucket_of(count)].add(grade)
             if grades_out is not None:
                 grades_out.write(
                     dumps(
@@ -376,8 +382,8 @@ def grade_outputs(
                             "id": fact.id,
                             "line": line_no,
                             "grade": grade,
-                            "reason": graded.reason,
-                            "matched": graded.matched,
+                            "reason": reason,
+                            "matched": matched,
                             "confidence": conf,
                         }
                     )
@@ -390,6 +396,22 @@ def grade_outputs(
     finally:
         if path != "-":
             fh.close()
+    out.rows = rows
+    reasons, relations, overall = out.reasons, out.relations, out.overall
+    for (relation, grade, reason), n in tally.items():  # first-seen order, as row by row
+        read.documents += n
+        rel = relations.get(relation)
+        if rel is None:
+            rel = relations[relation] = Counts()
+        for counts in (overall, rel):
+            if grade == CORRECT:
+                counts.correct += n
+            elif grade == INCORRECT:
+                counts.incorrect += n
+            else:
+                counts.abstained += n
+        by_reason = reasons[grade]
+        by_reason[reason] = by_reason.get(reason, 0) + n
     return out
 
 
