@@ -471,6 +471,7 @@ _PHRASE_LABEL_KEYS: dict[str, tuple[str, ...]] = {
     "apology": ("sorry", "apologi"),
     "decline": ("abstain", "decline", "pass", "refuse", "prefer not to"),
 }  # fmt: skip
+_PHRASE_LABEL_RX = tuple(re.compile("|".join(map(re.escape, k))) for k in _PHRASE_LABEL_KEYS.values())
 #: Every number word (``_NUMBER_WORD``) contains one of these.
 _NUMBER_WORD_KEY = re.compile("zero|one|two|thr|four|fi|six|seven|eight|nine|ten|eleven|twe|thirt|forty")
 #: A reference like "12,345" (``kind_of``: a number) and like "March 1, 1974" (a date).
@@ -531,9 +532,7 @@ class Grader:
 
     def _phrase_search(self, norm: str) -> re.Match[str] | None:
         """``self._phrases.search(norm)``, compiled from only the phrases that can match."""
-        mask = tuple(
-            i for i, keys in enumerate(_PHRASE_LABEL_KEYS.values()) if any(k in norm for k in keys)
-        )
+        mask = tuple(i for i, rx in enumerate(_PHRASE_LABEL_RX) if rx.search(norm))
         rx = self._phrase_subsets.get(mask, _MISSING)
         if rx is _MISSING:
             phrases = list(ABSTAIN_PHRASES.values())
