@@ -199,10 +199,7 @@ def train(corpus_path: str, size: Size, seed: int, log: Any) -> tuple[Any, Vocab
     opt = torch.optim.AdamW(model.parameters(), lr=size.lr, betas=(0.9, 0.98), weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt,
-        lambda s: (
-            min(1.0, (s + 1) / warmup)
-            * (0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))) * 0.95 + 0.05)
-        ),
+        lambda s: min(1.0, (s + 1) / warmup) * (0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))) * 0.95 + 0.05),
     )
     offsets = torch.arange(size.seq + 1)
     started = time.perf_counter()
@@ -220,9 +217,7 @@ def train(corpus_path: str, size: Size, seed: int, log: Any) -> tuple[Any, Vocab
         sched.step()
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if (step + 1) % max(1, steps // 5) == 0 or step + 1 == steps:
-            log(
-                f"    step {step + 1}/{steps}  loss {ema:.3f}  {time.perf_counter() - started:.0f}s"
-            )
+            log(f"    step {step + 1}/{steps}  loss {ema:.3f}  {time.perf_counter() - started:.0f}s")
     model.eval()
     return (
         model,
@@ -239,9 +234,7 @@ def train(corpus_path: str, size: Size, seed: int, log: Any) -> tuple[Any, Vocab
     )
 
 
-def answer(
-    model: Any, vocab: Vocab, prompts: list[str], max_new: int = 6
-) -> list[tuple[str, float]]:
+def answer(model: Any, vocab: Vocab, prompts: list[str], max_new: int = 6) -> list[tuple[str, float]]:
     """Greedy answers and their confidences (product of the answer tokens' probabilities)."""
     import torch
 
@@ -343,9 +336,7 @@ def run_point(target: float, size: Size, seed: int, work: Path, log: Any) -> Row
     )
     counted = orjson.loads(report.read_bytes())["overall"]
     if (counted["N"], counted["N1"]) != (truth.n, truth.n1):
-        raise RuntimeError(
-            f"corpus counted N={counted['N']}, N1={counted['N1']}; truth {truth.n}, {truth.n1}"
-        )
+        raise RuntimeError(f"corpus counted N={counted['N']}, N1={counted['N1']}; truth {truth.n}, {truth.n1}")
     pred0 = d / "prediction.json"
     hallu("predict", str(report), "--answers", f"{RELATION}={answers}", "-o", str(pred0), "-q")
 
@@ -355,9 +346,7 @@ def run_point(target: float, size: Size, seed: int, work: Path, log: Any) -> Row
     rows = io.BytesIO()
     for e, (text, conf) in zip(evals, replies, strict=True):
         line = orjson.dumps({"id": e["id"], "answer": text, "confidence": conf}) + b"\n"
-        rows.write(
-            line * e["weight"]
-        )  # one row per draw: rates weighted by the prompt distribution
+        rows.write(line * e["weight"])  # one row per draw: rates weighted by the prompt distribution
     answers_path = d / "answers.jsonl"
     answers_path.write_bytes(rows.getvalue())
 
@@ -403,9 +392,7 @@ def run_point(target: float, size: Size, seed: int, work: Path, log: Any) -> Row
     )
 
 
-def grade(
-    answers: Path, refs: Path, counts: Path, prediction: Path, n_answers: int, d: Path
-) -> dict:
+def grade(answers: Path, refs: Path, counts: Path, prediction: Path, n_answers: int, d: Path) -> dict:
     """Grade the answers with ``hallu-audit outputs``: the one place grading happens."""
     out = d / "graded.json"
     hallu(
@@ -477,11 +464,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
             if r.vacuous and r.n_needed
             else ("vacuous (never)" if r.vacuous else _f(r.lower_bound))
         )
-        lbd = (
-            "vacuous"
-            if r.lower_bound_delta is None and r.delta is not None
-            else _f(r.lower_bound_delta)
-        )
+        lbd = "vacuous" if r.lower_bound_delta is None and r.delta is not None else _f(r.lower_bound_delta)
         ci = f" [{_f(r.lm_low)}, {_f(r.lm_high)}]" if r.lm_low is not None else ""
         lines.append(
             f"| {r.sr:.3f} | {r.missing_mass:.3f} | {lb} | {lbd} | {r.lm_hallucination:.3f}{ci} "
@@ -490,8 +473,7 @@ def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
     labels = ("0", "1", "2", "3-5", "6-10", "11-100", ">100")
     lines += [
         "",
-        "LM hallucination rate by the fact's count in the training corpus (evaluation draws in "
-        "the bucket):",
+        "LM hallucination rate by the fact's count in the training corpus (evaluation draws in the bucket):",
         "",
         "| sr | " + " | ".join(f"count {b}" for b in labels) + " |",
         "|---|" + "---|" * len(labels),
@@ -518,18 +500,12 @@ def plot(rows: list[Row], path: Path, meta: dict[str, Any]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 5), dpi=110)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 6), dpi=110)
     sr = [r.sr for r in rows]
     err = [r.lm_hallucination for r in rows]
     yerr = [
-        [
-            r.lm_hallucination - (r.lm_low if r.lm_low is not None else r.lm_hallucination)
-            for r in rows
-        ],
-        [
-            (r.lm_high if r.lm_high is not None else r.lm_hallucination) - r.lm_hallucination
-            for r in rows
-        ],
+        [r.lm_hallucination - (r.lm_low if r.lm_low is not None else r.lm_hallucination) for r in rows],
+        [(r.lm_high if r.lm_high is not None else r.lm_hallucination) - r.lm_hallucination for r in rows],
     ]
     a.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="err = sr")
     a.errorbar(sr, err, yerr=yerr, fmt="o", c="C0", capsize=3, label="trained LM (95% CI)")
@@ -538,9 +514,7 @@ def plot(rows: list[Row], path: Path, meta: dict[str, Any]) -> None:
     ub = [(r.sr, r.upper_bound) for r in rows if r.upper_bound is not None]
     a.plot([x for x, _ in ub], [y for _, y in ub], "--", c="C1", lw=1, label="upper bound (99%)")
     ok = [(r.sr, r.lower_bound) for r in rows if not r.vacuous]
-    a.plot(
-        [x for x, _ in ok], [y for _, y in ok], "^-", c="C2", label="Theorem 2 lower bound (99%)"
-    )
+    a.plot([x for x, _ in ok], [y for _, y in ok], "^-", c="C2", label="Theorem 2 lower bound (99%)")
     okd = [(r.sr, r.lower_bound_delta) for r in rows if r.lower_bound_delta is not None]
     a.plot([x for x, _ in okd], [y for _, y in okd], "^", c="C2", mfc="none",
            label="lower bound minus measured delta")  # fmt: skip
@@ -552,7 +526,7 @@ def plot(rows: list[Row], path: Path, meta: dict[str, Any]) -> None:
     a.set_xlim(0, 1)
     a.set_ylim(-0.03, 1.03)
     a.set_title(f"Observed vs predicted, N = {rows[0].N:,}")
-    a.legend(fontsize=8, loc="upper left")
+    a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
 
     lo = [(r.lower_bound, r) for r in rows if not r.vacuous and r.lower_bound is not None]
     b.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="observed = bound")
@@ -573,11 +547,17 @@ def plot(rows: list[Row], path: Path, meta: dict[str, Any]) -> None:
     b.set_xlim(0, 1)
     b.set_ylim(0, 1.03)
     b.set_title("Above the diagonal: the bound holds")
-    b.legend(fontsize=8, loc="lower right")
+    b.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
     fig.suptitle(f"Does the bound hold? ({meta['size']} run, seed {meta['seed']})", fontsize=11)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+
+
+def write_results(rows: list[Row], meta: dict[str, Any], out: Path) -> None:
+    write_csv(rows, out / "results.csv")
+    (out / "results.md").write_text(markdown(rows, meta))
+    plot(rows, out / "plot.png", meta)
 
 
 def hardware() -> str:
@@ -600,13 +580,20 @@ def main(argv: list[str] | None = None) -> list[Row]:
     ap.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads; 1 is fastest on a busy machine")  # fmt: skip
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--replot", action="store_true",
+                    help="only rewrite results.csv, results.md and plot.png from OUT/run.json")  # fmt: skip
     args = ap.parse_args(argv)
+    out = Path(args.out)
+    if args.replot:
+        meta = orjson.loads((out / "run.json").read_bytes())
+        rows = [Row(**r) for r in meta.pop("rows")]
+        write_results(rows, meta, out)
+        return rows
 
     import torch
 
     torch.set_num_threads(args.threads)
     size = SIZES[args.size]
-    out = Path(args.out)
     work = Path(args.work) if args.work else out / "work"
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -648,9 +635,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     (out / "results.md").write_text(markdown(rows, meta))
     plot(rows, out / "plot.png", meta)
     meta["rows"] = [asdict(r) for r in rows]
-    (out / "run.json").write_bytes(
-        orjson.dumps(meta, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
-    )
+    (out / "run.json").write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
     log(f"wrote {out / 'results.csv'}, results.md, plot.png, run.json in {meta['elapsed_s']:.0f}s")
     return rows
 
