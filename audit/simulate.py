@@ -352,10 +352,8 @@ def _draw(cfg: SimConfig, n: int, stream: int, total: float) -> Iterator[tuple[i
     for lo, hi in _chunks(cfg.people):
         w = _chunk_weights(cfg, lo, hi) / total
         mass = float(w.sum())
-        if hi == cfg.people or left_p <= 0:
-            k = left_n
-        else:
-            k = int(rng.binomial(left_n, min(1.0, max(0.0, mass / left_p))))
+        last = hi == cfg.people or left_p <= 0
+        k = left_n if last else int(rng.binomial(left_n, min(1.0, max(0.0, mass / left_p))))
         counts = rng.multinomial(k, w / mass) if k and mass > 0 else np.zeros(hi - lo, np.int64)
         left_n -= k
         left_p -= mass
