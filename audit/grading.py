@@ -370,6 +370,57 @@ def iter_dates(text: str) -> Iterable[tuple[int, int, tuple[Date, ...]]]:
             yield m.start(), m.end(), readings
 
 
+def _dates_fast(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
+    """``list(iter_dates(text))``: one ``groups()`` tuple a match instead of named lookups, and
+    the validity test only where a month or day was read from digits."""
+    out = []
+    for m in _DATE.finditer(text):
+        iy, im, id_, sa, sb, sy, m1, d1, y1, e1, d2, m2, y2, e2, m3, y3, m4, d4, d5, m5, y6, e6, y7 = (
+            m.groups()
+        )
+        readings: tuple[Date, ...]
+        if y7:
+            readings = ((int(y7), None, None),)
+        elif iy:
+            mo, d = int(im), int(id_)
+            if not (1 <= mo <= 12 and 1 <= d <= 31):
+                continue
+            readings = ((int(iy), mo, d),)
+        elif sy:
+            a, b, y = int(sa), int(sb), int(sy)
+            readings = tuple(
+                r for r in dict.fromkeys(((y, a, b), (y, b, a))) if _valid(r)
+            )
+            if not readings:
+                continue
+        elif m1:
+            d = int(d1)
+            if not 1 <= d <= 31:
+                continue
+            readings = ((_era_year(y1, e1), _MONTHS[m1[:3].lower()], d),)
+        elif m2:
+            d = int(d2)
+            if not 1 <= d <= 31:
+                continue
+            readings = ((_era_year(y2, e2), _MONTHS[m2[:3].lower()], d),)
+        elif m3:
+            readings = ((int(y3), _MONTHS[m3[:3].lower()], None),)
+        elif m4:
+            d = int(d4)
+            if not 1 <= d <= 31:
+                continue
+            readings = ((None, _MONTHS[m4[:3].lower()], d),)
+        elif m5:
+            d = int(d5)
+            if not 1 <= d <= 31:
+                continue
+            readings = ((None, _MONTHS[m5[:3].lower()], d),)
+        else:
+            readings = ((_era_year(y6, e6), None, None),)
+        out.append((m.start(), m.end(), readings))
+    return out
+
+
 def iter_numbers(text: str) -> Iterable[tuple[int, int, float]]:
     """(start, end, value) of every number in ``text``: digits with optional thousands commas,
     decimals and a scale word ("1.5 million"), and number words up to ninety-nine."""
@@ -568,6 +619,11 @@ class Grader:
         key = norm.strip(_OUTER_PUNCT)
         if not key or not (key[0].isalnum() or _TOKEN.search(key)):
             return _EMPTY
+        obj = fact.object
+        if key == obj.lower() and obj.isascii():
+            # The answer is just the object: for an ASCII object, normalize(obj) is then
+            # obj.lower() (key has nothing for it to collapse), so key is in m.exact.
+            return CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT)
         m = self._info(fact)
         if key in m.exact:
             return CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT)
@@ -580,7 +636,7 @@ class Grader:
         elif kind == "number":
             items = self._number_items_fast(m, answer)
         elif _DIGIT.search(answer):
-            items = self._date_items(m, answer)
+            items = self._date_items_fast(m, answer)
         else:
             items = []  # every date, day-month and year has a digit
         return self._decide_fast(m, answer, norm, items)
@@ -610,7 +666,8 @@ class Grader:
         """``_decide``, skipping the negation regexes when no negation word can be present."""
         live: list[_Item]
         negated_hit: _Item | None = None
-        if not items or answer.isascii() and not _NEG_KEY.search(answer.lower()):
+        # for an ASCII answer norm is answer.lower() with blanks collapsed: _NEG_KEY has no blank
+        if not items or answer.isascii() and not _NEG_KEY.search(norm):
             live = items
         else:
             live = []
@@ -633,31 +690,37 @@ class Grader:
                     other = it
             elif partial is None:
                 partial = it
-        phrase: str | None = None
-        pm = self._user.search(norm) if self._user is not None else None
-        if pm is None and _PHRASE_KEY.search(norm):
-            pm = self._phrase_search(norm)
-        if pm is not None:
-            phrase = self._labels[pm.lastgroup or ""]
+        # The phrase only suffixes a hit or decides an answer with no candidate: searched then.
         if hit is not None:
             if other is not None:
                 clash = _alternatives(answer, live)
                 if clash is not None:
                     return INCORRECT, "contradiction", clash
-            return CORRECT, hit.how + ("+hedged" if phrase else ""), hit.text
+            if self._phrase_match(norm) is not None:
+                return CORRECT, hit.how + "+hedged", hit.text
+            return CORRECT, hit.how, hit.text
         if m.kind == "date" and other is None and partial is not None:
             joined = _join_partials(m.value, [it for it in live if it.status == _PARTIAL])
             if joined is not None:
-                return CORRECT, "date" + ("+hedged" if phrase else ""), joined
+                hedged = self._phrase_match(norm) is not None
+                return CORRECT, "date+hedged" if hedged else "date", joined
         if negated_hit is not None and other is None:
             return INCORRECT, "negated", negated_hit.text
         if other is not None:
             return INCORRECT, "wrong-value", other.text
         if partial is not None:
             return ABSTAINED, "incomplete", partial.text
-        if phrase:
-            return ABSTAINED, phrase, pm.group(0) if pm else None
+        pm = self._phrase_match(norm)
+        if pm is not None:
+            return ABSTAINED, self._labels[pm.lastgroup or ""], pm.group(0)
         return _NO_CANDIDATE
+
+    def _phrase_match(self, norm: str) -> re.Match[str] | None:
+        """The user's pattern or else the built-in phrase that fires on ``norm``, or None."""
+        pm = self._user.search(norm) if self._user is not None else None
+        if pm is None and _PHRASE_KEY.search(norm):
+            pm = self._phrase_search(norm)
+        return pm
 
     def _name_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item] | None:
         """``_name_items`` for an ASCII answer with a capital letter in which every capitalised
@@ -958,6 +1021,28 @@ class Grader:
         return items
 
     # -- dates ---------------------------------------------------------------------------------
+    def _date_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        """``_date_items`` with ``_dates_fast``."""
+        ref: Date = m.value
+        skip: frozenset[Date] | None = None
+        items = []
+        year_only = m.kind == "year"
+        how = "year" if year_only else "date"
+        for s, e, readings in _dates_fast(answer):
+            if ref not in readings:
+                if skip is None:
+                    skip = m.excluded_dates()
+                if skip and any(r in skip for r in readings):
+                    continue
+            if len(readings) == 1:
+                status = _date_status(ref, readings[0], year_only)
+            else:
+                status = min(_date_status(ref, r, year_only) for r in readings)
+            if status > _OTHER:
+                continue
+            items.append(_Item(s, e, status, answer[s:e], how, readings))
+        return items
+
     def _date_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
         ref: Date = m.value
         skip: frozenset[Date] | None = None

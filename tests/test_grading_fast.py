@@ -41,6 +41,16 @@ HAND_FACTS = [
     Fact("c/x", "Xland", "capital", "Q", question="What is the capital of Xland?"),
     Fact("c/lake", "Laketown", "landmark", "River", question="What is the landmark of Laketown?"),
     Fact("c/ny", "New York State", "capital", "Albany", question="What is the capital of New York?"),
+    # objects on the edges of the "answer is just the object" shortcut
+    Fact("o/sp", "Brazil", "largest_city", "São Paulo", ("Sao Paulo",)),
+    Fact("o/zh", "Zurich canton", "capital", "Zürich"),
+    Fact("o/ws", "Somewhere", "capital", "  New   York. "),
+    Fact("o/tab", "Elsewhere", "capital", "New\tYork"),
+    Fact("o/vt", "Nowhere", "capital", "New\x0bYork"),
+    Fact("o/punct", "Rhone", "city", "(Lyon)"),
+    Fact("o/the", "Netherlands", "city", "the Hague"),
+    Fact("o/num", "Thing", "count", "1,000"),
+    Fact("o/fw", "Wide", "capital", "ＰＡＲＩＳ"),
 ]  # fmt: skip
 
 WORDS = [
@@ -97,6 +107,12 @@ def _cases() -> list[tuple[Fact, str]]:
         if rng.random() < 0.3:
             fact = rng.choice(HAND_FACTS)
             answer = rng.choice([fact.object, *fact.aliases, fact.subject, "It is " + fact.object])
+            if rng.random() < 0.3:
+                # the object itself, as the "answer is just the object" shortcut sees it
+                o = rng.choice([fact.object, fact.object.strip(), *fact.aliases])
+                edit = rng.choice([str.lower, str.upper, str.title, lambda t: t + ".", lambda t: f" {t}\n"])
+                cases.append((fact, edit(o)))
+                continue
         if rng.random() < 0.25:
             word = rng.choice([*WORDS, bench[rng.randrange(N_BENCH)][0].object])
             o = rng.choice(fact.object_names)
