@@ -522,6 +522,7 @@ _PHRASE_LABEL_KEYS: dict[str, tuple[str, ...]] = {
     "apology": ("sorry", "apologi"),
     "decline": ("abstain", "decline", "pass", "refuse", "prefer not to"),
 }  # fmt: skip
+_PHRASE_LABEL_KEYS_T = tuple(_PHRASE_LABEL_KEYS.values())
 _PHRASE_LABEL_RX = tuple(re.compile("|".join(map(re.escape, k))) for k in _PHRASE_LABEL_KEYS.values())
 #: Every number word (``_NUMBER_WORD``) contains one of these.
 _NUMBER_WORD_KEY = re.compile("zero|one|two|thr|four|fi|six|seven|eight|nine|ten|eleven|twe|thirt|forty")
@@ -584,6 +585,10 @@ class Grader:
     def _phrase_search(self, norm: str) -> re.Match[str] | None:
         """``self._phrases.search(norm)``, compiled from only the phrases that can match."""
         mask = tuple(i for i, rx in enumerate(_PHRASE_LABEL_RX) if rx.search(norm))
+        return self._phrase_subset(mask, norm)
+
+    def _phrase_subset(self, mask: tuple[int, ...], norm: str) -> re.Match[str] | None:
+        """The search of the phrases numbered in ``mask``, compiled once a mask."""
         rx = self._phrase_subsets.get(mask, _MISSING)
         if rx is _MISSING:
             phrases = list(ABSTAIN_PHRASES.values())
@@ -672,7 +677,7 @@ class Grader:
         else:
             live = []
             for it in items:
-                if _negated(answer, it.start, it.end):
+                if _negated_fast(answer, it.start, it.end):
                     if it.status == _HIT and negated_hit is None:
                         negated_hit = it
                     continue
@@ -718,9 +723,22 @@ class Grader:
     def _phrase_match(self, norm: str) -> re.Match[str] | None:
         """The user's pattern or else the built-in phrase that fires on ``norm``, or None."""
         pm = self._user.search(norm) if self._user is not None else None
-        if pm is None and _PHRASE_KEY.search(norm):
-            pm = self._phrase_search(norm)
-        return pm
+        if pm is not None:
+            return pm
+        # Substring tests (``in``) stand for the literal-alternation regexes, which sre scans
+        # position by position: the label mask first, then the _PHRASE_KEY gate.
+        mask = []
+        for i, keys in enumerate(_PHRASE_LABEL_KEYS_T):
+            for k in keys:
+                if k in norm:
+                    mask.append(i)
+                    break
+        if not mask:
+            return None
+        for k in _PHRASE_KEYS:
+            if k in norm:
+                return self._phrase_subset(tuple(mask), norm)
+        return None
 
     def _name_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item] | None:
         """``_name_items`` for an ASCII answer with a capital letter in which every capitalised
@@ -1141,6 +1159,15 @@ def _join_partials(ref: Date, partials: list[_Item]) -> str | None:
 def _negated(answer: str, start: int, end: int) -> bool:
     before = answer[max(0, start - 30) : start]
     if _NEGATION_BEFORE.search(before):
+        return True
+    return bool(_NEGATION_AFTER.match(answer, end, min(len(answer), end + 20)))
+
+
+def _negated_fast(answer: str, start: int, end: int) -> bool:
+    """``_negated``; in ASCII text, the (unanchored, slow) search before the item runs only
+    where ``_NEG_KEY`` finds a negation word there."""
+    before = answer[max(0, start - 30) : start]
+    if (not before.isascii() or _NEG_KEY.search(before.lower())) and _NEGATION_BEFORE.search(before):
         return True
     return bool(_NEGATION_AFTER.match(answer, end, min(len(answer), end + 20)))
 
