@@ -37,8 +37,10 @@ offset   size     field
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,9 +76,7 @@ class PartialFile:
 
     def merge(self, other: PartialFile) -> None:
         if other.config.id != self.config.id:
-            raise MergeError(
-                f"cannot merge results of different configs ({self.config.id} vs {other.config.id})"
-            )
+            raise MergeError(f"cannot merge results of different configs ({self.config.id} vs {other.config.id})")
         self.partial.merge(other.partial)
         self.sources += other.sources
         if self.reference_facts is None:
@@ -160,9 +160,7 @@ class PartialFile:
                 ValueError) as exc:  # fmt: skip
             raise FormatError(f"corrupt partial result ({exc})", path=source) from None
         if config.id != cid or partial.counter.config_id not in (cid, ""):
-            raise FormatError(
-                f"partial result made by another version or edited (config id {cid})", path=source
-            )
+            raise FormatError(f"partial result made by another version or edited (config id {cid})", path=source)
         return cls(config, partial, list(h["sources"]), h["reference_facts"],
                    h["reference_objects"], h["tokenizer"])  # fmt: skip
 
@@ -349,23 +347,39 @@ def run(
     tasks = plan_tasks(sources, job, workers)
     pool = _dask_pool(scheduler) if engine == "dask" else _LocalPool(min(workers, len(tasks)))
     merged = CorpusPartial.empty(job.config)
+    scans: deque[Any] = deque()
+    done = 0
+
+    def merge_ready(wait: bool) -> None:
+        # merge finished tasks in input order, dropping each result as soon as it is merged
+        nonlocal done
+        while scans and (wait or scans[0].done()):
+            merged.merge(PartialFile.from_bytes(scans.popleft().result(), f"<task {done}>").partial)
+            if progress is not None:
+                progress(sum(s.size or 0 for s in tasks[done]))
+            done += 1
+
     with pool:
         if job.config.dedup == "off":
-            scans = [pool.submit(_scan_task, job, t, None) for t in tasks]
+            scans.extend(pool.submit(_scan_task, job, t, None) for t in tasks)
         else:
-            # Pass 1 (keys) runs ahead; each task's pass 2 is queued as soon as the keys of all
-            # tasks up to it have been checked in order. The parent holds one flag a document.
+            # Pass 1 (keys) runs at most 2 tasks per worker ahead; each task's pass 2 is queued
+            # as soon as the keys of all tasks up to it are checked in order. The parent holds
+            # one flag a document and a window of keys, whatever the input size.
             from audit.minhash import make_deduper
 
             deduper = make_deduper(job.config.dedup, job.config.minhash, job.config.seed)
-            keyed = [pool.submit(_keys_task, job, t) for t in tasks]
-            scans = []
-            for t, fut in zip(tasks, keyed, strict=True):
-                scans.append(pool.submit(_scan_task, job, t, _check(deduper, fut.result())))
-        for i, fut in enumerate(scans):
-            merged.merge(PartialFile.from_bytes(fut.result(), f"<task {i}>").partial)
-            if progress is not None:
-                progress(sum(s.size or 0 for s in tasks[i]))
+            keyed: deque[Any] = deque()
+            ahead = iter(tasks)
+            for t in itertools.islice(ahead, 2 * workers):
+                keyed.append(pool.submit(_keys_task, job, t))
+            for t in tasks:
+                keys = keyed.popleft().result()
+                for nxt in itertools.islice(ahead, 1):
+                    keyed.append(pool.submit(_keys_task, job, nxt))
+                scans.append(pool.submit(_scan_task, job, t, _check(deduper, keys)))
+                merge_ready(wait=False)
+        merge_ready(wait=True)
     return merged
 
 
@@ -394,9 +408,7 @@ class _dask_pool:  # noqa: N801 - reads as a function at the call site
         try:
             from distributed import Client
         except ImportError:
-            raise ConfigError(
-                "--engine dask needs dask.distributed: pip install 'hallu-audit[dask]'"
-            ) from None
+            raise ConfigError("--engine dask needs dask.distributed: pip install 'hallu-audit[dask]'") from None
         try:
             self._client = Client(scheduler, set_as_default=False, timeout="10s")
         except OSError as exc:
