@@ -773,7 +773,6 @@ class Grader:
         else:
             hit_ranges = _hit_ranges(m.names, los)
             covered = {i for a, b in hit_ranges for i in range(a, b)}
-        excluded: frozenset[str] | None = None
         singles: list[int] = []
         for i, t in enumerate(toks):
             c = t[0]
@@ -782,9 +781,7 @@ class Grader:
             lo = los[i]
             if lo in _INERT or i in covered:
                 continue
-            if excluded is None:
-                excluded = m.excluded()
-            if lo in excluded:
+            if m.excludes(lo):
                 continue  # never in a range, nor the place noun of a place name
             # not inert: it must be a run of its own
             if i > 0 and _joinable(parts, los, i):
@@ -1321,6 +1318,7 @@ class _MatchInfo:
         "squashed",
         "short",
         "_excluded",
+        "_ctx_low",
         "_subjects",
         "_xnum",
         "_xdate",
@@ -1333,6 +1331,7 @@ class _MatchInfo:
         self.fact = fact
         self.fast = fast
         self._excluded: frozenset[str] | None = None
+        self._ctx_low: str | None = None
         self._subjects: frozenset[str] | None = None
         self._xnum: tuple[float, ...] | None = None
         self._xdate: frozenset[Date] | None = None
@@ -1432,6 +1431,26 @@ class _MatchInfo:
             else:
                 self._excluded = frozenset(loose(ctx).split())
         return self._excluded
+
+    def excludes(self, word: str) -> bool:
+        """``word in self.excluded()`` for a lowercase ASCII token, found in the lowercased
+        context (when ASCII) as a substring bounded by non-alphanumerics, without the set."""
+        if self._excluded is not None:
+            return word in self._excluded
+        ctx = self._ctx_low
+        if ctx is None:
+            raw = self._context()
+            if not raw.isascii():
+                return word in self.excluded()
+            ctx = self._ctx_low = raw.lower()
+        i = ctx.find(word)
+        n = len(word)
+        while i >= 0:
+            j = i + n
+            if (i == 0 or not ctx[i - 1].isalnum()) and (j == len(ctx) or not ctx[j].isalnum()):
+                return True
+            i = ctx.find(word, j)
+        return False
 
     def excluded_numbers(self) -> tuple[float, ...]:
         if self._xnum is None:

@@ -155,3 +155,15 @@ def test_fast_name_path_covers_the_common_shapes() -> None:
         taken += g._name_items_fast(m, answer) is not None
     assert total > 500
     assert taken >= 0.95 * total
+
+
+def test_excludes_is_membership_of_excluded() -> None:
+    """``_MatchInfo.excludes`` (substring search in the context) against the word set."""
+    words = {w.lower() for fact, answer in CASES for w in (*answer.split(), *fact.subject.split())}
+    words |= {"a", "capital", "of", "the", "what", "is", "c", "us", "x", "fr", "1900", "9"}
+    for fact in [*HAND_FACTS, *(f for f, _ in CASES[:300])]:
+        ref = _MatchInfo(fact, fast=True).excluded()
+        m = _MatchInfo(fact, fast=True)
+        for w in sorted(words):
+            if w.isascii() and w.isalnum():
+                assert m.excludes(w) == (w in ref), (fact.id, w)
