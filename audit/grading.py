@@ -726,19 +726,20 @@ class Grader:
         if pm is not None:
             return pm
         # Substring tests (``in``) stand for the literal-alternation regexes, which sre scans
-        # position by position: the label mask first, then the _PHRASE_KEY gate.
+        # position by position: the _PHRASE_KEY gate first (most answers stop there), then the
+        # label mask.
+        for k in _PHRASE_KEYS:
+            if k in norm:
+                break
+        else:
+            return None
         mask = []
         for i, keys in enumerate(_PHRASE_LABEL_KEYS_T):
             for k in keys:
                 if k in norm:
                     mask.append(i)
                     break
-        if not mask:
-            return None
-        for k in _PHRASE_KEYS:
-            if k in norm:
-                return self._phrase_subset(tuple(mask), norm)
-        return None
+        return self._phrase_subset(tuple(mask), norm)
 
     def _name_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item] | None:
         """``_name_items`` for an ASCII answer with a capital letter in which every capitalised
@@ -1360,6 +1361,13 @@ class _MatchInfo:
             return
         if fast:
             self.kind, self.value = _kind_fast(fact)
+            if self.kind != "name" and not fact.aliases and obj.isascii():
+                n = normalize(obj).strip(_OUTER_PUNCT)
+                if "the" not in n:  # the loop below, for one ASCII name without "the"
+                    self.exact = frozenset((n,)) if n else frozenset()
+                    self.names, self.name_tokens = (), ()
+                    self.squashed, self.short, self.placey = frozenset(), False, False
+                    return
             if self.kind != "name":
                 # Numbers and dates are found by value: only the exact answers are needed.
                 exact = set()

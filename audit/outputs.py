@@ -308,14 +308,15 @@ def grade_outputs(
 
     try:
         for line_no, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            rows += 1
             try:
                 row = loads(raw)
             except orjson.JSONDecodeError as exc:
+                if not raw.strip():
+                    continue  # a blank line (orjson refuses an empty document): not a row
+                rows += 1
                 bad("invalid_json", line_no, f"invalid JSON ({exc.msg})")
                 continue
+            rows += 1
             if not isinstance(row, dict):
                 bad("not_an_object", line_no, "row is not a JSON object")
                 continue
