@@ -259,6 +259,7 @@ _FLAG = (ABSTAINED, "flag", None)
 _EMPTY = (ABSTAINED, "empty", None)
 _NO_CANDIDATE = (ABSTAINED, "no-candidate", None)
 _MISSING: Any = object()
+_NO_INDICES: frozenset[int] = frozenset()
 
 
 @dataclass(slots=True, frozen=True)
@@ -768,9 +769,13 @@ class Grader:
                 if len(t) <= 3 and t.isdigit():
                     return None
         single = m._single
+        covered: set[int] | frozenset[int]
         if single is not None:
-            hit_ranges = [(i, i + 1) for i, w in enumerate(los) if w in single]
-            covered = {a for a, _ in hit_ranges}
+            if len(single) == 1 and next(iter(single)) not in low:
+                hit_ranges, covered = [], _NO_INDICES  # not even a substring: no token is it
+            else:
+                hit_ranges = [(i, i + 1) for i, w in enumerate(los) if w in single]
+                covered = {a for a, _ in hit_ranges}
         else:
             hit_ranges = _hit_ranges(m.names, los)
             covered = {i for a, b in hit_ranges for i in range(a, b)}
