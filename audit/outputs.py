@@ -57,6 +57,7 @@ INTERVAL = 0.95
 ECE_BINS = 10
 MISSING_EXAMPLES = 10
 _CODE = {CORRECT: 0, INCORRECT: 1, ABSTAINED: 2}
+_ABSENT: Any = object()  # a key not in a row (None is a JSON null)
 
 
 @dataclass(frozen=True)
@@ -321,9 +322,8 @@ def grade_outputs(
                 bad("not_an_object", line_no, "row is not a JSON object")
                 continue
             # _first(row, None, FIELDS) returns row[FIELDS[0]] when that key is there
-            if answer_field is None and "answer" in row:
-                answer = row["answer"]
-            else:
+            answer = row.get("answer", _ABSENT) if answer_field is None else _ABSENT
+            if answer is _ABSENT:
                 answer = _first(row, answer_field, ANSWER_FIELDS)
             if answer is None:
                 bad("no_answer", line_no, "row has no answer field (or it is null)")
@@ -338,9 +338,11 @@ def grade_outputs(
                         f"answer is {type(answer).__name__}, not a string",
                     )
                     continue
-            fid = row["id"] if id_field is None and "id" in row else _first(row, id_field, ID_FIELDS)
+            fid = row.get("id", _ABSENT) if id_field is None else _ABSENT
+            if fid is _ABSENT:
+                fid = _first(row, id_field, ID_FIELDS)
             if fid is not None:
-                fact = by_id.get(str(fid))
+                fact = by_id.get(fid if type(fid) is str else str(fid))
                 if fact is None:
                     bad("unknown_id", line_no, f"id {str(fid)!r} is not in the reference table")
                     continue
@@ -358,11 +360,10 @@ def grade_outputs(
                     bad("ambiguous_question", line_no, "question matches several reference facts")
                     continue
                 fact = found
-            if conf_field is None and "confidence" in row:
-                conf = row["confidence"]
-            else:
+            conf = row.get("confidence", _ABSENT) if conf_field is None else _ABSENT
+            if conf is _ABSENT:
                 conf = _first(row, conf_field, CONFIDENCE_FIELDS)
-            if conf is not None and (
+            if conf is not None and not (type(conf) is float and 0.0 <= conf <= 1.0) and (
                 isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1
             ):
                 bad("bad_confidence", line_no, "confidence must be a number in [0, 1]")
