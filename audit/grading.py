@@ -1362,6 +1362,7 @@ class _MatchInfo:
             self.squashed = self.exact
             self.short = len(lo) <= 2
             self._single = self.exact
+            self._fuzzy_names = self.names  # fuzzy_names() of one one-word name
             self.placey = lo in _PLACE_NOUNS
             return
         if fast:
@@ -1452,7 +1453,12 @@ class _MatchInfo:
             return word in self._excluded
         ctx = self._ctx_low
         if ctx is None:
-            raw = self._context()
+            f = self.fact
+            if f.subject_aliases:
+                raw = self._context()
+            else:
+                # _context() but "_" kept in the relation: for the bounds below it is a blank too
+                raw = f"{f.subject} {f.question or ''} {f.relation}"
             if not raw.isascii():
                 return word in self.excluded()
             ctx = self._ctx_low = raw.lower()
