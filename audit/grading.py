@@ -1454,11 +1454,8 @@ class _MatchInfo:
         ctx = self._ctx_low
         if ctx is None:
             f = self.fact
-            if f.subject_aliases:
-                raw = self._context()
-            else:
-                # _context() but "_" kept in the relation: for the bounds below it is a blank too
-                raw = f"{f.subject} {f.question or ''} {f.relation}"
+            # _context(), "_" kept in the relation: for the bounds below it is a blank too
+            raw = f"{f.subject} {f.question or ''} {f.relation}" if not f.subject_aliases else self._context()
             if not raw.isascii():
                 return word in self.excluded()
             ctx = self._ctx_low = raw.lower()
