@@ -176,21 +176,19 @@ def corpus(
       hallu-audit corpus big/ -f refs.jsonl --max-memory 2G --dedup minhash -o report.json
       hallu-audit corpus shard-07.jsonl -f refs.jsonl --sketch-out part-07.sketch --quiet
     """
-    from audit.corpus import make_job, scan
-    from audit.extract import FactMatcher
+    from audit.corpus import make_job
+    from audit.parallel import default_workers, run_corpus
     from audit.reading import ReadOptions, expand_paths
-    from audit.report import build_report, per_fact_rows, render_summary, write_atomic
+    from audit.report import per_fact_rows, render_summary, write_atomic
+    from audit.sketch import counter_spec
 
+    if fmt not in ("auto", "jsonl", "parquet", "text"):
+        raise typer.BadParameter(f"unknown format {fmt!r} (auto, jsonl, parquet, text)", param_hint="--format")
+    if dedup not in ("off", "exact", "minhash"):
+        raise typer.BadParameter(f"unknown mode {dedup!r} (off, exact, minhash)", param_hint="--dedup")
     with errors_to_exit_codes():
         read = ReadOptions(text_field=text_field, id_field=id_field, format=fmt,
                            doc_per_file=doc_per_file, strict=strict)
-        if fmt not in ("auto", "jsonl", "parquet", "text"):
-            raise typer.BadParameter(f"unknown format {fmt!r} (auto, jsonl, parquet, text)", param_hint="--format")
-        from audit.parallel import default_workers, run
-        from audit.sketch import counter_spec
-
-        if dedup not in ("off", "exact", "minhash"):
-            raise typer.BadParameter(f"unknown mode {dedup!r} (off, exact, minhash)", param_hint="--dedup")
         if gpu:
             from audit.minhash import require_gpu
 
@@ -206,36 +204,18 @@ def corpus(
         if not sources:
             fail("no input files found (check the paths and --glob)")
         sizes = [s.size for s in sources]
-        total = sum(sizes) if all(x is not None for x in sizes) else None  # type: ignore[misc]
-        extractor = job.extractor()
+        total = None if None in sizes else sum(s or 0 for s in sizes)
         started = time.perf_counter()
-        with progress_bar(total, quiet) as update:
-            if workers == 1 and engine == "local":
-                partial = scan(job, sources, update, extractor)
-            else:
-                partial = run(job, sources, workers=workers or default_workers(), engine=engine,
-                              scheduler=scheduler, progress=update)
+        # in-process reads call progress once a record; parallel runs once a task
+        with progress_bar(total, quiet, records=workers == 1 and engine == "local") as update:
+            result = run_corpus(job, sources, workers=workers or default_workers(), engine=engine,
+                                scheduler=scheduler, progress=update)
         elapsed = time.perf_counter() - started
-        reference_facts = None
-        if isinstance(extractor, FactMatcher):
-            reference_facts = {}
-            for f in extractor.facts:
-                reference_facts[f.relation] = reference_facts.get(f.relation, 0) + 1
-        report = build_report(
-            partial, job.config, confidence=confidence, sources=[s.path for s in sources],
-            reference_objects=extractor.reference_objects if reference_facts is not None else None,
-            reference_facts=reference_facts, tokenizer=tokenizer,
-            elapsed_s=elapsed if timings else None,
-        )
+        report = result.report(confidence, elapsed if timings else None)
         if per_fact:
-            write_atomic(per_fact, per_fact_rows(partial))
+            write_atomic(per_fact, per_fact_rows(result.partial))
         if sketch_out:
-            from audit.parallel import PartialFile
-
-            part = PartialFile(job.config, partial, [s.path for s in sources], reference_facts,
-                               extractor.reference_objects if reference_facts is not None else None,
-                               os.path.basename(tokenizer) if tokenizer else None)
-            write_atomic(sketch_out, part.to_bytes())
+            write_atomic(sketch_out, result.to_bytes())
         if output:
             emit(report.to_json(), output)
         if as_json:
@@ -268,15 +248,11 @@ def merge(
       hallu-audit merge part-*.sketch --json | hallu-audit predict -
     """
     from audit.parallel import read_partial_files
-    from audit.report import build_report, per_fact_rows, render_summary, write_atomic
+    from audit.report import per_fact_rows, render_summary, write_atomic
 
     with errors_to_exit_codes():
         merged = read_partial_files(parts)
-        report = build_report(
-            merged.partial, merged.config, confidence=confidence, sources=merged.sources,
-            reference_objects=merged.reference_objects, reference_facts=merged.reference_facts,
-            tokenizer=merged.tokenizer,
-        )
+        report = merged.report(confidence)
         if per_fact:
             write_atomic(per_fact, per_fact_rows(merged.partial))
         if sketch_out:

@@ -40,10 +40,10 @@ from __future__ import annotations
 import itertools
 import os
 import struct
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -52,6 +52,9 @@ from audit.corpus import CorpusJob, CorpusPartial, scan
 from audit.errors import ConfigError, FormatError, InputError, MergeError
 from audit.reading import BadTally, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
+
+if TYPE_CHECKING:
+    from audit.report import CorpusReport
 
 MAGIC = b"HAPART\x00\x00"
 VERSION = 1
@@ -73,6 +76,16 @@ class PartialFile:
     reference_facts: dict[str, int] | None = None
     reference_objects: dict[str, int] | None = None
     tokenizer: str | None = None
+
+    def report(self, confidence: float, elapsed_s: float | None = None) -> CorpusReport:
+        """The corpus report of this (possibly merged) result."""
+        from audit.report import build_report
+
+        return build_report(
+            self.partial, self.config, confidence=confidence, sources=self.sources,
+            reference_objects=self.reference_objects, reference_facts=self.reference_facts,
+            tokenizer=self.tokenizer, elapsed_s=elapsed_s,
+        )
 
     def merge(self, other: PartialFile) -> None:
         if other.config.id != self.config.id:
@@ -381,6 +394,33 @@ def run(
                 merge_ready(wait=False)
         merge_ready(wait=True)
     return merged
+
+
+def run_corpus(
+    job: CorpusJob,
+    sources: Sequence[Source],
+    *,
+    workers: int = 1,
+    engine: str = "local",
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> PartialFile:
+    """The whole ``hallu-audit corpus`` job: scan (in parallel where asked) and keep, beside the
+    merged counts, what the report needs: the reference table's facts and objects per relation."""
+    partial = run(job, sources, workers=workers, engine=engine, scheduler=scheduler, progress=progress)
+    reference_facts = reference_objects = None
+    if job.facts_path is not None:
+        from audit.facts import load_references
+        from audit.normalize import normalize
+
+        facts = load_references(job.facts_path)
+        reference_facts = dict(sorted(Counter(f.relation for f in facts).items()))
+        objects: dict[str, set[str]] = {}
+        for f in facts:
+            objects.setdefault(f.relation, set()).add(normalize(f.object))
+        reference_objects = {r: len(o) for r, o in sorted(objects.items())}
+    tokenizer = os.path.basename(job.tokenizer_path) if job.tokenizer_path else None
+    return PartialFile(job.config, partial, [s.path for s in sources], reference_facts, reference_objects, tokenizer)
 
 
 class _LocalPool:
