@@ -60,7 +60,7 @@ def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
 
 
 @contextmanager
-def errors_to_exit_codes():  # type: ignore[no-untyped-def]
+def errors_to_exit_codes():
     """Turn the library's expected failures into one-line messages and documented exit codes."""
     try:
         yield
@@ -95,7 +95,7 @@ def emit(data: bytes, output: str | None) -> None:
 
 
 @contextmanager
-def progress_bar(total: int | None, quiet: bool, unit: str = "B", records: bool = True):  # type: ignore[no-untyped-def]
+def progress_bar(total: int | None, quiet: bool, unit: str = "B", records: bool = True):
     """A tqdm bar on stderr when stderr is a terminal, with the count of calls ("records")
     beside it when ``records``. Yields an ``update(n)`` callback, or None when there is no bar.
     """

@@ -118,7 +118,7 @@ def make_job(
     return CorpusJob(cfg, read or ReadOptions(), facts_path, patterns, tokenizer_path)
 
 
-def _load_tokenizer(path: str):  # type: ignore[no-untyped-def]
+def _load_tokenizer(path: str):
     try:
         from tokenizers import Tokenizer
 

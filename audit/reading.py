@@ -200,7 +200,7 @@ class _ZstdReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer) -> int:
         while not self._pending:
             chunk = self._raw.read(1 << 17)
             if not chunk:
@@ -229,7 +229,7 @@ def _decompressed(raw: IO[bytes], compression: str | None) -> IO[bytes]:
         # GzipFile buffers itself; a truncated member raises EOFError after the data before it.
         return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
     if compression == "zstd":
-        return io.BufferedReader(_ZstdReader(raw), buffer_size=1 << 16)  # type: ignore[return-value]
+        return io.BufferedReader(_ZstdReader(raw), buffer_size=1 << 16)
     return raw
 
 

@@ -89,7 +89,7 @@ class CorpusReport:
     confidence: float
     sources: list[str]
     documents: int
-    bytes: int
+    input_bytes: int
     tokens: int | None
     tokenizer: str | None
     bad_records: dict[str, Any]
@@ -111,7 +111,7 @@ class CorpusReport:
             "inputs": {
                 "sources": self.sources,
                 "documents": self.documents,
-                "bytes": self.bytes,
+                "bytes": self.input_bytes,
                 "tokens": self.tokens,
                 "tokenizer": self.tokenizer,
                 "bad_records": self.bad_records,
@@ -125,7 +125,7 @@ class CorpusReport:
         if self.elapsed_s is not None:
             out["timings"] = {
                 "elapsed_s": round(self.elapsed_s, 3),
-                "mb_per_s": round(self.bytes / 1e6 / self.elapsed_s, 3) if self.elapsed_s > 0 else None,
+                "mb_per_s": round(self.input_bytes / 1e6 / self.elapsed_s, 3) if self.elapsed_s > 0 else None,
             }
         return out
 
@@ -192,7 +192,7 @@ def build_report(
         confidence=confidence,
         sources=sources,
         documents=partial.read.documents,
-        bytes=partial.read.bytes,
+        input_bytes=partial.read.bytes,
         tokens=partial.tokens,
         tokenizer=os.path.basename(tokenizer) if tokenizer else None,
         bad_records=partial.read.to_dict(),
