@@ -15,16 +15,24 @@ from contextlib import contextmanager
 from typing import Annotated, NoReturn, TypeVar
 
 import typer
+import typer.core
 
 import audit
 from audit.errors import AuditError, ExitCode
 
+class _Commands(typer.core.TyperGroup):
+    """Lists the commands in the order of the workflow, not of the source file."""
+
+    ORDER = ("corpus", "predict", "outputs", "merge", "simulate")
+
+    def list_commands(self, ctx):  # type: ignore[no-untyped-def]
+        names = super().list_commands(ctx)
+        return sorted(names, key=lambda n: self.ORDER.index(n) if n in self.ORDER else len(self.ORDER))
+
+
 app = typer.Typer(
     name="hallu-audit",
-    help=(
-        "Audit language-model hallucination: from the singleton rate of a training corpus to "
-        "predicted error bounds and graded model answers (Kalai, Nachum, Vempala, Zhang 2025)."
-    ),
+    cls=_Commands,
     no_args_is_help=True,
     add_completion=True,
     rich_markup_mode=None,
@@ -47,7 +55,14 @@ def _main(
         bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Audit language-model hallucination from training corpus to graded answers.
+    """Audit language-model hallucination: from the singleton rate of a training corpus to
+    predicted error bounds and graded model answers (Kalai, Nachum, Vempala, Zhang 2025).
+
+    \b
+    Examples:
+      hallu-audit corpus data/ -f refs.jsonl --per-fact counts.jsonl -o report.json
+      hallu-audit predict report.json --answers 365 -o prediction.json
+      hallu-audit outputs answers.jsonl -r refs.jsonl --predicted prediction.json --max-hallucination 0.2
 
     Exit codes: 0 ok, 1 a CI gate failed, 2 usage error, 3 bad input or data.
     """
