@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 import typer.core
@@ -20,12 +19,13 @@ import typer.core
 import audit
 from audit.errors import AuditError, ExitCode
 
+
 class _Commands(typer.core.TyperGroup):
     """Lists the commands in the order of the workflow, not of the source file."""
 
     ORDER = ("corpus", "predict", "outputs", "merge", "simulate")
 
-    def list_commands(self, ctx):  # type: ignore[no-untyped-def]
+    def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
         return sorted(names, key=lambda n: self.ORDER.index(n) if n in self.ORDER else len(self.ORDER))
 
@@ -320,8 +320,10 @@ def predict(
         calibration_from_outputs,
         parse_answers,
         parse_corpus_report,
-        predict as run_predict,
         render_table,
+    )
+    from audit.predict import (
+        predict as run_predict,
     )
 
     if calibration is not None and calibration_from is not None:
@@ -488,7 +490,8 @@ def outputs(
     from audit.facts import load_references
     from audit.grading import GraderConfig
     from audit.outputs import DEFAULT_TARGETS, Gates, OutputsConfig, audit_outputs
-    from audit.render_outputs import failed_gate_lines, junit as render_junit, markdown, table
+    from audit.render_outputs import failed_gate_lines, markdown, table
+    from audit.render_outputs import junit as render_junit
     from audit.report import write_atomic
 
     if as_json and as_markdown:

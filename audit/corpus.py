@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from audit.counting import ExactCounter, FactCounter
 from audit.dates import compatible
@@ -45,8 +46,7 @@ class CorpusPartial:
         distinct = None
         if config.dedup != "off":
             distinct = make_counter(config.id, config.counter, config.seed)
-        return cls(config.id, make_counter(config.id, config.counter, config.seed),
-                   distinct=distinct)
+        return cls(config.id, make_counter(config.id, config.counter, config.seed), distinct=distinct)
 
     def merge(self, other: CorpusPartial) -> None:
         if other.config_id != self.config_id and not (other.is_empty() or self.is_empty()):
@@ -68,10 +68,15 @@ class CorpusPartial:
                     mine.add(o)
 
     def __add__(self, other: CorpusPartial) -> CorpusPartial:
-        out = CorpusPartial(self.config_id, self.counter.copy(), ReadStats() + self.read, self.tokens,
-                            {k: set(v) for k, v in self.objects.items()},
-                            self.distinct.copy() if self.distinct is not None else None,
-                            self.duplicates)
+        out = CorpusPartial(
+            self.config_id,
+            self.counter.copy(),
+            ReadStats() + self.read,
+            self.tokens,
+            {k: set(v) for k, v in self.objects.items()},
+            self.distinct.copy() if self.distinct is not None else None,
+            self.duplicates,
+        )
         out.merge(other)
         return out
 
@@ -103,18 +108,19 @@ def make_job(
     window: int = 0,
     read: ReadOptions | None = None,
     tokenizer_path: str | None = None,
-    **config: object,
+    **config: Any,
 ) -> CorpusJob:
     """Validate the options and fix the config (its id covers the reference table's content)."""
     patterns = tuple(patterns)
     if (facts_path is None) == (not patterns):
         raise UsageError("give either --facts REFS.jsonl or at least one --pattern (not both)")
     if facts_path is not None:
-        cfg = CorpusConfig(mode="facts", facts_digest=digest(load_references(facts_path)), scope=scope,
-                           window=window, **config)  # type: ignore[arg-type]
+        cfg = CorpusConfig(
+            mode="facts", facts_digest=digest(load_references(facts_path)), scope=scope, window=window, **config
+        )
     else:
         compile_patterns(patterns)  # fail early on a bad regex
-        cfg = CorpusConfig(mode="patterns", patterns=patterns, scope="match", **config)  # type: ignore[arg-type]
+        cfg = CorpusConfig(mode="patterns", patterns=patterns, scope="match", **config)
     return CorpusJob(cfg, read or ReadOptions(), facts_path, patterns, tokenizer_path)
 
 

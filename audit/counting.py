@@ -134,9 +134,7 @@ class ExactCounter:
         if not isinstance(other, ExactCounter):
             raise MergeError(f"cannot merge {type(other).__name__} into an exact counter")
         if other.config_id != self.config_id and not (other.is_empty() or self.is_empty()):
-            raise MergeError(
-                f"cannot merge counters of different configs ({self.config_id} vs {other.config_id})"
-            )
+            raise MergeError(f"cannot merge counters of different configs ({self.config_id} vs {other.config_id})")
         if self.is_empty() and not self.config_id:
             self.config_id = other.config_id
         counts = self._counts
@@ -199,13 +197,7 @@ class ExactCounter:
     def to_bytes(self) -> bytes:
         cid = self.config_id.encode()
         body = orjson.dumps([[f, r, self._counts.get(f, 0)] for f, r in sorted(self._relation.items())])
-        return (
-            self.MAGIC
-            + struct.pack("<HI", self.VERSION, len(cid))
-            + cid
-            + struct.pack("<Q", len(body))
-            + body
-        )
+        return self.MAGIC + struct.pack("<HI", self.VERSION, len(cid)) + cid + struct.pack("<Q", len(body)) + body
 
     @classmethod
     def from_bytes(cls, data: bytes, source: str = "<bytes>") -> ExactCounter:

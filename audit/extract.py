@@ -201,9 +201,7 @@ class FactMatcher(Extractor):
             starts = sentence_starts(text, min(span), max(span) + 1)
             for fi, subj_pos in sorted(candidates.items()):
                 subj_sent = {bisect_right(starts, p): p for p in sorted(subj_pos, reverse=True)}
-                obj_sent = {
-                    bisect_right(starts, p) for kid in self._objects[fi] for p in object_hits.get(kid, ())
-                }
+                obj_sent = {bisect_right(starts, p) for kid in self._objects[fi] for p in object_hits.get(kid, ())}
                 f = facts[fi]
                 for sent in sorted(subj_sent.keys() & obj_sent):
                     yield Mention(f.id, f.relation, f.object, doc.id, subj_sent[sent])

@@ -117,8 +117,14 @@ def digest(facts: list[Fact]) -> str:
     for f in sorted(facts, key=lambda f: f.id):
         h.update(
             orjson.dumps(
-                [f.id, f.relation, normalize(f.subject), normalize(f.object),
-                 sorted(map(normalize, f.aliases)), sorted(map(normalize, f.subject_aliases))]
+                [
+                    f.id,
+                    f.relation,
+                    normalize(f.subject),
+                    normalize(f.object),
+                    sorted(map(normalize, f.aliases)),
+                    sorted(map(normalize, f.subject_aliases)),
+                ]
             )
         )
     return h.hexdigest()[:16]

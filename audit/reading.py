@@ -84,9 +84,7 @@ class ReadStats:
     def to_dict(self) -> dict[str, Any]:
         return {
             "total": self.bad_total,
-            "by_reason": {
-                r: {"count": t.count, "examples": t.examples} for r, t in sorted(self.bad.items())
-            },
+            "by_reason": {r: {"count": t.count, "examples": t.examples} for r, t in sorted(self.bad.items())},
         }
 
 
@@ -384,8 +382,14 @@ def _records(fh, name, source, options, stats, progress) -> Iterator[tuple[int, 
         except StopIteration:
             return
         except truncation as exc:
-            _bad(stats, options, "truncated_stream", name, line_no + 1,
-                 f"compressed stream is truncated or corrupt ({exc})")
+            _bad(
+                stats,
+                options,
+                "truncated_stream",
+                name,
+                line_no + 1,
+                f"compressed stream is truncated or corrupt ({exc})",
+            )
             return
         stats.bytes += len(line)
         if progress is not None:
@@ -419,8 +423,14 @@ def _jsonl(fh, name, source, options, stats, progress) -> Iterator[Document]:
             if text is None:
                 _bad(stats, options, "missing_text", name, line_no, f"record has no {text_field!r} field")
             else:
-                _bad(stats, options, "non_string_text", name, line_no,
-                     f"field {text_field!r} is {type(text).__name__}, not a string")
+                _bad(
+                    stats,
+                    options,
+                    "non_string_text",
+                    name,
+                    line_no,
+                    f"field {text_field!r} is {type(text).__name__}, not a string",
+                )
             continue
         doc_id = None
         if id_field is not None:
@@ -475,7 +485,9 @@ def _parquet(path, options, stats, progress) -> Iterator[Document]:
     names = set(pf.schema_arrow.names)
     text_top = options.text_field if options.text_field in names else options.text_field.split(".")[0]
     if text_top not in names:
-        raise InputError(f"Parquet file has no column {options.text_field!r} (has: {', '.join(sorted(names))})", path=path)
+        raise InputError(
+            f"Parquet file has no column {options.text_field!r} (has: {', '.join(sorted(names))})", path=path
+        )
     columns = [text_top]
     id_top = None
     if options.id_field is not None:

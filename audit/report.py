@@ -164,13 +164,14 @@ def build_report(
     def block(relation: str | None, counter: FactCounter = counter) -> dict[str, Any]:
         st = counter.stats(relation)
         if config.mode == "facts":
-            ref = (reference_facts or {})
+            ref = reference_facts or {}
             n_ref = sum(ref.values()) if relation is None else ref.get(relation, 0)
             objs = reference_objects or {}
             n_obj = sum(objs.values()) if relation is None else objs.get(relation)
             return stats_dict(st, confidence, reference_facts=n_ref, distinct_objects=n_obj, conflicts=None)
         n_obj = (
-            len(set().union(*objects.values())) if relation is None and objects
+            len(set().union(*objects.values()))
+            if relation is None and objects
             else len(objects.get(relation or "", ()))
         )
         n_conf = sum(conflicts.values()) if relation is None else conflicts.get(relation, 0)
@@ -241,8 +242,10 @@ def render_summary(report: CorpusReport) -> str:
     bad = inp["bad_records"]
     if bad["total"]:
         reasons = ", ".join(f"{r} {v['count']}" for r, v in bad["by_reason"].items())
-        lines.append(f"  bad records {bad['total']:,} ({reasons}); first: {next(iter(bad['by_reason'].values()))['examples'][0]}")
-    header = f"  {'relation':<22} {'N':>10} {'distinct':>9} {'N1':>9} {'sr':>7}  {'missing mass (' + format(report.confidence, '.0%') + ')':>22}"
+        first = next(iter(bad["by_reason"].values()))["examples"][0]
+        lines.append(f"  bad records {bad['total']:,} ({reasons}); first: {first}")
+    mm_label = f"missing mass ({report.confidence:.0%})"
+    header = f"  {'relation':<22} {'N':>10} {'distinct':>9} {'N1':>9} {'sr':>7}  {mm_label:>22}"
     lines += ["", header]
     rows = [("ALL", d["overall"])] + list(d["relations"].items())
     for name, st in rows:

@@ -74,8 +74,7 @@ def brute_force(docs: list[str]) -> Counter:
 def refs(tmp_path: Path) -> Path:
     path = tmp_path / "refs.jsonl"
     rows = [
-        {"subject": c, "relation": "capital", "object": caps[0], "aliases": caps[1:]}
-        for c, caps in COUNTRIES.items()
+        {"subject": c, "relation": "capital", "object": caps[0], "aliases": caps[1:]} for c, caps in COUNTRIES.items()
     ]
     rows.append({"subject": "Atlantis", "relation": "capital", "object": "Poseidonis"})
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -190,10 +189,22 @@ def test_scopes(cli, tmp_path, refs):
 
 def test_sentence_splitter_keeps_abbreviations(cli, tmp_path):
     refs = tmp_path / "refs.jsonl"
-    refs.write_text(json.dumps({"subject": "United States", "relation": "capital",
-                                "object": "Washington, D.C.", "aliases": ["Washington"]}) + "\n")
+    refs.write_text(
+        json.dumps(
+            {"subject": "United States", "relation": "capital", "object": "Washington, D.C.", "aliases": ["Washington"]}
+        )
+        + "\n"
+    )
     path = tmp_path / "c.jsonl"
-    path.write_text(json.dumps({"text": "Washington, D.C. is the seat of the United States. Mr. Smith of the United States visited St. Louis."}) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "text": "Washington, D.C. is the seat of the United States. "
+                "Mr. Smith of the United States visited St. Louis."
+            }
+        )
+        + "\n"
+    )
     r = orjson.loads(cli("corpus", path, "--facts", refs, "--json", "--quiet").stdout)
     assert r["overall"]["N"] == 1
 
@@ -227,7 +238,11 @@ def test_bad_records_counted_with_locations(cli, tmp_path, refs):
     bad = r["inputs"]["bad_records"]
     assert bad["total"] == 5
     assert {k: v["count"] for k, v in bad["by_reason"].items()} == {
-        "invalid_json": 1, "non_string_text": 1, "missing_text": 1, "invalid_utf8": 1, "not_an_object": 1,
+        "invalid_json": 1,
+        "non_string_text": 1,
+        "missing_text": 1,
+        "invalid_utf8": 1,
+        "not_an_object": 1,
     }
     assert bad["by_reason"]["invalid_utf8"]["examples"] == [f"{path}:5"]
     assert r["inputs"]["documents"] == 2 and r["overall"]["N"] == 2  # reading went on
@@ -261,7 +276,9 @@ def test_truncated_compressed_streams_keep_what_was_read(cli, tmp_path, refs):
 def test_text_field_dotted_and_id_field(cli, tmp_path, refs):
     path = tmp_path / "c.jsonl"
     path.write_text(json.dumps({"doc": {"body": "Lima is the capital of Peru."}, "meta": {"id": "x1"}}) + "\n")
-    r = orjson.loads(cli("corpus", path, "-f", refs, "--text-field", "doc.body", "--id-field", "meta.id", "--json", "-q").stdout)
+    r = orjson.loads(
+        cli("corpus", path, "-f", refs, "--text-field", "doc.body", "--id-field", "meta.id", "--json", "-q").stdout
+    )
     assert r["overall"]["N"] == 1
 
 
@@ -303,7 +320,9 @@ def test_pattern_mode_counts_prompts_and_conflicts(cli, tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     pf = tmp_path / "pf.jsonl"
-    result = cli("corpus", path, "-p", "birth_date", "-p", "capital", "-p", "founding_year", "--json", "-q", "--per-fact", pf)
+    result = cli(
+        "corpus", path, "-p", "birth_date", "-p", "capital", "-p", "founding_year", "--json", "-q", "--per-fact", pf
+    )
     r = orjson.loads(result.stdout)
     counts = {row["id"]: row["count"] for row in read_jsonl(pf)}
     assert counts == {
@@ -322,7 +341,9 @@ def test_pattern_mode_counts_prompts_and_conflicts(cli, tmp_path):
 def test_custom_regex_pattern(cli, tmp_path):
     path = tmp_path / "c.jsonl"
     path.write_text(json.dumps({"text": "Mount Everest: 8849 m. K2: 8611 m. Mount Everest: 8849 m."}) + "\n")
-    r = orjson.loads(cli("corpus", path, "-p", r"height=(?P<subject>[A-Z][\w ]+?): (?P<object>\d+) m", "--json", "-q").stdout)
+    r = orjson.loads(
+        cli("corpus", path, "-p", r"height=(?P<subject>[A-Z][\w ]+?): (?P<object>\d+) m", "--json", "-q").stdout
+    )
     assert r["relations"]["height"]["N"] == 3 and r["relations"]["height"]["N1"] == 1
 
 
@@ -367,8 +388,15 @@ def test_real_fixture_matches_hand_checked_counts(cli, tmp_path):
     from tests.conftest import FIXTURES
 
     pf = tmp_path / "pf.jsonl"
-    result = cli("corpus", FIXTURES / "corpus" / "sample.jsonl", "-f", FIXTURES / "refs" / "capitals.jsonl",
-                 "--per-fact", pf, "-q")
+    result = cli(
+        "corpus",
+        FIXTURES / "corpus" / "sample.jsonl",
+        "-f",
+        FIXTURES / "refs" / "capitals.jsonl",
+        "--per-fact",
+        pf,
+        "-q",
+    )
     assert result.exit_code == 0
     counts = {r["id"]: r["count"] for r in read_jsonl(pf)}
     assert counts["capital/france"] == 8
@@ -397,8 +425,10 @@ def test_capital_pack_word_orders(cli, tmp_path):
 def test_names_with_inner_punctuation(cli, tmp_path):
     refs = tmp_path / "refs.jsonl"
     refs.write_text(
-        json.dumps({"subject": "Albert Einstein", "relation": "birth_date", "object": "March 14, 1879"}) + "\n"
-        + json.dumps({"subject": "United States", "relation": "capital", "object": "Washington, D.C."}) + "\n"
+        json.dumps({"subject": "Albert Einstein", "relation": "birth_date", "object": "March 14, 1879"})
+        + "\n"
+        + json.dumps({"subject": "United States", "relation": "capital", "object": "Washington, D.C."})
+        + "\n"
     )
     texts = [
         "Albert Einstein was born on March 14, 1879.",
@@ -411,4 +441,7 @@ def test_names_with_inner_punctuation(cli, tmp_path):
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     pf = tmp_path / "pf.jsonl"
     assert cli("corpus", path, "-f", refs, "--per-fact", pf, "-q").exit_code == 0
-    assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {"birth_date/albert einstein": 2, "capital/united states": 1}
+    assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {
+        "birth_date/albert einstein": 2,
+        "capital/united states": 1,
+    }

@@ -14,7 +14,18 @@ import pytest
 from audit.cli import app
 from tests.conftest import FIXTURES, ROOT
 
-HEAVY = ("numpy", "pyarrow", "tokenizers", "datasketch", "ahocorasick", "rapidfuzz", "zstandard", "tqdm", "dask", "torch")
+HEAVY = (
+    "numpy",
+    "pyarrow",
+    "tokenizers",
+    "datasketch",
+    "ahocorasick",
+    "rapidfuzz",
+    "zstandard",
+    "tqdm",
+    "dask",
+    "torch",
+)
 
 
 def quickstart() -> list[str]:
@@ -43,7 +54,9 @@ def test_quickstart_sample_runs(cli):
 def test_completions_are_current():
     for shell in ("bash", "zsh", "fish"):
         env = {**os.environ, "_HALLU_AUDIT_COMPLETE": f"source_{shell}"}
-        fresh = subprocess.run([sys.executable, "-m", "audit.cli"], env=env, capture_output=True, text=True, check=True).stdout
+        fresh = subprocess.run(
+            [sys.executable, "-m", "audit.cli"], env=env, capture_output=True, text=True, check=True
+        ).stdout
         committed = (ROOT / "completions" / f"hallu-audit.{shell}").read_text()
         assert fresh == committed, f"completions/hallu-audit.{shell} is stale: run `just completions`"
 
