@@ -301,6 +301,18 @@ def test_bad_rows_counted_or_fatal(cli) -> None:
     ]
 
 
+def test_grading_leaves_the_cycle_collector_as_it_was(cli) -> None:
+    """grade_outputs turns the collector off while grading; it must come back, after errors too."""
+    import gc
+
+    refs, bad = FIXTURES / "refs" / "capitals.jsonl", FIXTURES / "outputs" / "bad_rows.jsonl"
+    assert gc.isenabled()
+    assert cli("outputs", bad, "-r", refs, "--json", "-q").exit_code == 0
+    assert gc.isenabled()
+    assert cli("outputs", bad, "-r", refs, "--strict", "-q").exit_code == 3
+    assert gc.isenabled()
+
+
 def test_fixture_answers(cli) -> None:
     """fixtures/outputs/sample_answers.jsonl, tallied by hand from the categories listed in
     fixtures/README.md: correct = 20 plain + 4 hedged + 2 naming a second city in passing +
