@@ -205,8 +205,10 @@ _MONTHS = {
 }
 _ORD = r"(?:st|nd|rd|th)?"
 _ERA = r"(?:\s*(?P<{}>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?![\w]))?"
+#: The lookahead first: every branch starts with a digit or a month's first letter, and sre
+#: tries each position of a search against the whole alternation otherwise.
 _DATE = re.compile(
-    rf"""(?<!\w)(?<![^\W\d_]-)(?:
+    rf"""(?=[\dadfjmnos])(?<!\w)(?<![^\W\d_]-)(?:
       (?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})(?!\d)
     | (?P<sa>\d{{1,2}})[/.](?P<sb>\d{{1,2}})[/.](?P<sy>\d{{4}})(?!\d)
     | (?P<m1>{_MON})\.?\s+(?P<d1>\d{{1,2}}){_ORD},?\s+(?P<y1>\d{{1,4}})(?![\d:]){_ERA.format("e1")}
@@ -222,7 +224,7 @@ _DATE = re.compile(
 )
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _NUMBER = re.compile(
-    r"(?<![\w.,])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?(?:st|nd|rd|th)?"
+    r"(?=\d)(?<![\w.,])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?(?:st|nd|rd|th)?"
     r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?(?![\w]|[.,]\d)",
     re.I,
 )
