@@ -11,13 +11,17 @@ import os
 import sys
 import time
 from contextlib import contextmanager
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 import typer.core
 
 import audit
 from audit.errors import AuditError, ExitCode
+
+if TYPE_CHECKING:
+    from audit.parallel import PartialFile
+    from audit.report import CorpusReport
 
 
 class _Commands(typer.core.TyperGroup):
@@ -194,7 +198,6 @@ def corpus(
     from audit.corpus import make_job
     from audit.parallel import default_workers, run_corpus
     from audit.reading import ReadOptions, expand_paths
-    from audit.report import per_fact_rows, render_summary, write_atomic
     from audit.sketch import counter_spec
 
     if fmt not in ("auto", "jsonl", "parquet", "text"):
@@ -227,17 +230,35 @@ def corpus(
                                 scheduler=scheduler, progress=update)
         elapsed = time.perf_counter() - started
         report = result.report(confidence, elapsed if timings else None)
-        if per_fact:
-            write_atomic(per_fact, per_fact_rows(result.partial))
-        if sketch_out:
-            write_atomic(sketch_out, result.to_bytes())
-        if output:
-            emit(report.to_json(), output)
-        if as_json:
-            emit(report.to_json(), None)
-        if not quiet and (interactive() or not (as_json or output)):
-            report.elapsed_s = elapsed
-            typer.echo(render_summary(report), err=True)
+        _deliver(result, report, per_fact=per_fact, sketch_out=sketch_out, output=output,
+                 as_json=as_json, quiet=quiet, elapsed=elapsed)
+
+
+def _deliver(
+    result: PartialFile,
+    report: CorpusReport,
+    *,
+    per_fact: str | None,
+    sketch_out: str | None,
+    output: str | None,
+    as_json: bool,
+    quiet: bool,
+    elapsed: float | None = None,
+) -> None:
+    """Write what `corpus` and `merge` were asked for: files, JSON on stdout, summary on stderr."""
+    from audit.report import per_fact_rows, render_summary, write_atomic
+
+    if per_fact:
+        write_atomic(per_fact, per_fact_rows(result.partial))
+    if sketch_out:
+        write_atomic(sketch_out, result.to_bytes())
+    if output:
+        emit(report.to_json(), output)
+    if as_json:
+        emit(report.to_json(), None)
+    if not quiet and (interactive() or not (as_json or output)):
+        report.elapsed_s = elapsed
+        typer.echo(render_summary(report), err=True)
 
 
 # -- merge -------------------------------------------------------------------------------------
@@ -263,21 +284,12 @@ def merge(
       hallu-audit merge part-*.sketch --json | hallu-audit predict -
     """
     from audit.parallel import read_partial_files
-    from audit.report import per_fact_rows, render_summary, write_atomic
 
     with errors_to_exit_codes():
         merged = read_partial_files(parts)
         report = merged.report(confidence)
-        if per_fact:
-            write_atomic(per_fact, per_fact_rows(merged.partial))
-        if sketch_out:
-            write_atomic(sketch_out, merged.to_bytes())
-        if output:
-            emit(report.to_json(), output)
-        if as_json:
-            emit(report.to_json(), None)
-        if not quiet and (interactive() or not (as_json or output)):
-            typer.echo(render_summary(report), err=True)
+        _deliver(merged, report, per_fact=per_fact, sketch_out=sketch_out, output=output,
+                 as_json=as_json, quiet=quiet)
 
 
 # -- predict -----------------------------------------------------------------------------------

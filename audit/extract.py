@@ -15,6 +15,7 @@ batching and the report live elsewhere. Two extractors:
 
 from __future__ import annotations
 
+import abc
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
@@ -83,14 +84,15 @@ def sentence_starts(text: str, lo: int = 0, hi: int | None = None) -> list[int]:
 
 
 # -- the extractor interface -------------------------------------------------------------------
-class Extractor:
+class Extractor(abc.ABC):
     """Finds mentions in a document. Subclasses implement ``mentions`` only."""
 
     #: Distinct normalised objects per relation known before reading (reference tables).
     reference_objects: dict[str, int] = {}
 
-    def mentions(self, doc: Document) -> Iterator[Mention]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abc.abstractmethod
+    def mentions(self, doc: Document) -> Iterator[Mention]:
+        """Yield every mention of a fact in ``doc``."""
 
     def describe(self) -> dict:
         return {}
