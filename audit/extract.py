@@ -16,6 +16,7 @@ batching and the report live elsewhere. Two extractors:
 from __future__ import annotations
 
 import abc
+import itertools
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
@@ -28,6 +29,8 @@ from audit.normalize import normalize
 from audit.records import Document, Mention
 
 SCOPES = ("sentence", "window", "doc")
+#: Names of up to this many words also match with any gap written as punctuation plus a space.
+MAX_GAP_WORDS = 4
 
 # Bytes that separate words in the ASCII fast path: everything but letters and digits. Non-ASCII
 # characters are kept (they are letters in practice after normalisation).
@@ -123,12 +126,21 @@ class FactMatcher(Extractor):
         self._objects: list[frozenset[int]] = []
 
         def key_ids(name: str) -> list[int]:
-            # The word view keeps offsets, so "Washington, D.C." reads "washington  d c": the key
-            # keeps that double space to match the same punctuation in the text, and a collapsed
-            # variant matches the name written without it ("washington d c").
+            # The word view keeps offsets, so "Washington, D.C." reads "washington  d c": a
+            # punctuation mark before a space leaves two spaces. The key as written matches the
+            # same punctuation in the text; for names of up to MAX_GAP_WORDS words, every gap
+            # may also be one or two spaces, so "Washington D.C." in the table matches
+            # "Washington, D.C." in the text and "St. Louis" matches "St Louis".
             view = word_view(normalize(name)).strip()
+            words = view.split()
+            variants = [view]
+            if len(words) <= MAX_GAP_WORDS:
+                for gaps in itertools.product((" ", "  "), repeat=max(0, len(words) - 1)):
+                    variants.append(words[0] + "".join(g + w for g, w in zip(gaps, words[1:], strict=True)) if words else "")
+            else:
+                variants.append(" ".join(words))
             ids = []
-            for text in dict.fromkeys((view, " ".join(view.split()))):
+            for text in dict.fromkeys(variants):
                 if not text:
                     continue
                 if text not in keys:

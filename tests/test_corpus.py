@@ -445,3 +445,24 @@ def test_names_with_inner_punctuation(cli, tmp_path):
         "birth_date/albert einstein": 2,
         "capital/united states": 1,
     }
+
+
+def test_punctuation_in_the_text_but_not_in_the_table(cli, tmp_path):
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text(
+        json.dumps({"subject": "United States", "relation": "capital", "object": "Washington D.C."})
+        + "\n"
+        + json.dumps({"subject": "Missouri", "relation": "largest_city", "object": "St Louis"})
+        + "\n"
+    )
+    texts = [
+        "Washington, D.C. is the capital of the United States.",  # comma only in the text
+        "Washington D.C. is the capital of the United States.",
+        "St. Louis is the largest city of Missouri.",  # period only in the text
+        "Washington (D.C.) is the capital of the United States.",  # "washington  d c": matches too
+    ]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+    pf = tmp_path / "pf.jsonl"
+    assert cli("corpus", path, "-f", refs, "--per-fact", pf, "-q").exit_code == 0
+    assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {"capital/united states": 3, "largest_city/missouri": 1}
