@@ -892,32 +892,9 @@ class Grader:
             los = [low[s:e] for _, s, e in toks]
         else:
             los = [_lo(t[0]) for t in toks]
-        text = " " + " ".join(los) + " "
-        offsets: list[int] = []
-        pos = 1
-        for lo in los:
-            offsets.append(pos)
-            pos += len(lo) + 1
-        # Hits: the object or an alias as whole words, as token ranges.
-        hit_ranges: list[tuple[int, int]] = []
-        for name in m.names:
-            if not name:
-                continue
-            needle = " " + name + " "
-            start = text.find(needle)
-            n_tok = name.count(" ") + 1
-            while start >= 0:
-                i = bisect_right(offsets, start + 1) - 1
-                hit_ranges.append((i, i + n_tok))
-                start = text.find(needle, start + 1)
-        # Keep the longest hit where hits overlap ("Paris, France" over "Paris").
-        hit_ranges.sort(key=lambda r: (r[0], -(r[1] - r[0])))
-        kept: list[tuple[int, int]] = []
-        for r in hit_ranges:
-            if kept and r[0] < kept[-1][1]:
-                continue
-            kept.append(r)
-        hit_ranges = kept
+        # Hits: the object or an alias as whole words, as token ranges; the longest kept where
+        # hits overlap ("Paris, France" over "Paris").
+        hit_ranges = _hit_ranges(m.names, los)
         covered: set[int] = set()
         for a, b in hit_ranges:
             covered.update(range(a, b))
@@ -1102,8 +1079,7 @@ def _joinable(parts: list[str], los: list[str], i: int) -> bool:
 
 
 def _hit_ranges(names: tuple[str, ...], los: list[str]) -> list[tuple[int, int]]:
-    """Token ranges of the names as whole words, the longest kept where they overlap (as in
-    ``Grader._name_items``)."""
+    """Token ranges of the names as whole words, the longest kept where they overlap."""
     text = " " + " ".join(los) + " "
     offsets: list[int] = []
     pos = 1
