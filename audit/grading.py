@@ -917,31 +917,13 @@ class Grader:
                     extra = [
                         i for i in range(a, b) if i not in covered and los[i] not in _PARTICLES
                     ]
-                    if extra and "".join(los[a:b]) in m.squashed:
-                        # "Washington DC" ~ "Washington, D.C.": same letters, other spacing
-                        for r in hit_ranges:
-                            if r[0] < b and a < r[1]:
-                                embedded.add(r)
-                        items.append(
-                            _Item(
-                                toks[a][1],
-                                toks[b - 1][2],
-                                _HIT,
-                                answer[toks[a][1] : toks[b - 1][2]],
-                            )
-                        )
-                    elif extra:
-                        for r in hit_ranges:
-                            if r[0] < b and a < r[1]:
-                                embedded.add(r)
-                        items.append(
-                            _Item(
-                                toks[a][1],
-                                toks[b - 1][2],
-                                _OTHER,
-                                answer[toks[a][1] : toks[b - 1][2]],
-                            )
-                        )
+                    if extra:
+                        # a longer name around a hit; "Washington DC" ~ "Washington, D.C." (same
+                        # letters, other spacing) is still the reference
+                        status = _HIT if "".join(los[a:b]) in m.squashed else _OTHER
+                        embedded.update(r for r in hit_ranges if r[0] < b and a < r[1])
+                        start, end = toks[a][1], toks[b - 1][2]
+                        items.append(_Item(start, end, status, answer[start:end]))
                     continue
                 items.append(self._classify_name(m, answer, toks, los, a, b))
         for r in hit_ranges:
