@@ -15,8 +15,9 @@ from typing import Any
 from audit.counting import ExactCounter, FactCounter
 from audit.dates import compatible
 from audit.errors import InputError, MergeError, UsageError
-from audit.extract import Extractor, FactMatcher, PatternExtractor, compile_patterns
+from audit.extract import Extractor, FactMatcher
 from audit.facts import digest, load_references
+from audit.patterns import PatternExtractor, compile_patterns
 from audit.reading import ReadOptions, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
 

@@ -7,10 +7,7 @@ batching and the report live elsewhere. Two extractors:
   its subject (or a subject alias) and its object (or an object alias) both occur as whole-word
   sequences of the normalised text. All names of all facts go into one Aho-Corasick automaton,
   so a document costs one pass whatever the table size (100k+ facts).
-- ``PatternExtractor``: open extraction with regexes whose named groups ``subject`` and
-  ``object`` (optionally ``relation``) capture a fact; built-in packs cover birth dates, capitals
-  (both word orders) and founding years. The prompt is (relation, normalised subject) and the
-  object its answer.
+- ``PatternExtractor`` (``audit.patterns``): open extraction with regexes.
 """
 
 from __future__ import annotations
@@ -19,12 +16,11 @@ import abc
 import itertools
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from audit import dates
 from audit.errors import ConfigError
-from audit.facts import Fact, fact_id
+from audit.facts import Fact
 from audit.normalize import normalize
 from audit.records import Document, Mention
 
@@ -232,117 +228,3 @@ class FactMatcher(Extractor):
                 j = bisect_right(obj_words, w + self.window)
                 if j and obj_words[j - 1] >= w - self.window:
                     yield Mention(f.id, f.relation, f.object, doc.id, p)
-
-
-# -- open extraction ---------------------------------------------------------------------------
-_UP = "A-Z\u00c0-\u00d6\u00d8-\u00de"
-# A capitalised word, or an initial ("J."); no other periods, so names never cross sentences.
-_NAMEWORD = rf"(?:[{_UP}]\.|[{_UP}][\w'\u2019\-]*)"
-_LINK = r"(?:of|de|del|della|la|le|von|van|der|da|di|du|al|bin|ibn|the|y)"
-NAME = rf"{_NAMEWORD}(?:[ ](?:{_LINK}[ ])?{_NAMEWORD}){{0,5}}"
-_DATE = dates.DATE_RE.pattern.removeprefix(r"\b").removesuffix(r"\b")
-_YEAR_ONLY = r"1\d{3}|20\d{2}"
-_CAPITAL_OF = (
-    r"capital(?: city)?(?: and (?:the )?(?:largest|biggest|most populous|chief|principal) "
-    r"(?:city|town|port))?(?: city)? of"
-)
-
-#: Built-in packs: relation -> regexes (named groups ``subject`` and ``object``).
-PACKS: dict[str, tuple[str, ...]] = {
-    "birth_date": (
-        rf"(?P<subject>{NAME}) \((?:born (?:on |in )?|b\. )?(?P<object>(?i:{_DATE}))\s*(?:[\u2013\u2014-]|\)|;|,)",
-        rf"(?P<subject>{NAME}),? (?:was|is) born (?:on |in )?(?P<object>(?i:{_DATE}))\b",
-        rf"(?P<subject>{NAME}),? born (?:on |in )?(?P<object>(?i:{_DATE}))\b",
-    ),
-    "capital": (
-        rf"(?P<object>{NAME})(?: (?:is|was|became|remains|has been)|,|:) (?:the |its |a )?(?:national |federal |official )?{_CAPITAL_OF} (?P<subject>{NAME})",
-        rf"[Tt]he {_CAPITAL_OF} (?P<subject>{NAME}) (?:is|was|has been) (?P<object>{NAME})",
-        rf"(?P<subject>{NAME})(?:'s|\u2019s) capital(?: city)?(?:,| is) (?P<object>{NAME})",
-    ),
-    "founding_year": (
-        rf"(?P<subject>{NAME}),? (?:was |is )?(?:founded|established|incorporated) (?:in |on )?(?:(?i:{_DATE}) )?(?:in )?(?P<object>{_YEAR_ONLY})\b",
-        rf"(?:Founded|Established) in (?P<object>{_YEAR_ONLY}),? (?:the )?(?P<subject>{NAME})",
-    ),
-}
-#: Capitalised words that start sentences but never start a name.
-_LEADING = frozenset(
-    "The A An In On At By For From Since Today Its It This That These Those Then Now When While "
-    "After Before During Although Though And But Or So Yet Also However Meanwhile Later Modern "
-    "Present Current Historic Ancient".split()
-)
-
-
-@dataclass(frozen=True)
-class Pattern:
-    relation: str
-    regex: re.Pattern[str]
-    source: str
-
-
-def compile_patterns(specs: Iterable[str]) -> list[Pattern]:
-    """Built-in pack names, ``NAME=REGEX`` or a bare ``REGEX`` (relation "custom").
-
-    A user regex must have named groups ``subject`` and ``object``; a ``relation`` group, when
-    present, names the relation per match.
-    """
-    out: list[Pattern] = []
-    for spec in specs:
-        if spec in PACKS:
-            out.extend(Pattern(spec, re.compile(rx), spec) for rx in PACKS[spec])
-            continue
-        relation, _, rx = spec.partition("=") if re.match(r"^\w+=", spec) else ("custom", "", spec)
-        try:
-            compiled = re.compile(rx)
-        except re.error as exc:
-            raise ConfigError(f"invalid --pattern {spec!r}: {exc}") from None
-        missing = {"subject", "object"} - set(compiled.groupindex)
-        if missing:
-            raise ConfigError(
-                f"--pattern {spec!r} needs named groups (?P<subject>...) and (?P<object>...); "
-                f"missing {', '.join(sorted(missing))} (built-in packs: {', '.join(PACKS)})"
-            )
-        out.append(Pattern(relation, compiled, spec))
-    return out
-
-
-def normalize_object(relation: str, text: str) -> str:
-    """Objects that are dates become ISO strings; everything else is normalised text."""
-    iso = dates.parse_date(text)
-    return iso if iso is not None else normalize(text)
-
-
-def _trim_name(name: str) -> str:
-    words = name.split(" ")
-    while len(words) > 1 and words[0] in _LEADING:
-        words.pop(0)
-    return " ".join(words).rstrip(".,")
-
-
-class PatternExtractor(Extractor):
-    """Open extraction: every regex match is a mention of (relation, subject) with its object."""
-
-    def __init__(self, patterns: list[Pattern]) -> None:
-        if not patterns:
-            raise ConfigError("no patterns given")
-        self.patterns = patterns
-
-    def describe(self) -> dict:
-        return {"patterns": [p.source for p in self.patterns]}
-
-    def mentions(self, doc: Document) -> Iterator[Mention]:
-        text = doc.text
-        seen: set[tuple[str, int]] = set()  # the same statement matched by two regexes counts once
-        for pat in self.patterns:
-            for m in pat.regex.finditer(text):
-                subject = _trim_name(m.group("subject"))
-                obj = _trim_name(m.group("object").strip())
-                if not subject or not obj or subject in _LEADING:
-                    continue
-                relation = pat.relation
-                if "relation" in pat.regex.groupindex and m.group("relation"):
-                    relation = normalize(m.group("relation"))
-                key = (relation, m.start("subject") if subject == m.group("subject") else m.start())
-                if key in seen:
-                    continue
-                seen.add(key)
-                yield Mention(fact_id(relation, subject), relation, normalize_object(relation, obj), doc.id, m.start())
