@@ -1,0 +1,77 @@
+"""Grades, the grader's configuration, and the items an answer is scanned into."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+CORRECT, INCORRECT, ABSTAINED = "correct", "incorrect", "abstained"
+GRADES: tuple[str, ...] = (CORRECT, INCORRECT, ABSTAINED)
+
+#: Default ``fuzzy`` threshold: "Canbera"/"Canberra" 93.3 and "Pariss"/"Paris" 90.9 pass,
+#: "Austria"/"Australia" (87.5) and "Rome"/"Roma" (75) do not.
+DEFAULT_FUZZY = 90.0
+
+
+# Item status while grading one answer.
+_HIT, _PARTIAL, _OTHER = 0, 1, 2
+
+
+_INFO_CACHE = 4096  # facts whose set-up a Grader keeps
+_FLAG = (ABSTAINED, "flag", None)
+_EMPTY = (ABSTAINED, "empty", None)
+_NO_CANDIDATE = (ABSTAINED, "no-candidate", None)
+_MISSING: Any = object()
+_NO_INDICES: frozenset[int] = frozenset()
+
+
+Date = tuple[int | None, int | None, int | None]
+
+
+@dataclass(slots=True, frozen=True)
+class Grade:
+    """One answer's grade (one of ``GRADES``), the rule that fired, the text it fired on."""
+
+    grade: str
+    reason: str
+    matched: str | None = None
+
+
+@dataclass(frozen=True)
+class GraderConfig:
+    """Everything that changes a grade. ``id`` goes into every report.
+
+    ``fuzzy``: rapidfuzz ratio (0-100) above which a misspelled name counts as the reference;
+    0 disables fuzzy matching. ``abstain_patterns``: extra regexes (Python syntax, matched with
+    ``re.search`` on the normalised answer) that mark an abstention, like ``ABSTAIN_PHRASES``.
+    """
+
+    fuzzy: float = DEFAULT_FUZZY
+    abstain_patterns: tuple[str, ...] = ()
+
+    @property
+    def id(self) -> str:
+        blob = repr(("grader/1", float(self.fuzzy), self.abstain_patterns)).encode()
+        return "grader-" + hashlib.sha256(blob).hexdigest()[:12]
+
+    def describe(self) -> dict:
+        return {
+            "id": self.id,
+            "fuzzy": float(self.fuzzy),
+            "abstain_patterns": list(self.abstain_patterns),
+        }
+
+
+@dataclass(slots=True)
+class _Item:
+    start: int
+    end: int
+    status: int
+    text: str
+    how: str = "match"
+    readings: tuple[Date, ...] = ()
+
+
+def _start(it: _Item) -> int:
+    return it.start

@@ -1,0 +1,553 @@
+"""The grader: candidates of an answer, then the decision (rules in ``audit.grading``)."""
+
+from __future__ import annotations
+
+import re
+from itertools import accumulate
+
+from audit.facts import Fact
+from audit.grading.core import (
+    _EMPTY,
+    _FLAG,
+    _HIT,
+    _INFO_CACHE,
+    _MISSING,
+    _NO_CANDIDATE,
+    _NO_INDICES,
+    _OTHER,
+    _PARTIAL,
+    ABSTAINED,
+    CORRECT,
+    INCORRECT,
+    Date,
+    Grade,
+    GraderConfig,
+    _Item,
+    _start,
+)
+from audit.grading.links import _NEG_KEY, _alternatives, _negated, _negated_fast
+from audit.grading.names import (
+    _ASCII_SPLIT,
+    _ASCII_TOKEN,
+    _INERT,
+    _OUTER_PUNCT,
+    _PARTICLES,
+    _TOKEN,
+    STOP_WORDS,
+    _hit_ranges,
+    _joinable,
+    _lo,
+    _name_runs,
+    _place_name,
+    _subruns,
+)
+from audit.grading.numbers import (
+    _DIGIT,
+    _YEAR_CONTEXT,
+    _date_status,
+    _dates_fast,
+    _join_partials,
+    _numbers_fast,
+    _same_number,
+    iter_dates,
+    iter_numbers,
+)
+from audit.grading.phrases import (
+    _PHRASE_KEY,
+    _PHRASE_KEYS,
+    _PHRASE_LABEL_KEYS_T,
+    _PHRASE_LABEL_RX,
+    ABSTAIN_PHRASES,
+    _compile_phrases,
+)
+from audit.grading.reference import _MatchInfo
+from audit.normalize import normalize
+
+
+class Grader:
+    """Grades answers against facts under one ``GraderConfig``.
+
+    >>> from audit.facts import Fact
+    >>> g = Grader()
+    >>> paris = Fact("capital/france", "France", "capital", "Paris")
+    >>> g.grade(paris, "The capital of France is Paris.")
+    Grade(grade='correct', reason='match', matched='Paris')
+    >>> g.grade(paris, "Paris or Lyon").reason
+    'contradiction'
+    """
+
+    def __init__(self, config: GraderConfig | None = None, *, fast: bool = True) -> None:
+        self.config = config or GraderConfig()
+        self.fast = fast
+        self._phrases, self._user = _compile_phrases(self.config.abstain_patterns)
+        self._labels = {f"p{i}": f"phrase:{k}" for i, k in enumerate(ABSTAIN_PHRASES)}
+        self._labels |= {
+            f"u{i + 1}": f"pattern:{i + 1}" for i in range(len(self.config.abstain_patterns))
+        }
+        self._fuzzy = float(self.config.fuzzy)
+        self._ratio = None
+        if self._fuzzy > 0:
+            from rapidfuzz import fuzz
+
+            self._ratio = fuzz.ratio
+        self._infos: dict[str, _MatchInfo] = {}
+        self._phrase_subsets: dict[tuple[int, ...], re.Pattern[str] | None] = {}
+
+    def _phrase_search(self, norm: str) -> re.Match[str] | None:
+        """``self._phrases.search(norm)``, compiled from only the phrases that can match."""
+        mask = tuple(i for i, rx in enumerate(_PHRASE_LABEL_RX) if rx.search(norm))
+        return self._phrase_subset(mask, norm)
+
+    def _phrase_subset(self, mask: tuple[int, ...], norm: str) -> re.Match[str] | None:
+        """The search of the phrases numbered in ``mask``, compiled once a mask."""
+        rx = self._phrase_subsets.get(mask, _MISSING)
+        if rx is _MISSING:
+            phrases = list(ABSTAIN_PHRASES.values())
+            rx = re.compile("|".join(f"(?P<p{i}>{phrases[i]})" for i in mask)) if mask else None
+            self._phrase_subsets[mask] = rx
+        return rx.search(norm) if rx is not None else None
+
+    def _info(self, fact: Fact) -> _MatchInfo:
+        info = self._infos.get(fact.id)
+        if info is None or info.fact is not fact:
+            if len(self._infos) >= _INFO_CACHE:
+                self._infos.clear()
+            info = self._infos[fact.id] = _MatchInfo(fact, self.fast)
+        return info
+
+    # -- entry points --------------------------------------------------------------------------
+    def grade(self, fact: Fact, answer: str, *, abstain: bool = False) -> Grade:
+        """Grade one answer (see the module docstring for the rules, in order)."""
+        if not self.fast:
+            return self._grade_reference(fact, answer, abstain)
+        return Grade(*self.grade_fields(fact, answer, abstain))
+
+    def grade_fields(
+        self, fact: Fact, answer: str, abstain: bool = False
+    ) -> tuple[str, str, str | None]:
+        """``grade`` as a plain (grade, reason, matched) tuple, for loops over many answers."""
+        if not self.fast:
+            g = self._grade_reference(fact, answer, abstain)
+            return g.grade, g.reason, g.matched
+        if abstain:
+            return _FLAG
+        norm = normalize(answer)
+        key = norm.strip(_OUTER_PUNCT)
+        if not key or not (key[0].isalnum() or _TOKEN.search(key)):
+            return _EMPTY
+        obj = fact.object
+        if key == obj.lower() and obj.isascii():
+            # The answer is just the object: for an ASCII object, normalize(obj) is then
+            # obj.lower() (key has nothing for it to collapse), so key is in m.exact.
+            return CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT)
+        m = self._info(fact)
+        if key in m.exact:
+            return CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT)
+        kind = m.kind
+        items: list[_Item] | None
+        if kind == "name":
+            items = self._name_items_fast(m, answer) if answer.isascii() else None
+            if items is None:
+                items = self._name_items(m, answer)
+        elif kind == "number":
+            items = self._number_items_fast(m, answer)
+        elif _DIGIT.search(answer):
+            items = self._date_items_fast(m, answer)
+        else:
+            items = []  # every date, day-month and year has a digit
+        return self._decide_fast(m, answer, norm, items)
+
+    def _grade_reference(self, fact: Fact, answer: str, abstain: bool) -> Grade:
+        """The rules with no fast path: what every fast path must agree with."""
+        if abstain:
+            return Grade(ABSTAINED, "flag")
+        norm = normalize(answer)
+        key = norm.strip(_OUTER_PUNCT)
+        if not key or not any(c.isalnum() for c in key):
+            return Grade(ABSTAINED, "empty")
+        m = self._info(fact)
+        if key in m.exact:
+            return Grade(CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT))
+        if m.kind == "name":
+            items = self._name_items(m, answer)
+        elif m.kind == "number":
+            items = self._number_items(m, answer)
+        else:
+            items = self._date_items(m, answer)
+        return self._decide(m, answer, norm, items)
+
+    def _decide_fast(
+        self, m: _MatchInfo, answer: str, norm: str, items: list[_Item]
+    ) -> tuple[str, str, str | None]:
+        """``_decide``, skipping the negation regexes when no negation word can be present."""
+        live: list[_Item]
+        negated_hit: _Item | None = None
+        # for an ASCII answer norm is answer.lower() with blanks collapsed: _NEG_KEY has no blank
+        if not items or answer.isascii() and not _NEG_KEY.search(norm):
+            live = items
+        else:
+            live = []
+            for it in items:
+                if _negated_fast(answer, it.start, it.end):
+                    if it.status == _HIT and negated_hit is None:
+                        negated_hit = it
+                    continue
+                live.append(it)
+        hit: _Item | None = None
+        other: _Item | None = None
+        partial: _Item | None = None
+        for it in live:
+            st = it.status
+            if st == _HIT:
+                if hit is None:
+                    hit = it
+            elif st == _OTHER:
+                if other is None:
+                    other = it
+            elif partial is None:
+                partial = it
+        # The phrase only suffixes a hit or decides an answer with no candidate: searched then.
+        if hit is not None:
+            if other is not None:
+                clash = _alternatives(answer, live)
+                if clash is not None:
+                    return INCORRECT, "contradiction", clash
+            if self._phrase_match(norm) is not None:
+                return CORRECT, hit.how + "+hedged", hit.text
+            return CORRECT, hit.how, hit.text
+        if m.kind == "date" and other is None and partial is not None:
+            joined = _join_partials(m.value, [it for it in live if it.status == _PARTIAL])
+            if joined is not None:
+                hedged = self._phrase_match(norm) is not None
+                return CORRECT, "date+hedged" if hedged else "date", joined
+        if negated_hit is not None and other is None:
+            return INCORRECT, "negated", negated_hit.text
+        if other is not None:
+            return INCORRECT, "wrong-value", other.text
+        if partial is not None:
+            return ABSTAINED, "incomplete", partial.text
+        pm = self._phrase_match(norm)
+        if pm is not None:
+            return ABSTAINED, self._labels[pm.lastgroup or ""], pm.group(0)
+        return _NO_CANDIDATE
+
+    def _phrase_match(self, norm: str) -> re.Match[str] | None:
+        """The user's pattern or else the built-in phrase that fires on ``norm``, or None."""
+        pm = self._user.search(norm) if self._user is not None else None
+        if pm is not None:
+            return pm
+        # Substring tests (``in``) stand for the literal-alternation regexes, which sre scans
+        # position by position: the _PHRASE_KEY gate first (most answers stop there), then the
+        # label mask.
+        for k in _PHRASE_KEYS:
+            if k in norm:
+                break
+        else:
+            return None
+        mask = []
+        for i, keys in enumerate(_PHRASE_LABEL_KEYS_T):
+            for k in keys:
+                if k in norm:
+                    mask.append(i)
+                    break
+        return self._phrase_subset(tuple(mask), norm)
+
+    def _name_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item] | None:
+        """``_name_items`` for an ASCII answer with a capital letter in which every capitalised
+        word that is not part of a hit is either inert (a particle, an excluded word or a stop
+        word that is no place noun) or a one-word name run of its own; None (use ``_name_items``)
+        otherwise.
+
+        Why that is enough: ``_name_items`` makes items only from ranges of non-excluded,
+        non-stop words inside runs of capitalised words. A run made of inert words, hits and
+        particles gives no range outside the hits and no place name (no place noun in it), so
+        no item; a one-word run gives at most the word itself, classified as in
+        ``_classify_name``. Digits are what else joins a run ("Apollo 13"): any short number
+        sends the answer to the full scan.
+        """
+        low = answer.lower()
+        if low == answer:
+            return None  # no capital letter: every non-stop word is a candidate
+        if m.placey:
+            return None  # a hit that is a place noun may make a place name ("X City")
+        parts = _ASCII_SPLIT.split(answer)
+        toks = parts[1::2]
+        los = _ASCII_TOKEN.findall(low)
+        n = len(los)
+        if _DIGIT.search(answer):
+            for t in los:
+                if len(t) <= 3 and t.isdigit():
+                    return None
+        single = m._single
+        covered: set[int] | frozenset[int]
+        if single is not None:
+            if len(single) == 1 and next(iter(single)) not in low:
+                hit_ranges, covered = [], _NO_INDICES  # not even a substring: no token is it
+            else:
+                hit_ranges = [(i, i + 1) for i, w in enumerate(los) if w in single]
+                covered = {a for a, _ in hit_ranges}
+        else:
+            hit_ranges = _hit_ranges(m.names, los)
+            covered = {i for a, b in hit_ranges for i in range(a, b)}
+        singles: list[int] = []
+        for i, t in enumerate(toks):
+            c = t[0]
+            if not ("A" <= c <= "Z"):
+                continue
+            lo = los[i]
+            if lo in _INERT or i in covered:
+                continue
+            if m.excludes(lo):
+                continue  # never in a range, nor the place noun of a place name
+            # not inert: it must be a run of its own
+            if i > 0 and _joinable(parts, los, i):
+                if "A" <= toks[i - 1][0] <= "Z":
+                    return None
+                if los[i - 1] in _PARTICLES and i > 1 and "A" <= toks[i - 2][0] <= "Z":
+                    return None
+            if i + 1 < n and _joinable(parts, los, i + 1):
+                if "A" <= toks[i + 1][0] <= "Z":
+                    return None
+                if (
+                    los[i + 1] in _PARTICLES
+                    and i + 2 < n
+                    and "A" <= toks[i + 2][0] <= "Z"
+                    and parts[2 * i + 4] == " "
+                ):
+                    return None
+            if lo in STOP_WORDS:
+                continue  # a lone place noun ("City"): no candidate
+            if len(lo) == 1 and not m.short:
+                continue  # an initial
+            singles.append(i)
+        if not hit_ranges and not singles:
+            return []
+        ends = list(accumulate(map(len, parts)))
+        items: list[_Item] = []
+        for a, b in hit_ranges:
+            s, e = ends[2 * a], ends[2 * b - 1]
+            items.append(_Item(s, e, _HIT, answer[s:e], "match"))
+        for i in singles:
+            s, e = ends[2 * i], ends[2 * i + 1]
+            items.append(self._classify_word(m, los[i], s, e, answer[s:e]))
+        if hit_ranges and singles:
+            items.sort(key=_start)
+        return items
+
+    def _classify_word(self, m: _MatchInfo, cand: str, start: int, end: int, text: str) -> _Item:
+        """``_classify_name`` for a one-word candidate."""
+        for ref in m.name_tokens:
+            n = len(ref)
+            if n > 1 and cand in ref:
+                significant = [t for t in ref if t not in _PARTICLES and len(t) > 1]
+                if all(t == cand for t in significant):
+                    return _Item(start, end, _HIT, text, "match")
+                # the first place it occurs, as _classify_name's window scan finds it
+                if ref.index(cand) == n - 1 and len(significant) >= 2 and len(cand) >= 3:
+                    return _Item(start, end, _HIT, text, "surname")
+                return _Item(start, end, _PARTIAL, text)
+        if self._ratio is not None:
+            for name in m.fuzzy_names():
+                if self._ratio(cand, name) >= self._fuzzy:
+                    return _Item(start, end, _HIT, text, "fuzzy")
+        return _Item(start, end, _OTHER, text)
+
+    # -- decision ------------------------------------------------------------------------------
+    def _decide(self, m: _MatchInfo, answer: str, norm: str, items: list[_Item]) -> Grade:
+        live: list[_Item] = []
+        negated_hit: _Item | None = None
+        for it in items:
+            if _negated(answer, it.start, it.end):
+                if it.status == _HIT and negated_hit is None:
+                    negated_hit = it
+                continue
+            live.append(it)
+        hits = [it for it in live if it.status == _HIT]
+        others = [it for it in live if it.status == _OTHER]
+        phrase: str | None = None
+        pm = self._user.search(norm) if self._user is not None else None
+        if pm is None and _PHRASE_KEY.search(norm):
+            pm = self._phrases.search(norm)
+        if pm is not None:
+            phrase = self._labels[pm.lastgroup or ""]
+        if hits:
+            if others:
+                clash = _alternatives(answer, live)
+                if clash is not None:
+                    return Grade(INCORRECT, "contradiction", clash)
+            how = hits[0].how
+            return Grade(CORRECT, how + ("+hedged" if phrase else ""), hits[0].text)
+        if m.kind == "date" and not others:
+            joined = _join_partials(m.value, [it for it in live if it.status == _PARTIAL])
+            if joined is not None:
+                return Grade(CORRECT, "date" + ("+hedged" if phrase else ""), joined)
+        if negated_hit is not None and not others:
+            return Grade(INCORRECT, "negated", negated_hit.text)
+        if others:
+            return Grade(INCORRECT, "wrong-value", others[0].text)
+        partials = [it for it in live if it.status == _PARTIAL]
+        if partials:
+            return Grade(ABSTAINED, "incomplete", partials[0].text)
+        if phrase:
+            return Grade(ABSTAINED, phrase, pm.group(0) if pm else None)
+        return Grade(ABSTAINED, "no-candidate")
+
+    # -- names ---------------------------------------------------------------------------------
+    def _name_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        toks = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(answer)]
+        if answer.isascii():
+            low = answer.lower()
+            los = [low[s:e] for _, s, e in toks]
+        else:
+            los = [_lo(t[0]) for t in toks]
+        # Hits: the object or an alias as whole words, as token ranges; the longest kept where
+        # hits overlap ("Paris, France" over "Paris").
+        hit_ranges = _hit_ranges(m.names, los)
+        covered: set[int] = set()
+        for a, b in hit_ranges:
+            covered.update(range(a, b))
+
+        excluded = m.excluded()
+        lower_mode = not any(c.isupper() for c in answer)
+        runs = _name_runs(answer, toks, los, lower_mode)
+        items: list[_Item] = []
+        embedded: set[tuple[int, int]] = set()
+        for run in runs:
+            ranges = list(_subruns(run, los, excluded))
+            if not lower_mode and not ranges:
+                whole = _place_name(run, los, excluded, m.subject_names())
+                if whole is not None:
+                    ranges = [whole]
+            for a, b in ranges:
+                if all(len(los[j]) == 1 for j in range(a, b)) and (b - a > 1 or not m.short):
+                    continue  # initials ("D.C.", "N/A"), unless the answer is a code like "H"
+                if any(i in covered for i in range(a, b)):
+                    extra = [
+                        i for i in range(a, b) if i not in covered and los[i] not in _PARTICLES
+                    ]
+                    if extra:
+                        # a longer name around a hit; "Washington DC" ~ "Washington, D.C." (same
+                        # letters, other spacing) is still the reference
+                        status = _HIT if "".join(los[a:b]) in m.squashed else _OTHER
+                        embedded.update(r for r in hit_ranges if r[0] < b and a < r[1])
+                        start, end = toks[a][1], toks[b - 1][2]
+                        items.append(_Item(start, end, status, answer[start:end]))
+                    continue
+                items.append(self._classify_name(m, answer, toks, los, a, b))
+        for r in hit_ranges:
+            if r in embedded:
+                continue
+            a, b = r
+            items.append(
+                _Item(
+                    toks[a][1], toks[b - 1][2], _HIT, answer[toks[a][1] : toks[b - 1][2]], "match"
+                )
+            )
+        items.sort(key=lambda it: it.start)
+        return items
+
+    def _classify_name(
+        self, m: _MatchInfo, answer: str, toks: list, los: list[str], a: int, b: int
+    ) -> _Item:
+        start, end = toks[a][1], toks[b - 1][2]
+        text = answer[start:end]
+        cand = " ".join(los[a:b])
+        for ref in m.name_tokens:
+            n = len(ref)
+            k = b - a
+            if k < n:
+                for off in range(n - k + 1):
+                    if ref[off : off + k] == los[a:b]:
+                        significant = [t for t in ref if t not in _PARTICLES and len(t) > 1]
+                        if all(t in los[a:b] for t in significant):
+                            return _Item(
+                                start, end, _HIT, text, "match"
+                            )  # "Washington" ~ "Washington, D.C."
+                        if off + k == n and len(significant) >= 2 and len(los[b - 1]) >= 3:
+                            return _Item(start, end, _HIT, text, "surname")
+                        return _Item(start, end, _PARTIAL, text)
+        if self._ratio is not None:
+            for name in m.fuzzy_names():
+                if self._ratio(cand, name) >= self._fuzzy:
+                    return _Item(start, end, _HIT, text, "fuzzy")
+        return _Item(start, end, _OTHER, text)
+
+    # -- numbers -------------------------------------------------------------------------------
+    def _number_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        ref = m.value
+        skip: tuple[float, ...] | None = None
+        items = []
+        for s, e, v in iter_numbers(answer):
+            if not _same_number(v, ref):
+                if skip is None:
+                    skip = m.excluded_numbers()
+                if any(_same_number(v, x) for x in skip):
+                    continue
+            is_year = 1000 <= v <= 2100 and v.is_integer() and _YEAR_CONTEXT.search(answer, 0, s)
+            if is_year and not _same_number(v, ref):
+                continue  # "as of 2020": a date, not a candidate count
+            status = _HIT if _same_number(v, ref) else _OTHER
+            items.append(_Item(s, e, status, answer[s:e], "number"))
+        items.sort(key=lambda it: it.start)
+        return items
+
+    def _number_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        """``_number_items`` with ``_numbers_fast``."""
+        ref = m.value
+        skip: tuple[float, ...] | None = None
+        items = []
+        for s, e, v in _numbers_fast(answer):
+            same = abs(v - ref) <= 1e-12 * max(1.0, abs(ref))  # _same_number(v, ref)
+            if not same:
+                if skip is None:
+                    skip = m.excluded_numbers()
+                if skip and any(_same_number(v, x) for x in skip):
+                    continue
+                if 1000 <= v <= 2100 and v.is_integer() and _YEAR_CONTEXT.search(answer, 0, s):
+                    continue  # "as of 2020": a date, not a candidate count
+            items.append(_Item(s, e, _HIT if same else _OTHER, answer[s:e], "number"))
+        if len(items) > 1:
+            items.sort(key=_start)
+        return items
+
+    # -- dates ---------------------------------------------------------------------------------
+    def _date_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        """``_date_items`` with ``_dates_fast``."""
+        ref: Date = m.value
+        skip: frozenset[Date] | None = None
+        items = []
+        year_only = m.kind == "year"
+        how = "year" if year_only else "date"
+        for s, e, readings in _dates_fast(answer):
+            if ref not in readings:
+                if skip is None:
+                    skip = m.excluded_dates()
+                if skip and any(r in skip for r in readings):
+                    continue
+            if len(readings) == 1:
+                status = _date_status(ref, readings[0], year_only)
+            else:
+                status = min(_date_status(ref, r, year_only) for r in readings)
+            if status > _OTHER:
+                continue
+            items.append(_Item(s, e, status, answer[s:e], how, readings))
+        return items
+
+    def _date_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
+        ref: Date = m.value
+        skip: frozenset[Date] | None = None
+        items = []
+        year_only = m.kind == "year"
+        for s, e, readings in iter_dates(answer):
+            if ref not in readings:
+                if skip is None:
+                    skip = m.excluded_dates()
+                if any(r in skip for r in readings):
+                    continue
+            status = min(_date_status(ref, r, year_only) for r in readings)
+            if status > _OTHER:
+                continue
+            items.append(
+                _Item(s, e, status, answer[s:e], "date" if not year_only else "year", readings)
+            )
+        return items

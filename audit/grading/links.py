@@ -1,0 +1,73 @@
+"""What joins or cancels candidates: negations ("not Lyon") and alternatives ("Paris or Lyon")."""
+
+from __future__ import annotations
+
+import re
+
+from audit.grading.core import _HIT, _OTHER, _Item
+
+_NEGATION_BEFORE = re.compile(
+    r"(?:\bnot|\bnever|\bnor|n['’]t|\brather than|\binstead of|\bother than|\bmistaken for"
+    r"|\bconfused with|\bcontrary to)\s*"
+    r"(?:(?:just|simply|the|a|an|in|on|at|by|from)\s+)?[\"'“‘(]*$",
+    re.I,
+)
+_NEGATION_AFTER = re.compile(
+    r"[\"'”’)]*\s*(?:(?:is|was|are|were)\s+not\b(?!\s+only)|(?:isn['’]t|wasn['’]t)\b)", re.I
+)
+_PUNCT = r"[\s,;:.!?()\[\]\"'“”‘’*]*"
+_LINK_OR = re.compile(
+    rf"^{_PUNCT}(?:(?:or|nor|and/or|vs\.?|versus)(?:\s+(?:maybe|perhaps|possibly|probably|even|rather|else))?"
+    rf"|(?:maybe|perhaps|possibly)|/|\|){_PUNCT}$",
+    re.I,
+)
+_LINK_RANGE = re.compile(r"^\s*(?:-|–|—|to|until|through|till)\s*$", re.I)
+_LINK_COMMA = re.compile(r"^\s*[,;]\s*$")
+_BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.I)
+#: In an ASCII answer, every text the two negation regexes match contains one of these.
+_NEG_KEY = re.compile(r"n[oe']|rather|instead|other|mistaken|confused|contrary")
+
+
+def _negated(answer: str, start: int, end: int) -> bool:
+    before = answer[max(0, start - 30) : start]
+    if _NEGATION_BEFORE.search(before):
+        return True
+    return bool(_NEGATION_AFTER.match(answer, end, min(len(answer), end + 20)))
+
+
+def _negated_fast(answer: str, start: int, end: int) -> bool:
+    """``_negated``; in ASCII text, the (unanchored, slow) search before the item runs only
+    where ``_NEG_KEY`` finds a negation word there."""
+    before = answer[max(0, start - 30) : start]
+    if (not before.isascii() or _NEG_KEY.search(before.lower())) and _NEGATION_BEFORE.search(before):
+        return True
+    return bool(_NEGATION_AFTER.match(answer, end, min(len(answer), end + 20)))
+
+
+def _alternatives(answer: str, items: list[_Item]) -> str | None:
+    """The text of a hit and another value joined as alternatives, or None.
+
+    Neighbouring items are linked by an "or"-like connector, a range, or a comma; a chain of
+    links is a set of alternatives when at least one link is "or"-like or a range.
+    """
+    groups: list[list[_Item]] = [[items[0]]]
+    strong = [False]
+    for prev, it in zip(items, items[1:], strict=False):
+        gap = answer[prev.end : it.start]
+        between_and = gap.strip().lower() == "and" and _BETWEEN.search(answer, 0, prev.start)
+        if _LINK_OR.match(gap) or _LINK_RANGE.match(gap) or between_and:
+            groups[-1].append(it)
+            strong[-1] = True
+        elif _LINK_COMMA.match(gap):
+            groups[-1].append(it)
+        else:
+            groups.append([it])
+            strong.append(False)
+    for group, is_alt in zip(groups, strong, strict=True):
+        if not is_alt:
+            continue
+        hit = next((it for it in group if it.status == _HIT), None)
+        other = next((it for it in group if it.status == _OTHER), None)
+        if hit is not None and other is not None:
+            return f"{hit.text} | {other.text}"
+    return None

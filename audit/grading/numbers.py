@@ -1,0 +1,305 @@
+"""Numbers, dates and years in text, and the kind of answer a reference object asks for."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from audit.facts import Fact
+from audit.grading.core import _HIT, _OTHER, _PARTIAL, Date, _Item
+
+_MON = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_MONTHS = {
+    "jan": 1,
+    "feb": 2,
+    "mar": 3,
+    "apr": 4,
+    "may": 5,
+    "jun": 6,
+    "jul": 7,
+    "aug": 8,
+    "sep": 9,
+    "oct": 10,
+    "nov": 11,
+    "dec": 12,
+}
+_ORD = r"(?:st|nd|rd|th)?"
+_ERA = r"(?:\s*(?P<{}>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?![\w]))?"
+#: The lookahead first: every branch starts with a digit or a month's first letter, and sre
+#: tries each position of a search against the whole alternation otherwise.
+_DATE = re.compile(
+    rf"""(?=[\dadfjmnos])(?<!\w)(?<![^\W\d_]-)(?:
+      (?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})(?!\d)
+    | (?P<sa>\d{{1,2}})[/.](?P<sb>\d{{1,2}})[/.](?P<sy>\d{{4}})(?!\d)
+    | (?P<m1>{_MON})\.?\s+(?P<d1>\d{{1,2}}){_ORD},?\s+(?P<y1>\d{{1,4}})(?![\d:]){_ERA.format("e1")}
+    | (?P<d2>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<m2>{_MON})\.?,?\s+(?P<y2>\d{{1,4}})(?![\d:])
+      {_ERA.format("e2")}
+    | (?P<m3>{_MON})\.?,?\s+(?:of\s+)?(?P<y3>\d{{4}})(?!\d)
+    | (?P<m4>{_MON})\.?\s+(?P<d4>\d{{1,2}}){_ORD}(?![\d:\w])
+    | (?P<d5>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<m5>{_MON})(?![\w])
+    | (?P<y6>\d{{1,4}})\s*(?P<e6>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?![\w])
+    | (?P<y7>1\d{{3}}|20\d{{2}}|2100)(?![\w]|[.,]\d)
+    )""",
+    re.I | re.X,
+)
+_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+_NUMBER = re.compile(
+    r"(?=\d)(?<![\w.,])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?(?:st|nd|rd|th)?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?(?![\w]|[.,]\d)",
+    re.I,
+)
+_UNIT_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen"
+)
+_TEN_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety"
+_UNITS = _UNIT_WORDS.split()
+_TENS = _TEN_WORDS.split()
+_WORD_VALUES = {w: i for i, w in enumerate(_UNITS)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
+_NUMBER_WORD = re.compile(
+    rf"\b(?P<w>{'|'.join(_TENS + _UNITS[::-1])})(?:[- ](?P<u>{'|'.join(_UNITS[9:0:-1])}))?"
+    r"(?:\s+(?P<scale>hundred|thousand|million|billion)\b)?\b(?!\s+of\b)",
+    re.I,
+)
+_YEAR_CONTEXT = re.compile(
+    r"\b(?:in|as of|since|by|until|from|during|circa|c\.|around|of)\s*$", re.I
+)
+_REF_NUMBER = re.compile(
+    r"^[\s$€£¥~≈]*(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?"
+    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?(?P<rest>[^\d]*)$",
+    re.I,
+)
+
+
+def _int_value(m: re.Match[str]) -> float:
+    value = float(m.group("int").replace(",", "") + (m.group("frac") or ""))
+    scale = m.group("scale")
+    return value * _SCALE[scale.lower()] if scale else value
+
+
+def _same_number(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-12 * max(1.0, abs(b))
+
+
+def _era_year(year: str, era: str | None) -> int:
+    y = int(year)
+    return -y if era and era.upper().startswith("B") else y
+
+
+def _month(text: str) -> int:
+    return _MONTHS[text[:3].lower()]
+
+
+def _valid(d: Date) -> bool:
+    _, m, day = d
+    return (m is None or 1 <= m <= 12) and (day is None or 1 <= day <= 31)
+
+
+def iter_dates(text: str) -> Iterable[tuple[int, int, tuple[Date, ...]]]:
+    """(start, end, readings) of every date, day-month, month-year and year in ``text``.
+
+    A date has one reading, except slash dates ("03/01/1974"), which have the US and the
+    European one.
+    """
+    for m in _DATE.finditer(text):
+        g = m.group
+        readings: tuple[Date, ...]
+        if g("iy"):
+            readings = ((int(g("iy")), int(g("im")), int(g("id"))),)
+        elif g("sy"):
+            a, b, y = int(g("sa")), int(g("sb")), int(g("sy"))
+            readings = tuple(dict.fromkeys([(y, a, b), (y, b, a)]))
+        elif g("m1"):
+            readings = ((_era_year(g("y1"), g("e1")), _month(g("m1")), int(g("d1"))),)
+        elif g("m2"):
+            readings = ((_era_year(g("y2"), g("e2")), _month(g("m2")), int(g("d2"))),)
+        elif g("m3"):
+            readings = ((int(g("y3")), _month(g("m3")), None),)
+        elif g("m4"):
+            readings = ((None, _month(g("m4")), int(g("d4"))),)
+        elif g("m5"):
+            readings = ((None, _month(g("m5")), int(g("d5"))),)
+        elif g("y6"):
+            readings = ((_era_year(g("y6"), g("e6")), None, None),)
+        else:
+            readings = ((int(g("y7")), None, None),)
+        readings = tuple(r for r in readings if _valid(r))
+        if readings:
+            yield m.start(), m.end(), readings
+
+
+def _dates_fast(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
+    """``list(iter_dates(text))``: one ``groups()`` tuple a match instead of named lookups, and
+    the validity test only where a month or day was read from digits."""
+    out = []
+    for m in _DATE.finditer(text):
+        iy, im, id_, sa, sb, sy, m1, d1, y1, e1, d2, m2, y2, e2, m3, y3, m4, d4, d5, m5, y6, e6, y7 = (
+            m.groups()
+        )
+        readings: tuple[Date, ...]
+        if y7:
+            readings = ((int(y7), None, None),)
+        elif iy:
+            mo, d = int(im), int(id_)
+            if not (1 <= mo <= 12 and 1 <= d <= 31):
+                continue
+            readings = ((int(iy), mo, d),)
+        elif sy:
+            a, b, y = int(sa), int(sb), int(sy)
+            readings = tuple(
+                r for r in dict.fromkeys(((y, a, b), (y, b, a))) if _valid(r)
+            )
+            if not readings:
+                continue
+        elif m1:
+            d = int(d1)
+            if not 1 <= d <= 31:
+                continue
+            readings = ((_era_year(y1, e1), _MONTHS[m1[:3].lower()], d),)
+        elif m2:
+            d = int(d2)
+            if not 1 <= d <= 31:
+                continue
+            readings = ((_era_year(y2, e2), _MONTHS[m2[:3].lower()], d),)
+        elif m3:
+            readings = ((int(y3), _MONTHS[m3[:3].lower()], None),)
+        elif m4:
+            d = int(d4)
+            if not 1 <= d <= 31:
+                continue
+            readings = ((None, _MONTHS[m4[:3].lower()], d),)
+        elif m5:
+            d = int(d5)
+            if not 1 <= d <= 31:
+                continue
+            readings = ((None, _MONTHS[m5[:3].lower()], d),)
+        else:
+            readings = ((_era_year(y6, e6), None, None),)
+        out.append((m.start(), m.end(), readings))
+    return out
+
+
+def iter_numbers(text: str) -> Iterable[tuple[int, int, float]]:
+    """(start, end, value) of every number in ``text``: digits with optional thousands commas,
+    decimals and a scale word ("1.5 million"), and number words up to ninety-nine."""
+    for m in _NUMBER.finditer(text):
+        s = m.start()
+        if s >= 2 and text[s - 1] == "-" and text[s - 2].isalpha():
+            continue  # "COVID-19", "F-16": part of a name
+        yield s, m.end(), _int_value(m)
+    if text.isascii() and not any(c in text for c in "tTfFeEsSnNzZ"):
+        return  # every number word contains one of these letters
+    for m in _NUMBER_WORD.finditer(text):
+        value = float(_WORD_VALUES[m.group("w").lower()])
+        if m.group("u"):
+            value += _WORD_VALUES[m.group("u").lower()]
+        scale = m.group("scale")
+        if scale:
+            value *= 100.0 if scale.lower() == "hundred" else _SCALE[scale.lower()]
+        yield m.start(), m.end(), value
+
+
+def kind_of(fact: Fact) -> tuple[str, Any]:
+    """The kind of answer a fact expects and its parsed value: ``("date", (y, m, d))``,
+    ``("year", (y, None, None))``, ``("number", float)`` or ``("name", None)``."""
+    obj = fact.object.strip()
+    if not _DIGIT.search(obj):
+        return "name", None
+    if obj.isdigit():
+        y = int(obj)
+        if len(obj) == 4 and 1000 <= y <= 2100:
+            return "year", (y, None, None)
+        return "number", float(y)
+    dates = list(iter_dates(obj))
+    if len(dates) == 1 and dates[0][0] == 0 and dates[0][1] == len(obj) and len(dates[0][2]) == 1:
+        d = dates[0][2][0]
+        if d[0] is not None:
+            return ("year" if d[1] is None else "date"), d
+    m = _REF_NUMBER.match(obj)
+    if m and len(m.group("rest").split()) <= 3:
+        return "number", _int_value(m)
+    return "name", None
+
+
+def _kind_fast(fact: Fact) -> tuple[str, Any]:
+    """``kind_of``, without the date regex for references like "12,345" and "March 1, 1974"."""
+    obj = fact.object.strip()
+    if _REF_GROUPED.fullmatch(obj):
+        return "number", float(obj.replace(",", ""))
+    mdy = _REF_MDY.fullmatch(obj)
+    if mdy:
+        return "date", (int(mdy[3]), _MONTH_NUMBER[mdy[1]], int(mdy[2]))
+    return kind_of(fact)
+
+
+def _numbers_fast(text: str) -> list[tuple[int, int, float]]:
+    """``list(iter_numbers(text))``, skipping each regex where it cannot match."""
+    out = []
+    if _DIGIT.search(text):
+        for m in _NUMBER.finditer(text):
+            s = m.start()
+            if s >= 2 and text[s - 1] == "-" and text[s - 2].isalpha():
+                continue
+            out.append((s, m.end(), _int_value(m)))
+    if text.isascii() and not _NUMBER_WORD_KEY.search(text.lower()):
+        return out  # re.I on ASCII text: a number word is in the lowercased text
+    for m in _NUMBER_WORD.finditer(text):
+        value = float(_WORD_VALUES[m.group("w").lower()])
+        if m.group("u"):
+            value += _WORD_VALUES[m.group("u").lower()]
+        scale = m.group("scale")
+        if scale:
+            value *= 100.0 if scale.lower() == "hundred" else _SCALE[scale.lower()]
+        out.append((m.start(), m.end(), value))
+    return out
+
+
+#: Every number word (``_NUMBER_WORD``) contains one of these.
+_NUMBER_WORD_KEY = re.compile("zero|one|two|thr|four|fi|six|seven|eight|nine|ten|eleven|twe|thirt|forty")
+#: A reference like "12,345" (``kind_of``: a number) and like "March 1, 1974" (a date).
+_REF_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
+_REF_MDY = re.compile(
+    r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+    r" ([1-9]|[12]\d|3[01]), ([12]\d{3})"
+)
+_MONTH_NUMBER = {
+    name: _MONTHS[name[:3].lower()]
+    for name in ("January", "February", "March", "April", "May", "June", "July", "August",
+                 "September", "October", "November", "December")
+}  # fmt: skip
+_DIGIT = re.compile(r"\d")
+
+
+def _date_status(ref: Date, cand: Date, year_only: bool) -> int:
+    ry, rm, rd = ref
+    cy, cm, cd = cand
+    if year_only:
+        if cy is None:
+            return 3  # a day and month says nothing about a year: not a candidate
+        return _HIT if cy == ry else _OTHER
+    if cy is not None and cy != ry:
+        return _OTHER
+    if cm is not None and cm != rm:
+        return _OTHER
+    if cd is not None and rd is not None and cd != rd:
+        return _OTHER
+    # consistent with the reference at every stated part
+    if cy is not None and cm is not None and (cd is not None or rd is None):
+        return _HIT
+    return _PARTIAL
+
+
+def _join_partials(ref: Date, partials: list[_Item]) -> str | None:
+    """A year (or month and year) and a day and month, each consistent, make the full date."""
+    has_year = has_day = False
+    for it in partials:
+        for y, mo, d in it.readings:
+            has_year |= y is not None
+            has_day |= d is not None and mo is not None
+    if has_year and has_day:
+        return " ... ".join(it.text for it in partials)
+    return None

@@ -1,0 +1,191 @@
+"""What grading needs to know about one reference fact, computed once per fact."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit.facts import Fact
+from audit.grading.core import Date
+from audit.grading.names import _ASCII_TOKEN, _OUTER_PUNCT, _PLACE_NOUNS, loose
+from audit.grading.numbers import _DIGIT, _kind_fast, _numbers_fast, _same_number, iter_dates, iter_numbers, kind_of
+from audit.normalize import normalize
+
+
+class _MatchInfo:
+    """What grading needs to know about one fact, computed once per fact and on first use.
+
+    ``fast``: built for the fast paths (cheap set-up for the common shapes, and the extra
+    fields they read); False builds it exactly as the reference machinery always has.
+    """
+
+    __slots__ = (
+        "fact",
+        "fast",
+        "kind",
+        "value",
+        "exact",
+        "names",
+        "name_tokens",
+        "squashed",
+        "short",
+        "_excluded",
+        "_ctx_low",
+        "_subjects",
+        "_xnum",
+        "_xdate",
+        "_fuzzy_names",
+        "_single",
+        "placey",
+    )
+
+    def __init__(self, fact: Fact, fast: bool = False) -> None:
+        self.fact = fact
+        self.fast = fast
+        self._excluded: frozenset[str] | None = None
+        self._ctx_low: str | None = None
+        self._subjects: frozenset[str] | None = None
+        self._xnum: tuple[float, ...] | None = None
+        self._xdate: frozenset[Date] | None = None
+        self._fuzzy_names: tuple[str, ...] | None = None
+        self._single: frozenset[str] | None = None
+        self.kind: str
+        self.value: Any
+        self.exact: frozenset[str]
+        self.names: tuple[str, ...]
+        self.name_tokens: tuple[list[str], ...]
+        self.squashed: frozenset[str]
+        self.short: bool
+        self.placey: bool
+        obj = fact.object
+        if fast and not fact.aliases and obj.isascii() and obj.isalnum():
+            # One ASCII word ("Paris", "1879"): normalize() and loose() are both lower().
+            lo = obj.lower()
+            self.kind, self.value = ("name", None) if obj.isalpha() else kind_of(fact)
+            self.exact = frozenset((lo,))
+            self.names = (lo,)
+            self.name_tokens = ([lo],)
+            self.squashed = self.exact
+            self.short = len(lo) <= 2
+            self._single = self.exact
+            self._fuzzy_names = self.names  # fuzzy_names() of one one-word name
+            self.placey = lo in _PLACE_NOUNS
+            return
+        if fast:
+            self.kind, self.value = _kind_fast(fact)
+            if self.kind != "name" and not fact.aliases and obj.isascii():
+                n = normalize(obj).strip(_OUTER_PUNCT)
+                if "the" not in n:  # the loop below, for one ASCII name without "the"
+                    self.exact = frozenset((n,)) if n else frozenset()
+                    self.names, self.name_tokens = (), ()
+                    self.squashed, self.short, self.placey = frozenset(), False, False
+                    return
+            if self.kind != "name":
+                # Numbers and dates are found by value: only the exact answers are needed.
+                exact = set()
+                for name in fact.object_names:
+                    n = normalize(name).strip(_OUTER_PUNCT)
+                    exact.add(n)
+                    if "the" in n or not name.isascii():  # else loose(name) has no "the "
+                        lo = loose(name)
+                        if lo.startswith("the ") and len(lo) > 4:
+                            exact.add(n[4:])
+                exact.discard("")
+                self.exact = frozenset(exact)
+                self.names, self.name_tokens = (), ()
+                self.squashed, self.short, self.placey = frozenset(), False, False
+                return
+        else:
+            self.kind, self.value = kind_of(fact)
+        exact = set()
+        names = []
+        for name in fact.object_names:
+            n = normalize(name).strip(_OUTER_PUNCT)
+            exact.add(n)
+            lo = loose(name)
+            names.append(lo)
+            if lo.startswith("the ") and len(lo) > 4:
+                names.append(lo[4:])
+                exact.add(n[4:])
+        exact.discard("")
+        self.exact = frozenset(exact)
+        self.names = tuple(dict.fromkeys(n for n in names if n))
+        self.name_tokens = tuple(n.split() for n in self.names)
+        self.squashed = frozenset(n.replace(" ", "") for n in self.names)
+        self.short = any(len(n) <= 2 for n in self.names)
+        if self.names and all(len(t) == 1 for t in self.name_tokens):
+            self._single = frozenset(self.names)
+        self.placey = any(t in _PLACE_NOUNS for ref in self.name_tokens for t in ref)
+
+    def _context(self) -> str:
+        f = self.fact
+        return " ".join((*f.subject_names, f.question or "", f.relation.replace("_", " ")))
+
+    def subject_names(self) -> frozenset[str]:
+        if self._subjects is None:
+            self._subjects = frozenset(loose(n) for n in self.fact.subject_names)
+        return self._subjects
+
+    def fuzzy_names(self) -> tuple[str, ...]:
+        """The names a misspelling is compared with: each name, and the last word of names of
+        two or more words ("einstein" for "albert einstein")."""
+        if self._fuzzy_names is not None:
+            return self._fuzzy_names
+        out = list(self.names)
+        for toks in self.name_tokens:
+            if len(toks) >= 2 and len(toks[-1]) >= 4:
+                out.append(toks[-1])
+        found = tuple(dict.fromkeys(out))
+        if self.fast:
+            self._fuzzy_names = found
+        return found
+
+    def excluded(self) -> frozenset[str]:
+        """Words that name the subject, or come from the question or relation: never part of a
+        candidate (the reference itself is still found, by ``names``)."""
+        if self._excluded is None:
+            ctx = self._context()
+            if self.fast and ctx.isascii():
+                # loose(ctx).split() without the join: ASCII tokens of the lowercased text
+                self._excluded = frozenset(_ASCII_TOKEN.findall(ctx.lower()))
+            else:
+                self._excluded = frozenset(loose(ctx).split())
+        return self._excluded
+
+    def excludes(self, word: str) -> bool:
+        """``word in self.excluded()`` for a lowercase ASCII token, found in the lowercased
+        context (when ASCII) as a substring bounded by non-alphanumerics, without the set."""
+        if self._excluded is not None:
+            return word in self._excluded
+        ctx = self._ctx_low
+        if ctx is None:
+            f = self.fact
+            # _context(), "_" kept in the relation: for the bounds below it is a blank too
+            raw = f"{f.subject} {f.question or ''} {f.relation}" if not f.subject_aliases else self._context()
+            if not raw.isascii():
+                return word in self.excluded()
+            ctx = self._ctx_low = raw.lower()
+        i = ctx.find(word)
+        n = len(word)
+        while i >= 0:
+            j = i + n
+            if (i == 0 or not ctx[i - 1].isalnum()) and (j == len(ctx) or not ctx[j].isalnum()):
+                return True
+            i = ctx.find(word, j)
+        return False
+
+    def excluded_numbers(self) -> tuple[float, ...]:
+        if self._xnum is None:
+            found = _numbers_fast(self._context()) if self.fast else iter_numbers(self._context())
+            self._xnum = tuple(v for _, _, v in found if not _same_number(v, self.value))
+        return self._xnum
+
+    def excluded_dates(self) -> frozenset[Date]:
+        if self._xdate is None:
+            ctx = self._context()
+            if self.fast and not _DIGIT.search(ctx):
+                self._xdate = frozenset()  # every date, day-month and year has a digit
+                return self._xdate
+            found = {r for _, _, rs in iter_dates(ctx) for r in rs}
+            found.discard(self.value)
+            self._xdate = frozenset(found)
+        return self._xdate
