@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from audit import dates
 from audit.errors import ConfigError
@@ -56,15 +57,56 @@ _LEADING = frozenset(
 @dataclass(frozen=True)
 class Pattern:
     relation: str
-    regex: re.Pattern[str]
+    regex: Any  # re.Pattern (built-in packs) or an RE2 regexp (user patterns): same verbs
     source: str
+
+
+#: Constructs of Python's regex syntax that RE2 refuses, as (how to spot it, what to call it).
+_UNSUPPORTED = (
+    (re.escape("(?<="), "lookbehind (?<=...)"),
+    (re.escape("(?<!"), "negative lookbehind (?<!...)"),
+    (re.escape("(?="), "lookahead (?=...)"),
+    (re.escape("(?!"), "negative lookahead (?!...)"),
+    (re.escape("(?>"), "atomic group (?>...)"),
+    (re.escape("(?("), "conditional group (?(...)...)"),
+    (re.escape("(?P="), "named backreference (?P=name)"),
+    (r"\\[1-9]", "backreference \\1"),
+    (r"[*+?}]\+", "possessive quantifier (*+, ++, ?+)"),
+    (r"\\Z", "\\Z (RE2 writes it \\z)"),
+)
+
+
+def compile_user_regex(spec: str, rx: str) -> Any:
+    """Compile a user's regex with RE2, which matches in time linear in the text.
+
+    Python's backtracking engine can take exponential time on a pattern such as ``(a+)+b``;
+    a corpus scan must not hang on one regex. RE2 has Python's syntax (named groups
+    ``(?P<name>...)`` included) without lookaround, backreferences, atomic groups and possessive
+    quantifiers; a pattern that uses one is refused, naming the construct.
+    """
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # RE2 would also print the error on stderr through its logger
+    try:
+        return re2.compile(rx, options)
+    except re2.error as exc:
+        reason = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        for construct, name in _UNSUPPORTED:
+            if re.search(construct, rx):
+                raise ConfigError(
+                    f"--pattern {spec!r} uses {name}, which patterns do not support: they run on RE2, "
+                    "which matches in linear time and has no lookaround, backreferences, atomic groups "
+                    "or possessive quantifiers"
+                ) from None
+        raise ConfigError(f"invalid --pattern {spec!r}: {reason}") from None
 
 
 def compile_patterns(specs: Iterable[str]) -> list[Pattern]:
     """Built-in pack names, ``NAME=REGEX`` or a bare ``REGEX`` (relation "custom").
 
     A user regex must have named groups ``subject`` and ``object``; a ``relation`` group, when
-    present, names the relation per match.
+    present, names the relation per match. User regexes run on RE2 (``compile_user_regex``).
     """
     out: list[Pattern] = []
     for spec in specs:
@@ -72,10 +114,7 @@ def compile_patterns(specs: Iterable[str]) -> list[Pattern]:
             out.extend(Pattern(spec, re.compile(rx), spec) for rx in PACKS[spec])
             continue
         relation, _, rx = spec.partition("=") if re.match(r"^\w+=", spec) else ("custom", "", spec)
-        try:
-            compiled = re.compile(rx)
-        except re.error as exc:
-            raise ConfigError(f"invalid --pattern {spec!r}: {exc}") from None
+        compiled = compile_user_regex(spec, rx)
         missing = {"subject", "object"} - set(compiled.groupindex)
         if missing:
             raise ConfigError(
@@ -122,7 +161,9 @@ class PatternExtractor(Extractor):
                 relation = pat.relation
                 if "relation" in pat.regex.groupindex and m.group("relation"):
                     relation = normalize(m.group("relation"))
-                key = (relation, m.start("subject") if subject == m.group("subject") else m.start())
+                # re2 match objects take group numbers only
+                subject_start = m.start(pat.regex.groupindex["subject"])
+                key = (relation, subject_start if subject == m.group("subject") else m.start())
                 if key in seen:
                     continue
                 seen.add(key)
