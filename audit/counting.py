@@ -17,7 +17,8 @@ from typing import Protocol
 
 import orjson
 
-from audit.errors import FormatError, MergeError
+from audit.errors import MergeError
+from audit.sealed import U64_MAX, open_sealed, seal
 
 #: Frequency-of-frequencies buckets (THEORY.md sec. 6, Kandpal et al. 2023): label, lo, hi.
 BUCKETS: tuple[tuple[str, int, float], ...] = (
@@ -79,22 +80,26 @@ class FactCounter(Protocol):
 class ExactCounter:
     """Exact counts in a dict: right while the distinct facts fit in memory.
 
-    Serialized layout (all integers little-endian):
+    Serialized layout (all integers little-endian; the frame of ``audit.sealed``):
 
     ====== ======= ===========================================================
     offset size    field
     ====== ======= ===========================================================
     0      8       magic ``b"HAEXACT\\x00"``
-    8      2       format version (uint16), currently 1
+    8      2       format version (uint16), currently 2
     10     4       length L of the config id (uint32)
     14     L       config id, UTF-8
     14+L   8       length M of the body (uint64)
-    22+L   M       body: orjson array of ``[fact, relation, count]`` sorted by fact
+    22+L   M       body: orjson array of ``[fact, relation, count]``, strictly sorted by
+                   fact, count an integer >= 0
+    22+L+M 4       CRC-32 (uint32, ``zlib.crc32``) of bytes 0 .. 22+L+M-1
     ====== ======= ===========================================================
+
+    Version 1 (no checksum) is refused with a message saying so.
     """
 
     MAGIC = b"HAEXACT\x00"
-    VERSION = 1
+    VERSION = 2
 
     __slots__ = ("config_id", "_counts", "_relation")
 
@@ -197,27 +202,31 @@ class ExactCounter:
     def to_bytes(self) -> bytes:
         cid = self.config_id.encode()
         body = orjson.dumps([[f, r, self._counts.get(f, 0)] for f, r in sorted(self._relation.items())])
-        return self.MAGIC + struct.pack("<HI", self.VERSION, len(cid)) + cid + struct.pack("<Q", len(body)) + body
+        return seal(self.MAGIC, self.VERSION, struct.pack("<I", len(cid)), cid, struct.pack("<Q", len(body)), body)
 
     @classmethod
-    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> ExactCounter:
-        try:
-            if data[:8] != cls.MAGIC:
-                raise FormatError("not an exact fact counter (bad magic)", path=source)
-            version, n = struct.unpack_from("<HI", data, 8)
-            if version != cls.VERSION:
-                raise FormatError(f"unsupported exact counter version {version}", path=source)
-            cid = data[14 : 14 + n].decode()
-            (m,) = struct.unpack_from("<Q", data, 14 + n)
-            body = data[22 + n : 22 + n + m]
-            if len(body) != m:
-                raise FormatError("truncated exact counter", path=source)
-            rows = orjson.loads(body)
-        except (struct.error, UnicodeDecodeError, orjson.JSONDecodeError) as exc:
-            raise FormatError(f"corrupt exact counter ({exc})", path=source) from None
+    def from_bytes(cls, data: bytes | memoryview, source: str = "<bytes>") -> ExactCounter:
+        """Read ``to_bytes`` output; anything else is a ``FormatError`` (never another error)."""
+        r = open_sealed(data, cls.MAGIC, cls.VERSION, "exact fact counter", source,
+                        "count the corpus again with this version")  # fmt: skip
+        cid = r.text("config id")
+        rows = r.list_(r.json(r.blob("body"), "body"), "body")
+        r.end()
         out = cls(cid)
-        for fact, relation, count in rows:
-            out._relation[fact] = relation
+        relation, counts = out._relation, out._counts
+        prev = None
+        for i, row in enumerate(rows):
+            if not (isinstance(row, list) and len(row) == 3):
+                r.list_(row, f"fact {i}", 3)
+            fact, rel, count = row
+            if not (isinstance(fact, str) and isinstance(rel, str) and type(count) is int and 0 <= count <= U64_MAX):
+                r.str_(fact, f"fact {i} id")
+                r.str_(rel, f"fact {i} relation")
+                r.int_(count, f"fact {i} count")
+            if prev is not None and not prev < fact:
+                r.fail(f"facts not sorted or repeated at {fact!r}")
+            prev = fact
+            relation[fact] = rel
             if count:
-                out._counts[fact] = int(count)
+                counts[fact] = count
         return out

@@ -14,25 +14,34 @@ Across machines, each shard writes its partial with ``--sketch-out`` and ``hallu
 combines the files into the same report. Dedup then runs within each shard only (a document that
 repeats one from another shard is counted in both shards' distinct-source counts).
 
-Partial file layout (all integers little-endian):
+Partial file layout (all integers little-endian; the frame of ``audit.sealed``):
 
 ======== ======== ============================================================================
 offset   size     field
 ======== ======== ============================================================================
 0        8        magic ``b"HAPART\\x00\\x00"``
-8        2        format version (uint16), currently 1
+8        2        format version (uint16), currently 2
 10       4        length L of the config id (uint32)
-14       L        config id, UTF-8
+14       L        config id, UTF-8 (``CorpusConfig.id``: ``cfg-`` and 16 hex digits)
 14+L     8        length H of the header (uint64)
-22+L     H        header: orjson object with ``config`` (``CorpusConfig.describe()``),
-                  ``sources``, ``documents``, ``bytes``, ``bad`` (reason -> [count, examples]),
-                  ``tokens``, ``duplicates``, ``objects`` (prompt -> sorted objects),
-                  ``reference_facts``, ``reference_objects``, ``tokenizer``
+22+L     H        header: orjson object with exactly these keys: ``config``
+                  (``CorpusConfig.describe()``, whose id must be the one above), ``inputs``
+                  (``[[input id, path], ...]``: what was counted, see ``input_id``),
+                  ``sources`` (paths), ``documents``, ``bytes``, ``bad`` (reason -> [count,
+                  examples]), ``tokens`` (null or >= 0), ``duplicates`` (<= documents),
+                  ``objects`` (prompt -> sorted objects, pattern mode only),
+                  ``reference_facts``, ``reference_objects`` (relation -> count, or null),
+                  ``tokenizer`` (null or a file name); counts are integers >= 0
 22+L+H   8        length C of the counter (uint64)
-30+L+H   C        the counter: ``ExactCounter`` or ``SampleCounter`` bytes (their own formats)
-30+L+H+C 8        length D of the distinct-source counter (uint64), 0 without ``--dedup``
+30+L+H   C        the counter: ``ExactCounter`` or ``SampleCounter`` bytes (their own sealed
+                  formats), the kind, capacity and seed the config names, with its config id
+30+L+H+C 8        length D of the distinct-source counter (uint64), 0 exactly without ``--dedup``
 38+L+H+C D        the distinct-source counter, same format as the counter
+38+L+H+C+D 4      CRC-32 (uint32, ``zlib.crc32``) of every byte before it
 ======== ======== ============================================================================
+
+Version 1 files (no checksum, no input ids) are refused with a message saying so: make them
+again with ``corpus --sketch-out``.
 """
 
 from __future__ import annotations
@@ -49,15 +58,16 @@ import numpy as np
 import orjson
 
 from audit.corpus import CorpusJob, CorpusPartial, scan
-from audit.errors import ConfigError, FormatError, InputError, MergeError
+from audit.errors import ConfigError, InputError, MergeError
 from audit.reading import BadTally, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
 
 if TYPE_CHECKING:
     from audit.report import CorpusReport
+    from audit.sealed import Reader
 
 MAGIC = b"HAPART\x00\x00"
-VERSION = 1
+VERSION = 2
 #: Byte ranges are cut near this size (smaller runs stay in one process).
 MIN_TASK_BYTES = 8 << 20
 MAX_TASK_BYTES = 256 << 20
@@ -66,9 +76,56 @@ MIN_PARALLEL_BYTES = 16 << 20
 
 
 # -- the partial-result file ---------------------------------------------------------------------
+#: Bytes read from each end of an input for its ``input_id``.
+ID_BYTES = 1 << 20
+
+
+def input_id(source: Source) -> str | None:
+    """What identifies one input's content, so that ``merge`` can refuse to count it twice:
+    BLAKE2b-128 of its size and its first and last MiB (all of it when smaller), as 32 hex
+    digits. The same file under another name or on another machine has the same id. ``None``
+    for what cannot be read twice (stdin, a pipe): ``run_corpus`` then names the content
+    counted instead (``content_id``)."""
+    import hashlib
+    import stat
+
+    try:
+        st = os.stat(source.path) if source.path != "-" else None
+    except OSError:
+        return None
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return None
+    end = source.end if source.end is not None else st.st_size
+    h = hashlib.blake2b(f"{source.start}:{end - source.start}:".encode(), digest_size=16)
+    try:
+        with open(source.path, "rb") as fh:
+            fh.seek(source.start)
+            h.update(fh.read(min(ID_BYTES, end - source.start)))
+            tail = max(source.start + ID_BYTES, end - ID_BYTES)
+            if tail < end:
+                fh.seek(tail)
+                h.update(fh.read(end - tail))
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def content_id(partial: CorpusPartial) -> str:
+    """An id of what a stream was counted to (its counter and read tallies): the same stream
+    counted twice gets the same id."""
+    import hashlib
+
+    h = hashlib.blake2b(partial.counter.to_bytes(), digest_size=16)
+    h.update(f"{partial.read.documents}:{partial.read.bytes}".encode())
+    return "stream-" + h.hexdigest()
+
+
 @dataclass
 class PartialFile:
-    """A ``CorpusPartial`` with what ``merge`` needs to write the report without the inputs."""
+    """A ``CorpusPartial`` with what ``merge`` needs to write the report without the inputs.
+
+    ``inputs`` names what was counted (``[input id, path]`` per input, see ``input_id``):
+    merging two results that counted the same input is refused."""
 
     config: CorpusConfig
     partial: CorpusPartial
@@ -76,6 +133,7 @@ class PartialFile:
     reference_facts: dict[str, int] | None = None
     reference_objects: dict[str, int] | None = None
     tokenizer: str | None = None
+    inputs: list[list[str]] = field(default_factory=list)
 
     def report(self, confidence: float, elapsed_s: float | None = None) -> CorpusReport:
         """The corpus report of this (possibly merged) result."""
@@ -87,20 +145,36 @@ class PartialFile:
             tokenizer=self.tokenizer, elapsed_s=elapsed_s,
         )
 
+    def overlap(self, other: PartialFile) -> list[str] | None:
+        """``[input id, path here, path there]`` of an input both counted, or None."""
+        mine = {i: path for i, path in self.inputs}
+        for i, path in other.inputs:
+            if i in mine:
+                return [i, mine[i], path]
+        return None
+
     def merge(self, other: PartialFile) -> None:
         if other.config.id != self.config.id:
             raise MergeError(f"cannot merge results of different configs ({self.config.id} vs {other.config.id})")
+        both = self.overlap(other)
+        if both is not None:
+            same = both[1] if both[1] == both[2] else f"{both[1]} and {both[2]} (the same content)"
+            raise MergeError(f"both results count {same}: merging would count it twice")
         self.partial.merge(other.partial)
         self.sources += other.sources
+        self.inputs += other.inputs
         if self.reference_facts is None:
             self.reference_facts = other.reference_facts
             self.reference_objects = other.reference_objects
 
     def to_bytes(self) -> bytes:
+        from audit.sealed import seal
+
         p = self.partial
         header = orjson.dumps(
             {
                 "config": self.config.describe(),
+                "inputs": self.inputs,
                 "sources": self.sources,
                 "documents": p.read.documents,
                 "bytes": p.read.bytes,
@@ -116,73 +190,132 @@ class PartialFile:
         cid = self.config.id.encode()
         counter = p.counter.to_bytes()
         distinct = p.distinct.to_bytes() if p.distinct is not None else b""
-        return b"".join(
-            [
-                MAGIC,
-                struct.pack("<HI", VERSION, len(cid)),
-                cid,
-                struct.pack("<Q", len(header)),
-                header,
-                struct.pack("<Q", len(counter)),
-                counter,
-                struct.pack("<Q", len(distinct)),
-                distinct,
-            ]
+        return seal(
+            MAGIC,
+            VERSION,
+            struct.pack("<I", len(cid)),
+            cid,
+            struct.pack("<Q", len(header)),
+            header,
+            struct.pack("<Q", len(counter)),
+            counter,
+            struct.pack("<Q", len(distinct)),
+            distinct,
         )
 
     @classmethod
-    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> PartialFile:
-        from audit.sketch import counter_from_bytes
+    def from_bytes(cls, data: bytes | memoryview, source: str = "<bytes>") -> PartialFile:
+        """Read ``to_bytes`` output; anything else is a ``FormatError`` naming ``source`` and
+        the first problem found (never another exception)."""
+        from audit.sealed import open_sealed
 
-        try:
-            if data[:8] != MAGIC:
-                raise FormatError("not a hallu-audit partial result (bad magic)", path=source)
-            version, n = struct.unpack_from("<HI", data, 8)
-            if version != VERSION:
-                raise FormatError(f"unsupported partial-result version {version}", path=source)
-            cid = data[14 : 14 + n].decode()
-            off = 14 + n
-            parts = []
-            for _ in range(3):
-                (m,) = struct.unpack_from("<Q", data, off)
-                parts.append(data[off + 8 : off + 8 + m])
-                if len(parts[-1]) != m:
-                    raise FormatError("truncated partial result", path=source)
-                off += 8 + m
-            h = orjson.loads(parts[0])
-            cfg = dict(h["config"])
-            cfg.pop("id", None)
-            cfg["patterns"] = tuple(cfg["patterns"])
-            cfg["minhash"] = tuple(cfg["minhash"])
-            config = CorpusConfig(**cfg)
-            read = ReadStats(int(h["documents"]), int(h["bytes"]))
-            for reason, (count, examples) in h["bad"].items():
-                read.bad[reason] = BadTally(int(count), [str(e) for e in examples])
-            partial = CorpusPartial(
-                cid,
-                counter_from_bytes(parts[1], source),
-                read,
-                h["tokens"],
-                {k: set(v) for k, v in h["objects"].items()},
-                counter_from_bytes(parts[2], source) if parts[2] else None,
-                int(h["duplicates"]),
-            )
-        except FormatError:
-            raise
-        except (struct.error, UnicodeDecodeError, orjson.JSONDecodeError, KeyError, TypeError,
-                ValueError) as exc:  # fmt: skip
-            raise FormatError(f"corrupt partial result ({exc})", path=source) from None
-        if config.id != cid or partial.counter.config_id not in (cid, ""):
-            raise FormatError(f"partial result made by another version or edited (config id {cid})", path=source)
-        return cls(config, partial, list(h["sources"]), h["reference_facts"],
-                   h["reference_objects"], h["tokenizer"])  # fmt: skip
+        r = open_sealed(data, MAGIC, VERSION, "partial result", source,
+                        "write it again with corpus --sketch-out")  # fmt: skip
+        cid = r.text("config id")
+        h = r.dict_(r.json(r.blob("header"), "header"), "header", _HEADER_KEYS)
+        counter_raw = r.blob("counter")
+        distinct_raw = r.blob("distinct-source counter")
+        r.end()
+        config = _read_config(r, h["config"], cid)
+        inputs = []
+        for i, item in enumerate(r.list_(h["inputs"], "inputs")):
+            r.list_(item, f"input {i}", 2)
+            inputs.append([r.str_(item[0], f"input {i} id"), r.str_(item[1], f"input {i} path")])
+        sources = [r.str_(x, "source") for x in r.list_(h["sources"], "sources")]
+        read = ReadStats(r.int_(h["documents"], "documents"), r.int_(h["bytes"], "bytes"))
+        for reason, tally in r.dict_(h["bad"], "bad").items():
+            count, examples = r.list_(tally, f"bad {reason!r}", 2)
+            examples = [r.str_(e, "bad record example") for e in r.list_(examples, "examples")]
+            read.bad[reason] = BadTally(r.int_(count, f"bad {reason!r} count", lo=1), examples)
+        tokens = r.optional(h["tokens"], r.int_, "tokens")
+        duplicates = r.int_(h["duplicates"], "duplicates", hi=read.documents)
+        objects: dict[str, set[str]] = {}
+        for prompt, objs in r.dict_(h["objects"], "objects").items():
+            objects[prompt] = {r.str_(o, f"object of {prompt!r}") for o in r.list_(objs, f"objects of {prompt!r}")}
+        if objects and config.mode != "patterns":
+            r.fail("objects in a reference-table run")
+        refs = {}
+        for key in ("reference_facts", "reference_objects"):
+            table = r.optional(h[key], r.dict_, key)
+            refs[key] = None if table is None else {k: r.int_(v, f"{key} {k!r}") for k, v in table.items()}
+            if table is not None and config.mode != "facts":
+                r.fail(f"{key} in a pattern run")
+        tokenizer = r.optional(h["tokenizer"], r.str_, "tokenizer")
+        counter = _read_counter(r, counter_raw, config, "counter")
+        distinct = None
+        if config.dedup != "off":
+            distinct = _read_counter(r, distinct_raw, config, "distinct-source counter")
+        elif len(distinct_raw):
+            r.fail("a distinct-source counter without --dedup")
+        elif duplicates:
+            r.fail("duplicates counted without --dedup")
+        partial = CorpusPartial(cid, counter, read, tokens, objects, distinct, duplicates)
+        return cls(config, partial, sources, refs["reference_facts"], refs["reference_objects"], tokenizer, inputs)
+
+
+_HEADER_KEYS = {
+    "config", "inputs", "sources", "documents", "bytes", "bad", "tokens", "duplicates", "objects",
+    "reference_facts", "reference_objects", "tokenizer",
+}  # fmt: skip
+
+
+def _read_config(r: Reader, raw: Any, cid: str) -> CorpusConfig:
+    """The ``CorpusConfig`` of a header, every field checked; its id must be ``cid``."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(CorpusConfig)}
+    cfg = dict(r.dict_(raw, "config", names | {"id"}))
+    if cfg.pop("id") != cid:
+        r.fail("config id of the header and of the file differ")
+    for name in ("mode", "facts_digest", "scope", "normalizer", "dedup", "counter", "version"):
+        r.str_(cfg[name], f"config {name}")
+    if cfg["mode"] not in ("facts", "patterns"):
+        r.fail(f"config mode {cfg['mode']!r}")
+    if cfg["dedup"] not in ("off", "exact", "minhash"):
+        r.fail(f"config dedup {cfg['dedup']!r}")
+    kind, _, k = cfg["counter"].partition(":")
+    if cfg["counter"] != "exact" and not (kind == "sample" and k.isdigit() and int(k) > 0):
+        r.fail(f"config counter {cfg['counter']!r}")
+    r.int_(cfg["window"], "config window")
+    r.int_(cfg["seed"], "config seed", lo=-(1 << 63))
+    cfg["patterns"] = tuple(r.str_(x, "config pattern") for x in r.list_(cfg["patterns"], "config patterns"))
+    perm, shingle, threshold = r.list_(cfg["minhash"], "config minhash", 3)
+    r.int_(perm, "config minhash permutations")
+    r.int_(shingle, "config minhash shingle")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        r.fail("config minhash threshold must be a number in [0, 1]")
+    cfg["minhash"] = (perm, shingle, float(threshold))
+    config = CorpusConfig(**cfg)
+    if config.id != cid:
+        r.fail(f"config does not match its id {cid} (made by another version, or edited)")
+    return config
+
+
+def _read_counter(r: Reader, raw: Any, config: CorpusConfig, what: str) -> Any:
+    """A counter of the kind, capacity and seed ``config`` names, made under its id."""
+    from audit.counting import ExactCounter
+    from audit.sketch import SampleCounter
+
+    if config.counter == "exact":
+        counter: Any = ExactCounter.from_bytes(raw, r.source)
+    else:
+        counter = SampleCounter.from_bytes(raw, r.source)
+        k = int(config.counter.partition(":")[2])
+        if counter.capacity != k or counter.seed != config.seed % (1 << 64):
+            r.fail(f"{what} has capacity {counter.capacity} and seed {counter.seed}, the config {k} and {config.seed}")
+    if counter.config_id != config.id:
+        r.fail(f"{what} was made under config {counter.config_id!r}, not {config.id}")
+    return counter
 
 
 def read_partial_files(paths: Sequence[str]) -> PartialFile:
-    """Read and merge ``--sketch-out`` files, in the order given."""
+    """Read and merge ``--sketch-out`` files, in the order given. Two files that counted the
+    same input (the same file twice, or a merged result and one of its parts) are refused,
+    naming both."""
     if not paths:
         raise InputError("no partial-result files given")
     merged: PartialFile | None = None
+    owner: dict[str, str] = {}
     for path in paths:
         try:
             with open(path, "rb") as fh:
@@ -193,10 +326,20 @@ def read_partial_files(paths: Sequence[str]) -> PartialFile:
         if merged is None:
             merged = part
         else:
+            both = merged.overlap(part)
+            if both is not None:
+                there = "" if both[1] == both[2] else f" as {both[1]} (the same content)"
+                raise MergeError(
+                    f"counts {both[2]} again, already counted in {owner[both[0]]}{there}: "
+                    "merging would count it twice",
+                    path=path,
+                )
             try:
                 merged.merge(part)
             except MergeError as exc:
                 raise MergeError(exc.reason, path=path) from None
+        for i, _ in part.inputs:
+            owner.setdefault(i, path)
     assert merged is not None
     return merged
 
@@ -407,7 +550,12 @@ def run_corpus(
 ) -> PartialFile:
     """The whole ``hallu-audit corpus`` job: scan (in parallel where asked) and keep, beside the
     merged counts, what the report needs: the reference table's facts and objects per relation."""
+    ids = [input_id(s) for s in sources]
     partial = run(job, sources, workers=workers, engine=engine, scheduler=scheduler, progress=progress)
+    if None in ids:
+        stream = content_id(partial)
+        ids = [i or stream for i in ids]
+    inputs = [[i, s.path] for i, s in zip(ids, sources, strict=True) if i is not None]
     reference_facts = reference_objects = None
     if job.facts_path is not None:
         from audit.facts import load_references
@@ -420,7 +568,8 @@ def run_corpus(
             objects.setdefault(f.relation, set()).add(normalize(f.object))
         reference_objects = {r: len(o) for r, o in sorted(objects.items())}
     tokenizer = os.path.basename(job.tokenizer_path) if job.tokenizer_path else None
-    return PartialFile(job.config, partial, [s.path for s in sources], reference_facts, reference_objects, tokenizer)
+    return PartialFile(job.config, partial, [s.path for s in sources], reference_facts, reference_objects, tokenizer,
+                       inputs)
 
 
 class _LocalPool:

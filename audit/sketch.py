@@ -58,6 +58,7 @@ import orjson
 
 from audit.counting import BUCKETS, CountStats, ExactCounter, FactCounter, bucket_of
 from audit.errors import ConfigError, FormatError, MergeError
+from audit.sealed import open_sealed, seal
 
 TWO64 = 1 << 64
 HLL_P = 14
@@ -113,33 +114,37 @@ class SampleCounter:
     """Fact counter with bounded memory: exact until ``capacity`` distinct facts, a consistent
     bottom-k sample of distinct facts after that (see the module docstring).
 
-    Serialized layout (all integers little-endian):
+    Serialized layout (all integers little-endian; the frame of ``audit.sealed``):
 
     ============== ======== =====================================================================
     offset         size     field
     ============== ======== =====================================================================
     0              8        magic ``b"HASKTCH\\x00"``
-    8              2        format version (uint16), currently 1
+    8              2        format version (uint16), currently 2
     10             4        length L of the config id (uint32)
     14             L        config id, UTF-8
-    14+L           8        capacity k (uint64)
+    14+L           8        capacity k (uint64, >= 1)
     22+L           8        hash seed (uint64)
     30+L           1        1 if sampling (threshold below 2**64), else 0 (uint8)
-    31+L           8        threshold tau (uint64; 0 when the previous byte is 0)
+    31+L           8        threshold tau (uint64; >= 1 when sampling, 0 when the previous byte is 0)
     39+L           8        N, total mentions (uint64)
-    47+L           1        HyperLogLog++ precision P (uint8), currently 14
-    48+L           2**P     HyperLogLog++ registers (int8 each, datasketch's layout)
+    47+L           1        HyperLogLog++ precision P (uint8), 14
+    48+L           2**P     HyperLogLog++ registers (int8 each, 0 to 65 - P, datasketch's layout)
     48+L+2**P      8        length M of the body (uint64)
     56+L+2**P      M        body: orjson object ``{"relations": [[relation, N_rel], ...],
-                            "facts": [[fact, relation, count], ...]}``, both sorted
+                            "facts": [[fact, relation, count], ...]}``, both strictly sorted by
+                            their first item; N_rel >= 0 summing to N; count >= 1, every fact's
+                            relation listed, the counts of a relation summing to at most its N_rel
+    56+L+2**P+M    4        CRC-32 (uint32, ``zlib.crc32``) of every byte before it
     ============== ======== =====================================================================
 
     Hashes are not stored: ``from_bytes`` recomputes them and refuses a file whose facts do not
-    all hash below its threshold, or that holds more than k facts.
+    all hash below its threshold, or that holds more than k facts. Version 1 (no checksum) is
+    refused with a message saying so.
     """
 
     MAGIC = b"HASKTCH\x00"
-    VERSION = 1
+    VERSION = 2
 
     __slots__ = (
         "config_id",
@@ -401,69 +406,77 @@ class SampleCounter:
             }
         )
         sampling = self._thr < TWO64
-        return b"".join(
-            [
-                self.MAGIC,
-                struct.pack("<HI", self.VERSION, len(cid)),
-                cid,
-                struct.pack(
-                    "<QQBQQB",
-                    self.capacity,
-                    self.seed,
-                    int(sampling),
-                    self._thr if sampling else 0,
-                    self._n,
-                    HLL_P,
-                ),
-                self._hll.tobytes(),
-                struct.pack("<Q", len(body)),
-                body,
-            ]
+        return seal(
+            self.MAGIC,
+            self.VERSION,
+            struct.pack("<I", len(cid)),
+            cid,
+            struct.pack(
+                "<QQBQQB", self.capacity, self.seed, int(sampling), self._thr if sampling else 0, self._n, HLL_P
+            ),
+            self._hll.tobytes(),
+            struct.pack("<Q", len(body)),
+            body,
         )
 
     @classmethod
-    def from_bytes(cls, data: bytes, source: str = "<bytes>") -> SampleCounter:
-        try:
-            if data[:8] != cls.MAGIC:
-                raise FormatError("not a fact-count sketch (bad magic)", path=source)
-            version, n = struct.unpack_from("<HI", data, 8)
-            if version != cls.VERSION:
-                raise FormatError(f"unsupported sketch version {version}", path=source)
-            cid = bytes(data[14 : 14 + n]).decode()
-            off = 14 + n
-            k, seed, sampling, thr, total, p = struct.unpack_from("<QQBQQB", data, off)
-            off += struct.calcsize("<QQBQQB")
-            if p != HLL_P:
-                raise FormatError(f"unsupported HyperLogLog precision {p}", path=source)
-            regs = np.frombuffer(data, dtype=np.int8, count=1 << p, offset=off).copy()
-            off += 1 << p
-            (m,) = struct.unpack_from("<Q", data, off)
-            body = data[off + 8 : off + 8 + m]
-            if len(body) != m:
-                raise FormatError("truncated sketch", path=source)
-            doc = orjson.loads(body)
-            rels, facts = doc["relations"], doc["facts"]
-        except (struct.error, ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-            raise FormatError(f"corrupt sketch ({exc})", path=source) from None
+    def from_bytes(cls, data: bytes | memoryview, source: str = "<bytes>") -> SampleCounter:
+        """Read ``to_bytes`` output; anything else is a ``FormatError`` (never another error)."""
+        r = open_sealed(data, cls.MAGIC, cls.VERSION, "fact-count sketch", source,
+                        "count the corpus again with this version")  # fmt: skip
+        cid = r.text("config id")
+        k, seed, sampling, thr, total, p = r.unpack("QQBQQB", "sketch fields")
         if k < 1:
-            raise FormatError("corrupt sketch (capacity 0)", path=source)
+            r.fail("capacity 0")
+        if sampling not in (0, 1):
+            r.fail(f"sampling flag {sampling}, expected 0 or 1")
+        if sampling and thr == 0:
+            r.fail("sampling threshold 0 (no fact could be kept)")
+        if not sampling and thr != 0:
+            r.fail("a threshold without the sampling flag")
+        if p != HLL_P:
+            r.fail(f"HyperLogLog precision {p}, expected {HLL_P}")
+        regs = np.frombuffer(r.take(1 << p, "HyperLogLog registers"), dtype=np.int8).copy()
+        if (regs < 0).any() or (regs > 64 - HLL_P + 1).any():
+            r.fail("HyperLogLog register out of range")
+        doc = r.dict_(r.json(r.blob("body"), "body"), "body", {"relations", "facts"})
+        r.end()
         out = cls(cid, k, seed)
         out._thr = thr if sampling else TWO64
         out._n = total
         out._hll = regs
-        try:
-            out._n_rel = {str(r): int(c) for r, c in rels}
-            for f, r, c in facts:
-                h = out._h(f)
-                if h >= out._thr:
-                    raise FormatError("corrupt sketch (fact above its threshold)", path=source)
-                out._counts[f] = int(c)
-                out._relation[f] = str(r)
-                out._hash[f] = h
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise FormatError(f"corrupt sketch ({exc})", path=source) from None
-        if len(out._counts) > k or (regs < 0).any() or (regs > 64 - HLL_P + 1).any():
-            raise FormatError("corrupt sketch (inconsistent sizes)", path=source)
+        rels = r.list_(doc["relations"], "relations")
+        for i, row in enumerate(rels):
+            r.list_(row, f"relation {i}", 2)
+            out._n_rel[r.str_(row[0], f"relation {i} name")] = r.int_(row[1], f"relation {i} N")
+        r.sorted_unique([row[0] for row in rels], "relations")
+        if sum(out._n_rel.values()) != total:
+            r.fail(f"relation counts sum to {sum(out._n_rel.values()):,}, N is {total:,}")
+        facts = r.list_(doc["facts"], "facts")
+        if len(facts) > k:
+            r.fail(f"{len(facts):,} facts held, capacity {k:,}")
+        per_rel: dict[str, int] = {}
+        prev = None
+        for i, row in enumerate(facts):
+            r.list_(row, f"fact {i}", 3)
+            f = r.str_(row[0], f"fact {i} id")
+            rel = r.str_(row[1], f"fact {i} relation")
+            c = r.int_(row[2], f"fact {i} count", lo=1)
+            if prev is not None and not prev < f:
+                r.fail(f"facts not sorted or repeated at {f!r}")
+            prev = f
+            if rel not in out._n_rel:
+                r.fail(f"fact {f!r} of unlisted relation {rel!r}")
+            per_rel[rel] = per_rel.get(rel, 0) + c
+            h = out._h(f)
+            if h >= out._thr:
+                r.fail(f"fact {f!r} hashes above the threshold")
+            out._counts[f] = c
+            out._relation[f] = rel
+            out._hash[f] = h
+        for rel, c in per_rel.items():
+            if c > out._n_rel[rel]:
+                r.fail(f"facts of relation {rel!r} count {c:,} mentions, its N is {out._n_rel[rel]:,}")
         return out
 
 
