@@ -178,7 +178,6 @@ def corpus(
     sketch_out: Annotated[str | None, typer.Option("--sketch-out", metavar="FILE", help="Also write this run's mergeable partial result, for `hallu-audit merge`.", rich_help_panel="Scale")] = None,
     engine: Annotated[str, typer.Option("--engine", metavar="ENGINE", help="local (processes) or dask (a Dask cluster, with --scheduler).", rich_help_panel="Scale")] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.", rich_help_panel="Scale")] = None,
-    gpu: Annotated[bool, typer.Option("--gpu", help="MinHash on a GPU (needs CuPy; not available in this version).", rich_help_panel="Scale")] = False,
 ) -> None:
     """Count how often each fact occurs in a training corpus and report its singleton rate.
 
@@ -207,10 +206,6 @@ def corpus(
     with errors_to_exit_codes():
         read = ReadOptions(text_field=text_field, id_field=id_field, format=fmt,
                            doc_per_file=doc_per_file, strict=strict)
-        if gpu:
-            from audit.minhash import require_gpu
-
-            require_gpu()
         scale = {
             "counter": counter_spec(max_facts, max_memory),
             "dedup": dedup,

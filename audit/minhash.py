@@ -451,14 +451,3 @@ def make_deduper(
         return MinHashDeduper(MinHashParams(num_perm, shingle, threshold, capacity, seed=seed))
     raise ConfigError(f"unknown --dedup {mode!r} (expected off, exact or minhash)")
 
-
-def require_gpu() -> None:
-    """``--gpu``: refuse clearly. There is no GPU MinHash path in this version (none was
-    measured); the numpy path above is what runs."""
-    try:
-        import cupy  # noqa: F401
-    except ImportError:
-        raise ConfigError(
-            "--gpu needs CuPy (pip install 'hallu-audit[gpu]'), which is not installed"
-        ) from None
-    raise ConfigError("--gpu: no GPU MinHash path in this version; run without --gpu (numpy path)")
