@@ -8,6 +8,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+#: The one rule for the number of plausible answers per prompt (|E_c| + 1), quoted verbatim by the
+#: README, ``predict --help`` and ``simulate`` (a test checks they agree).
+PLAUSIBLE_ANSWERS = (
+    "Plausible answers = the values an answer can take in the form the fact is stated and asked "
+    "in, the true one included (|E_c| + 1): 365 for a birthday as day and month, 73,048 for a "
+    "full birth date in 1800-1999 (every day of those years, what simulate writes by default). "
+    "When unsure, the smaller count gives the more cautious lower bound."
+)
+
 #: Confidence targets suggested in sec. 4.2 (penalty t/(1-t): 1, 3, 9).
 DEFAULT_TARGETS: tuple[float, ...] = (0.5, 0.75, 0.9)
 

@@ -17,6 +17,7 @@ import typer
 import typer.core
 
 import audit
+from audit.bounds import PLAUSIBLE_ANSWERS
 from audit.errors import AuditError, ExitCode
 
 if TYPE_CHECKING:
@@ -45,6 +46,26 @@ app = typer.Typer(
 )
 
 T = TypeVar("T")
+COUNT_CHOICES = ("raw", "distinct")
+DEDUP_CHOICES = ("off", "exact", "minhash")
+SCOPE_CHOICES = ("sentence", "window", "doc")
+FORMAT_CHOICES = ("auto", "jsonl", "parquet", "text")
+
+
+def _offer(*values: str) -> Any:
+    """Shell completion of an option's values: those that start with what was typed."""
+
+    def complete(incomplete: str) -> list[str]:
+        return [v for v in values if v.startswith(incomplete)]
+
+    return complete
+
+
+def _offer_packs(incomplete: str) -> list[str]:
+    """-p completes the built-in pattern packs (a regex can be typed instead)."""
+    from audit.extract import PACKS
+
+    return [name for name in PACKS if name.startswith(incomplete)]
 
 
 def _version(value: bool) -> None:
@@ -123,8 +144,12 @@ def progress_bar(total: int | None, quiet: bool, unit: str = "B", records: bool 
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, unit=unit, unit_scale=True, unit_divisor=1024, file=sys.stderr,
-              dynamic_ncols=True, smoothing=0.1, desc="reading") as bar:
+    # decimal units (1 MB = 10^6 bytes) and the unit on the counts, as in the summaries: 2.33MB
+    bar_format = None
+    if unit == "B" and total is not None:
+        bar_format = "{l_bar}{bar}| {n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+    with tqdm(total=total, unit=unit, unit_scale=True, unit_divisor=1000, file=sys.stderr,
+              dynamic_ncols=True, smoothing=0.1, desc="reading", bar_format=bar_format) as bar:
         if not records:
             yield bar.update
             return
@@ -152,12 +177,12 @@ def _parse_confidence(value: float) -> float:
 def corpus(
     inputs: Annotated[list[str], typer.Argument(help="Files, directories (recursive) or - for stdin.", show_default=False, metavar="INPUT")],
     facts: Annotated[str | None, typer.Option("--facts", "-f", metavar="REFS.jsonl", help="Reference table (JSONL): count these facts.", rich_help_panel="Facts")] = None,
-    pattern: Annotated[list[str] | None, typer.Option("--pattern", "-p", metavar="PACK|REGEX", help="Open extraction: a built-in pack (birth_date, capital, founding_year), NAME=REGEX or REGEX with named groups subject and object. Repeatable.", rich_help_panel="Facts")] = None,
-    scope: Annotated[str, typer.Option(metavar="SCOPE", help="Where subject and object must co-occur (reference mode): sentence, window or doc.", rich_help_panel="Facts")] = "sentence",
+    pattern: Annotated[list[str] | None, typer.Option("--pattern", "-p", metavar="PACK|REGEX", autocompletion=_offer_packs, help="Open extraction: a built-in pack (birth_date, capital, founding_year), NAME=REGEX or REGEX with named groups subject and object. Repeatable.", rich_help_panel="Facts")] = None,
+    scope: Annotated[str, typer.Option(metavar="SCOPE", autocompletion=_offer(*SCOPE_CHOICES), help="Where subject and object must co-occur (reference mode): sentence, window or doc.", rich_help_panel="Facts")] = "sentence",
     window: Annotated[int, typer.Option(metavar="N", help="Words between subject and object for --scope window.", rich_help_panel="Facts")] = 0,
     text_field: Annotated[str, typer.Option("--text-field", metavar="FIELD", help="JSON/Parquet field holding the text (dotted path for nested).", rich_help_panel="Input")] = "text",
     id_field: Annotated[str | None, typer.Option("--id-field", metavar="FIELD", help="Field holding the document id.", rich_help_panel="Input")] = None,
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="auto, jsonl, parquet or text.", rich_help_panel="Input")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", autocompletion=_offer(*FORMAT_CHOICES), help="auto, jsonl, parquet or text.", rich_help_panel="Input")] = "auto",
     glob: Annotated[list[str] | None, typer.Option("--glob", metavar="GLOB", help="File pattern for directory inputs, e.g. '*.jsonl.zst'. Repeatable.", rich_help_panel="Input")] = None,
     doc_per_file: Annotated[bool, typer.Option("--doc-per-file", help="Plain text: each file is one document (default: each line).", rich_help_panel="Input")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad record (exit 3) instead of counting it.", rich_help_panel="Input")] = False,
@@ -171,7 +196,7 @@ def corpus(
     workers: Annotated[int, typer.Option("--workers", "-j", metavar="N", help="Processes (0 = all cores). Results equal --workers 1.", rich_help_panel="Scale")] = 0,
     max_facts: Annotated[int | None, typer.Option("--max-facts", metavar="K", help="Bounded memory: keep at most K distinct facts, then estimate N1, sr and the histogram from a consistent hash sample (with standard errors).", rich_help_panel="Scale")] = None,
     max_memory: Annotated[str | None, typer.Option("--max-memory", metavar="SIZE", help="Like --max-facts, as memory for the counter, e.g. 2G.", rich_help_panel="Scale")] = None,
-    dedup: Annotated[str, typer.Option("--dedup", metavar="MODE", help="off, exact (same normalised text) or minhash (near-duplicates): also report counts over distinct sources.", rich_help_panel="Scale")] = "off",
+    dedup: Annotated[str, typer.Option("--dedup", metavar="MODE", autocompletion=_offer(*DEDUP_CHOICES), help="off, exact (same normalised text) or minhash (near-duplicates): also report counts over distinct sources.", rich_help_panel="Scale")] = "off",
     minhash_perm: Annotated[int, typer.Option("--minhash-perm", metavar="K", help="MinHash signature size.", rich_help_panel="Scale")] = 128,
     minhash_shingle: Annotated[int, typer.Option("--minhash-shingle", metavar="W", help="Words per shingle.", rich_help_panel="Scale")] = 5,
     minhash_threshold: Annotated[float, typer.Option("--minhash-threshold", metavar="J", help="Jaccard similarity above which a document duplicates an earlier one.", rich_help_panel="Scale")] = 0.8,
@@ -199,9 +224,9 @@ def corpus(
     from audit.reading import ReadOptions, expand_paths
     from audit.sketch import counter_spec
 
-    if fmt not in ("auto", "jsonl", "parquet", "text"):
+    if fmt not in FORMAT_CHOICES:
         raise typer.BadParameter(f"unknown format {fmt!r} (auto, jsonl, parquet, text)", param_hint="--format")
-    if dedup not in ("off", "exact", "minhash"):
+    if dedup not in DEDUP_CHOICES:
         raise typer.BadParameter(f"unknown mode {dedup!r} (off, exact, minhash)", param_hint="--dedup")
     with errors_to_exit_codes():
         read = ReadOptions(text_field=text_field, id_field=id_field, format=fmt,
@@ -251,7 +276,7 @@ def _deliver(
         emit(report.to_json(), output)
     if as_json:
         emit(report.to_json(), None)
-    if not quiet and (interactive() or not (as_json or output)):
+    if not quiet:  # as for every command: the summary is talk, on stderr unless --quiet
         report.elapsed_s = elapsed
         typer.echo(render_summary(report), err=True)
 
@@ -300,7 +325,8 @@ def _read_input(path: str) -> bytes:
 @app.command(no_args_is_help=True)
 def predict(
     report: Annotated[str, typer.Argument(metavar="REPORT.json", help="A corpus report (hallu-audit corpus --json), or - for stdin.", show_default=False)],
-    answers: Annotated[list[str] | None, typer.Option("--answers", "-a", metavar="N|RELATION=N", help="Plausible answers per prompt (|E_c| + 1; 365 for a birthday), for every relation or one. Repeatable. Default: the distinct objects seen, flagged as an estimate.")] = None,
+    answers: Annotated[list[str] | None, typer.Option("--answers", "-a", metavar="N|RELATION=N", help=f"Plausible answers per prompt, for every relation or one. Repeatable. {PLAUSIBLE_ANSWERS} Default: the distinct objects seen, flagged as an estimate.")] = None,
+    counts: Annotated[str | None, typer.Option("--counts", metavar="raw|distinct", autocompletion=_offer(*COUNT_CHOICES), help="Counts over every mention (raw) or over distinct sources (a report made with --dedup). Default: distinct when the report has them.", show_default=False)] = None,
     calibration: Annotated[float | None, typer.Option("--calibration", metavar="DELTA", help="The model's calibration gap delta (0 = calibrated). Default 0.")] = None,
     calibration_from: Annotated[str | None, typer.Option("--calibration-from", metavar="OUTPUTS.json", help="Take delta from an outputs report (hallu-audit outputs --json).")] = None,
     confidence: Annotated[float | None, typer.Option(metavar="P", help="Confidence 1 - gamma of the bounds. Default: the report's.", show_default=False)] = None,
@@ -310,16 +336,19 @@ def predict(
 ) -> None:
     """Predict a base model's hallucination rate from a corpus report (Theorem 2).
 
-    For every relation and overall: the singleton rate sr = N1/N; the lower bound
-    sr - 2/min|E_c| - 6 ln(3N/gamma)/sqrt(N) - delta at confidence 1 - gamma, or "vacuous" with
-    the N at which it would turn positive; the upper bound reached by a calibrated memoriser;
-    and the Good-Turing interval for the missing mass. Overall, the lower bound uses the
-    relation with the fewest plausible answers and the upper bound the one with the most.
+    For every relation and overall: N (fact mentions, the paper's training examples), N1 (facts
+    mentioned once), the singleton rate sr = N1/N; the lower bound
+    sr - 2/min|E_c| - 6 ln(3N/gamma)/sqrt(N) - delta on any base model's hallucination rate at
+    confidence 1 - gamma, or "vacuous" with the N at which it would turn positive; the upper
+    bound, the rate a calibrated memoriser reaches (answer what was seen, guess otherwise: not a
+    ceiling on any model); and the Good-Turing interval for the missing mass. Overall, the
+    lower bound uses the relation with the fewest plausible answers, the upper bound the most.
+    Counts a bounded-memory sketch estimated are shown with their standard errors.
 
     \b
     Examples:
       hallu-audit corpus wiki.jsonl -f refs.jsonl -o report.json
-      hallu-audit predict report.json --answers birth_date=36525
+      hallu-audit predict report.json --answers birth_date=73048
       hallu-audit corpus wiki.jsonl -f refs.jsonl --json | hallu-audit predict - --json
       hallu-audit predict report.json -a 365 --calibration-from graded.json -o prediction.json
     """
@@ -339,13 +368,15 @@ def predict(
         raise typer.BadParameter("must be between 0 and 1, e.g. 0.02", param_hint="--calibration")
     if confidence is not None:
         _parse_confidence(confidence)
+    if counts is not None and counts not in COUNT_CHOICES:
+        raise typer.BadParameter(f"unknown counts {counts!r} (raw, distinct)", param_hint="--counts")
     with errors_to_exit_codes():
         default, per = parse_answers(answers or [])
         delta = calibration or 0.0
         if calibration_from is not None:
             delta = calibration_from_outputs(_read_input(calibration_from), calibration_from)
         source = "<stdin>" if report == "-" else report
-        parsed = parse_corpus_report(_read_input(report), source)
+        parsed = parse_corpus_report(_read_input(report), source, counts)
         prediction = run_predict(
             parsed, answers=default, answers_per_relation=per, delta=delta, confidence=confidence
         )
@@ -415,7 +446,8 @@ def simulate(
                 f"simulate: {truth.n:,} mentions of {truth.distinct:,} people in {truth.documents:,} "
                 f"documents; sr = {truth.singleton_rate:.4f} (N1 = {truth.n1:,}), exact missing "
                 f"mass {truth.missing_mass:.4f}; {cfg.distribution} shape {cfg.shape:g}, seed "
-                f"{cfg.seed}; plausible answers {cfg.answers:,}\n"
+                f"{cfg.seed}; plausible answers {cfg.answers:,} (every day of {cfg.first_year}-"
+                f"{cfg.last_year}: the number to pass to predict --answers)\n"
                 f"  wrote {paths.corpus}, {paths.facts}, {paths.eval}, {paths.truth}",
                 err=True,
             )
@@ -471,8 +503,8 @@ def outputs(
     baseline: Annotated[str | None, typer.Option("--baseline", metavar="PREVIOUS.json", help="A previous outputs --json report to compare with.", rich_help_panel="CI gates")] = None,
     max_regression: Annotated[float | None, typer.Option("--max-regression", metavar="D", min=0, max=1, help="Gate (needs --baseline): fail if accuracy drops or the hallucination rate rises by more than D.", rich_help_panel="CI gates")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
-    as_markdown: Annotated[bool, typer.Option("--markdown", help="Markdown summary (CI job summaries) to stdout, or to -o FILE.", rich_help_panel="Output")] = False,
-    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report (the Markdown with --markdown) to FILE, atomically.", rich_help_panel="Output")] = None,
+    markdown_out: Annotated[str | None, typer.Option("--markdown", metavar="FILE", help="Write a Markdown summary (CI job summaries) to FILE, atomically; - for stdout.", rich_help_panel="Output")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report to FILE, atomically.", rich_help_panel="Output")] = None,
     junit: Annotated[str | None, typer.Option("--junit", metavar="FILE", help="Write JUnit XML, one test case per gate, to FILE.", rich_help_panel="Output")] = None,
     grades: Annotated[str | None, typer.Option("--grades", metavar="FILE", help="Write one JSONL row per answer: id, line, grade, reason, matched, confidence.", rich_help_panel="Output")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No table on stderr (failed gates are still named).", rich_help_panel="Output")] = False,
@@ -491,7 +523,7 @@ def outputs(
       hallu-audit outputs answers.jsonl -r refs.jsonl --json -o graded.json --grades grades.jsonl
       hallu-audit outputs answers.jsonl -r refs.jsonl --max-hallucination 0.2 --min-score 0.75:0
       hallu-audit outputs new.jsonl -r refs.jsonl --baseline graded.json --max-regression 0.02 \\
-          --markdown >> "$GITHUB_STEP_SUMMARY" --junit gates.xml
+          --json --markdown "$GITHUB_STEP_SUMMARY" --junit gates.xml > graded.json
       hallu-audit outputs answers.jsonl -r refs.jsonl --per-fact counts.jsonl --predicted pred.json
     """
     from audit.facts import load_references
@@ -501,8 +533,8 @@ def outputs(
     from audit.render_outputs import junit as render_junit
     from audit.report import write_atomic
 
-    if as_json and as_markdown:
-        raise typer.BadParameter("give --json or --markdown, not both", param_hint="--markdown")
+    if as_json and markdown_out == "-":
+        raise typer.BadParameter("--json and --markdown - both write to stdout: give one a FILE", param_hint="--markdown")
     if max_regression is not None and baseline is None:
         raise typer.BadParameter("needs --baseline PREVIOUS.json", param_hint="--max-regression")
     gates = Gates(max_hallucination=max_hallucination, min_accuracy=min_accuracy,
@@ -520,11 +552,11 @@ def outputs(
                                gates=gates, grades_path=grades)
         doc = report.data
         if output:
-            emit(markdown(doc).encode() if as_markdown else report.to_json(), output)
+            emit(report.to_json(), output)
+        if markdown_out:
+            emit(markdown(doc).encode(), markdown_out)
         if as_json:
             emit(report.to_json(), None)
-        elif as_markdown and not output:
-            emit(markdown(doc).encode(), None)
         if junit:
             try:
                 write_atomic(junit, render_junit(doc).encode())

@@ -6,13 +6,20 @@ overall and per relation:
 
 - the lower bound ``sr - 2/min|E_c| - 6 ln(3N/gamma)/sqrt(N) - delta`` at confidence 1 - gamma,
   reported as *vacuous* when it is <= 0, with the N at which it would become positive;
-- the upper bound ``sr - sr/(max|E_c| + 1) + slack`` reached by the calibrated memoriser;
+- the upper bound ``sr - sr/(max|E_c| + 1) + slack``: the error the calibrated memoriser
+  (answer what was seen, guess among the plausible answers otherwise) reaches; not a ceiling on
+  the error of any other model;
 - the Good-Turing missing-mass interval around sr.
 
-``answers`` is the number of plausible answers per prompt, |E_c| + 1 (365 for a birthday).
-Unless given, it is estimated from the distinct objects the corpus showed for the relation, and
-flagged as an estimate. Overall, the lower bound uses the smallest |E_c| of all relations and the
-upper bound the largest; the overall ``answers`` field holds the smallest.
+``answers`` is the number of plausible answers per prompt, |E_c| + 1, by the one rule of
+``audit.bounds.PLAUSIBLE_ANSWERS``. Unless given, it is estimated from the distinct objects the
+corpus showed for the relation, and flagged as an estimate. Overall, the lower bound uses the
+smallest |E_c| of all relations and the upper bound the largest; the overall ``answers`` field
+holds the smallest.
+
+N counts fact mentions (the paper's training examples), N1 the facts mentioned exactly once. A
+report made with ``--dedup`` also holds the counts over distinct sources; those are used unless
+``counts="raw"``. Counts a bounded-memory sketch estimated keep their standard errors.
 
 The prediction JSON (``kind`` ``hallu-audit/prediction``, ``schema`` 1) is consumed by
 ``hallu-audit outputs``; its keys are documented on ``Prediction.to_dict`` and
@@ -46,6 +53,12 @@ class Stats:
     n1: float
     singleton_rate: float
     distinct_objects: int | None
+    se_n1: float | None = None  # standard errors when a sketch estimated the counts
+    se_singleton_rate: float | None = None
+
+    @property
+    def exact(self) -> bool:
+        return self.se_singleton_rate is None
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,8 @@ class CorpusReport:
     confidence: float
     overall: Stats
     relations: dict[str, Stats]
+    counts: str = "raw"  # "raw" (every mention) or "distinct" (over distinct sources, --dedup)
+    dedup: str | None = None  # the --dedup mode of the distinct-source counts
 
 
 def _need(obj: Mapping[str, Any], key: str, where: str, source: str) -> Any:
@@ -83,11 +98,36 @@ def _parse_stats(obj: Any, where: str, source: str) -> Stats:
         objects = int(_number(objects, f"{pre}distinct_objects", source))
     if n < 0 or n1 < 0 or not 0 <= sr <= 1:
         raise InputError(f"field {where} has N, N1 or singleton_rate out of range", path=source)
-    return Stats(n=int(n), n1=n1, singleton_rate=float(sr), distinct_objects=objects)
+    se_n1 = se_sr = None
+    if obj.get("exact") is False:
+        se = obj.get("standard_errors")
+        if not isinstance(se, dict):
+            raise InputError(f"field {where} is an estimate without standard_errors", path=source)
+        se_n1 = float(_number(_need(se, "N1", f"{pre}standard_errors.", source), f"{pre}standard_errors.N1", source))
+        se_sr = float(
+            _number(
+                _need(se, "singleton_rate", f"{pre}standard_errors.", source),
+                f"{pre}standard_errors.singleton_rate",
+                source,
+            )
+        )
+    return Stats(
+        n=int(n), n1=n1, singleton_rate=float(sr), distinct_objects=objects, se_n1=se_n1, se_singleton_rate=se_sr
+    )
 
 
-def parse_corpus_report(data: bytes, source: str = "<report>") -> CorpusReport:
-    """Decode and validate a corpus report; ``InputError``/``FormatError`` name the problem."""
+COUNTS = ("raw", "distinct")
+
+
+def parse_corpus_report(data: bytes, source: str = "<report>", counts: str | None = None) -> CorpusReport:
+    """Decode and validate a corpus report; ``InputError``/``FormatError`` name the problem.
+
+    ``counts``: ``"raw"`` (every mention), ``"distinct"`` (the counts over distinct sources of a
+    report made with ``--dedup``; ``ConfigError`` if it has none) or None: distinct when the
+    report has them, else raw.
+    """
+    if counts is not None and counts not in COUNTS:
+        raise ConfigError(f"--counts {counts!r}: expected raw or distinct")
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -102,18 +142,30 @@ def parse_corpus_report(data: bytes, source: str = "<report>") -> CorpusReport:
     confidence = _number(_need(doc, "confidence", "", source), "confidence", source)
     if not 0 < confidence < 1:
         raise InputError(f"confidence must be in (0, 1), got {confidence}", path=source)
-    relations = _need(doc, "relations", "", source)
+    block, prefix, dedup = doc, "", None
+    distinct = doc.get("distinct_sources")
+    if counts == "distinct" and not isinstance(distinct, dict):
+        raise ConfigError(
+            "--counts distinct: the corpus report has no counts over distinct sources "
+            "(made without --dedup)",
+            path=source,
+        )
+    if isinstance(distinct, dict) and counts != "raw":
+        block, prefix, dedup = distinct, "distinct_sources.", str(distinct.get("dedup"))
+    relations = _need(block, "relations", prefix, source)
     if not isinstance(relations, dict):
-        raise InputError("field 'relations' must be a JSON object", path=source)
+        raise InputError(f"field '{prefix}relations' must be a JSON object", path=source)
     return CorpusReport(
         version=str(doc.get("version", "")),
         config_id=str(_need(doc, "config_id", "", source)),
         confidence=float(confidence),
-        overall=_parse_stats(_need(doc, "overall", "", source), "overall", source),
+        overall=_parse_stats(_need(block, "overall", prefix, source), f"{prefix}overall", source),
         relations={
-            str(rel): _parse_stats(s, f"relations.{rel}", source)
+            str(rel): _parse_stats(s, f"{prefix}relations.{rel}", source)
             for rel, s in sorted(relations.items())
         },
+        counts="distinct" if dedup is not None else "raw",
+        dedup=dedup,
     )
 
 
@@ -196,16 +248,24 @@ class Prediction:
     upper_bound: float | None  # None for an empty corpus
     missing_mass: bounds.Interval
     answers_max: int = 0  # overall: the largest answers, used by the upper bound
+    se_n1: float | None = None  # a sketch's standard errors (None: the counts are exact)
+    se_singleton_rate: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"N", "N1", "singleton_rate", "answers", "answers_estimated", "lower_bound": {"value",
-        "vacuous", "raw", "n_needed"}, "upper_bound", "missing_mass": {"estimate", "low", "high",
+        """``{"N", "N1", "singleton_rate", "exact", "standard_errors": null | {"N1",
+        "singleton_rate"}, "answers", "answers_estimated", "lower_bound": {"value", "vacuous",
+        "raw", "n_needed"}, "upper_bound", "missing_mass": {"estimate", "low", "high",
         "half_width", "confidence"}}``."""
         mm = self.missing_mass
+        exact = self.se_singleton_rate is None
         return {
             "N": self.n,
             "N1": self.n1,
             "singleton_rate": self.singleton_rate,
+            "exact": exact,
+            "standard_errors": None
+            if exact
+            else {"N1": self.se_n1, "singleton_rate": self.se_singleton_rate},
             "answers": self.answers,
             "answers_estimated": self.answers_estimated,
             "lower_bound": {
@@ -235,16 +295,21 @@ class PredictionReport:
     calibration_delta: float
     overall: Prediction
     relations: dict[str, Prediction] = field(default_factory=dict)
+    counts: str = "raw"
+    dedup: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind": "hallu-audit/prediction", "schema": 1, "version", "config_id", "confidence",
-        "calibration_delta", "overall": P, "relations": {relation: P}}``, P as in
-        ``Prediction.to_dict``; ``version`` is the version of hallu-audit that predicted."""
+        "calibration_delta", "counts": "raw" | "distinct", "dedup", "overall": P, "relations":
+        {relation: P}}``, P as in ``Prediction.to_dict``; ``version`` is the version of
+        hallu-audit that predicted; ``dedup`` the mode behind distinct-source counts (else null)."""
         return {
             "kind": PREDICTION_KIND,
             "schema": SCHEMA,
             "version": self.version,
             "config_id": self.config_id,
+            "counts": self.counts,
+            "dedup": self.dedup,
             "confidence": self.confidence,
             "calibration_delta": self.calibration_delta,
             "overall": self.overall.to_dict(),
@@ -291,6 +356,8 @@ def predict_one(
         upper_bound=upper,
         missing_mass=bounds.missing_mass_interval(sr, n, confidence),
         answers_max=max_answers,
+        se_n1=stats.se_n1,
+        se_singleton_rate=stats.se_singleton_rate,
     )
 
 
@@ -360,6 +427,8 @@ def predict(
         calibration_delta=delta,
         overall=overall,
         relations=relations,
+        counts=report.counts,
+        dedup=report.dedup,
     )
 
 
@@ -381,42 +450,51 @@ def _fmt_lower(lb: LowerBound) -> str:
 
 
 def render_table(pred: PredictionReport) -> str:
-    """A plain-text table for humans (the CLI writes it to stderr)."""
-    head = ("relation", "N", "N1", "sr", "answers", "lower bound", "upper bound", "missing mass")
+    """A plain-text table for humans (the CLI writes it to stderr), with notes that say what N
+    counts, which counts were used, what each bound means and which numbers are estimates."""
+    from audit.tables import OVERALL, count, grid, rate
+
+    head = ["relation", "N", "N1", "sr", "answers", "lower bound", "upper bound", "missing mass"]
     rows = [head]
-    items = [("(overall)", pred.overall), *sorted(pred.relations.items())]
+    items = [(OVERALL, pred.overall), *sorted(pred.relations.items())]
     for name, p in items:
-        answers = str(p.answers)
+        answers = f"{p.answers:,}"
         if p.answers_max != p.answers:
-            answers = f"{p.answers}..{p.answers_max}"
+            answers = f"{p.answers:,}..{p.answers_max:,}"
         if p.answers_estimated:
             answers += "*"
         mm = p.missing_mass
         rows.append(
-            (
+            [
                 name,
-                _fmt_n(p.n),
-                _fmt_n(p.n1),
-                f"{p.singleton_rate:.4f}",
+                count(p.n),
+                count(p.n1, p.se_n1),
+                rate(p.singleton_rate, p.se_singleton_rate),
                 answers,
                 _fmt_lower(p.lower_bound),
                 "-" if p.upper_bound is None else f"{p.upper_bound:.4f}",
                 f"[{mm.low:.4f}, {mm.high:.4f}]",
-            )
+            ]
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
-    lines = [
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = grid(rows, rule=True)
+    if pred.counts == "distinct":
+        used = f"over distinct sources (--dedup {pred.dedup}; --counts raw: every mention)"
+    else:
+        used = "every mention counted"
     notes = [
+        f"N = fact mentions in the corpus (the paper's training examples), {used};",
+        "N1 = facts mentioned exactly once; sr = N1/N; answers = plausible answers |E_c| + 1.",
         f"Theorem 2 (Kalai et al. 2025) at confidence {pred.confidence:g}, "
-        f"calibration delta {pred.calibration_delta:g}; answers = |E_c| + 1.",
+        f"calibration delta {pred.calibration_delta:g}:",
+        "  lower bound: the least hallucination rate of any base model trained on this corpus;",
+        "  upper bound: the rate a calibrated memoriser reaches (it answers what it saw and guesses",
+        "  among the plausible answers otherwise); not a ceiling on any model, which can err more.",
     ]
+    if any(p.se_singleton_rate is not None for _, p in items):
+        notes.append(
+            "± = one standard error: the corpus run's bounded-memory sketch estimated N1 and sr; "
+            "the bounds use the estimate."
+        )
     if any(p.answers_estimated for _, p in items):
         notes.append(
             "* answers estimated from the distinct objects seen; pass --answers to set them."

@@ -143,6 +143,21 @@ def markdown(doc: dict[str, Any]) -> str:
                 f"| {b['t']:g} | {b['answered']:,} | {_pct(b['accuracy'])} | {_pct(b['error'])} "
                 f"| {_num(b['score'])} |"
             )
+    pf = doc.get("per_fact")
+    if pf:
+        out += [
+            "",
+            f"By corpus count ({pf['facts_with_counts']:,} facts with a count):",
+            "",
+            "| corpus count | answers | accuracy | hallucination rate | abstention rate |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for label, b in pf["buckets"].items():
+            if b["n"]:
+                out.append(
+                    f"| {label} | {b['n']:,} | {_pct(b['accuracy'])} | "
+                    f"{_pct(b['hallucination_rate'])} | {_pct(b['abstention_rate'])} |"
+                )
     pred = doc.get("predicted")
     if pred:
         out += ["", "| scope | predicted floor | observed | verdict |", "|---|---:|---:|---|"]

@@ -225,12 +225,36 @@ def per_fact_rows(partial: CorpusPartial) -> bytes:
     )
 
 
-def _fmt_rate(x: float) -> str:
-    return f"{x:.4f}"
+def _stats_rows(blocks: list[tuple[str, dict[str, Any]]], confidence: float) -> list[list[str]]:
+    """Header and one row per block; a sketch's estimates rounded, with one standard error."""
+    from audit.tables import count, rate
+
+    rows = [["relation", "N", "distinct", "N1", "sr", f"missing mass ({confidence:.0%})", ""]]
+    for name, st in blocks:
+        se = {} if st["exact"] else st.get("standard_errors") or {}
+        mm = st["missing_mass"]
+        extra = []
+        if st["unseen_facts"] is not None:
+            extra.append(f"unseen {count(st['unseen_facts'])}")
+        if st["conflicts"]:
+            extra.append(f"conflicts {st['conflicts']:,}")
+        rows.append([
+            name,
+            count(st["N"]),
+            count(st["distinct_facts"], se.get("distinct_facts")),
+            count(st["N1"], se.get("N1")),
+            rate(st["singleton_rate"], se.get("singleton_rate")),
+            f"[{mm['low']:.4f}, {mm['high']:.4f}]" if st["N"] else "n/a",
+            "  ".join(extra),
+        ])
+    return rows
 
 
 def render_summary(report: CorpusReport) -> str:
-    """A readable summary for stderr."""
+    """A readable summary for stderr: what was read, then N, N1 and sr overall and per relation
+    (and again over distinct sources with --dedup). Estimates print as ``218 ± 36``."""
+    from audit.tables import OVERALL, grid
+
     d = report.to_dict()
     inp = d["inputs"]
     lines = [
@@ -244,22 +268,18 @@ def render_summary(report: CorpusReport) -> str:
         reasons = ", ".join(f"{r} {v['count']}" for r, v in bad["by_reason"].items())
         first = next(iter(bad["by_reason"].values()))["examples"][0]
         lines.append(f"  bad records {bad['total']:,} ({reasons}); first: {first}")
-    mm_label = f"missing mass ({report.confidence:.0%})"
-    header = f"  {'relation':<22} {'N':>10} {'distinct':>9} {'N1':>9} {'sr':>7}  {mm_label:>22}"
-    lines += ["", header]
-    rows = [("ALL", d["overall"])] + list(d["relations"].items())
-    for name, st in rows:
-        mm = st["missing_mass"]
-        interval = f"[{mm['low']:.4f}, {mm['high']:.4f}]" if st["N"] else "n/a"
-        extra = []
-        if st["unseen_facts"] is not None:
-            extra.append(f"unseen {st['unseen_facts']:,}")
-        if st["conflicts"]:
-            extra.append(f"conflicts {st['conflicts']:,}")
-        if not st["exact"]:
-            extra.append(f"sr se {st['standard_errors']['singleton_rate']:.4f}")
-        lines.append(
-            f"  {name[:22]:<22} {st['N']:>10,} {st['distinct_facts']:>9,} {st['N1']:>9,} "
-            f"{_fmt_rate(st['singleton_rate']):>7}  {interval:>22}  {'  '.join(extra)}".rstrip()
-        )
+    blocks = [(OVERALL, d["overall"]), *d["relations"].items()]
+    exact = all(st["exact"] for _, st in blocks)
+    lines += ["", *grid(_stats_rows(blocks, report.confidence), indent="  ", left=(0, 6))]
+    ds = d.get("distinct_sources")
+    if ds is not None:
+        lines += [
+            "",
+            f"  over distinct sources (--dedup {ds['dedup']}: {ds['distinct_documents']:,} distinct "
+            f"documents, {ds['duplicate_documents']:,} duplicates skipped); predict uses these",
+        ]
+        blocks = [(OVERALL, ds["overall"]), *ds["relations"].items()]
+        lines += grid(_stats_rows(blocks, report.confidence), indent="  ", left=(0, 6))
+    if not exact:
+        lines += ["", "  counts with ± were estimated by the bounded-memory sketch (± one standard error)"]
     return "\n".join(lines)

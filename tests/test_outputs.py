@@ -238,7 +238,7 @@ def test_baseline_regression(cli, files) -> None:
 def test_junit_markdown_and_grades(cli, files) -> None:
     junit, grades = files["dir"] / "gates.xml", files["dir"] / "grades.jsonl"
     gates = ["--max-hallucination", "0.1", "--min-accuracy", "0.5"]
-    res = cli("outputs", files["answers"], "-r", files["refs"], "--markdown", "-q",
+    res = cli("outputs", files["answers"], "-r", files["refs"], "--markdown", "-", "-q",
               "--junit", junit, "--grades", grades, *gates)  # fmt: skip
     assert res.exit_code == 1
     assert "| accuracy | 60.0% |" in res.stdout
@@ -330,7 +330,7 @@ def test_fixture_answers(cli) -> None:
 
 def test_usage_and_input_errors(cli, files) -> None:
     assert (
-        cli("outputs", files["answers"], "-r", files["refs"], "--json", "--markdown").exit_code == 2
+        cli("outputs", files["answers"], "-r", files["refs"], "--json", "--markdown", "-").exit_code == 2
     )
     assert (
         cli("outputs", files["answers"], "-r", files["refs"], "--targets", "0.5,2").exit_code == 2

@@ -234,6 +234,8 @@ def test_json_is_deterministic_and_has_the_schema() -> None:
         "config_id",
         "confidence",
         "calibration_delta",
+        "counts",
+        "dedup",
         "overall",
         "relations",
     }
@@ -242,6 +244,8 @@ def test_json_is_deterministic_and_has_the_schema() -> None:
         "N",
         "N1",
         "singleton_rate",
+        "exact",
+        "standard_errors",
         "answers",
         "answers_estimated",
         "lower_bound",
