@@ -63,7 +63,7 @@ def _offer(*values: str) -> Any:
 
 def _offer_packs(incomplete: str) -> list[str]:
     """-p completes the built-in pattern packs (a regex can be typed instead)."""
-    from audit.extract import PACKS
+    from audit.patterns import PACKS
 
     return [name for name in PACKS if name.startswith(incomplete)]
 
