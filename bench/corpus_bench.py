@@ -1,138 +1,230 @@
-"""Benchmark `hallu-audit corpus --facts`: throughput and peak memory beside a same-run floor.
+"""Benchmark `hallu-audit corpus --facts` as a user runs it: the CLI as a subprocess, start-up
+included, beside the read + parse floor of the same file in the same run.
 
-The floor is the least any reader must do: read the same file line by line and JSON-parse each
-line (orjson). Each measurement runs in its own process so peak RSS is its own. Figures are
-printed, never asserted.
+For each reference-table size and corpus density it prints: the corpus size, mentions per KB
+(the report's N over the input KB), the start-up seconds (the same command on a one-document
+corpus: interpreter, imports, table load, digest, matcher build, report), the whole run's
+seconds and MB/s, the floor's MB/s (read the file line by line and ``orjson.loads`` each line)
+and the ratio of the two, and the peak RSS of the CLI and of the floor. Each measurement is its
+own process (peak RSS from ``wait4``); with ``--repeat`` a figure is the range over the repeats.
+Figures are printed, never asserted. By default every process is pinned to one core
+(``taskset -c 0``) and the CLI runs with ``--workers 1``.
 
-    python3 bench/corpus_bench.py                     # 200 MB corpus, 10k and 100k facts
-    python3 bench/corpus_bench.py --size-mb 50 --facts 10000
+    python3 bench/corpus_bench.py                              # 80 MB, 100k facts, dense and sparse
+    python3 bench/corpus_bench.py --facts 100000,1000000 --repeat 3
+    python3 bench/corpus_bench.py --size-mb 20 --with "--tokenizer fixtures/tokenizer.json" \\
+        --with "--dedup minhash"                               # what an option costs (ratio)
+
+The name-dense corpus is biographies: every other sentence names a person and their birth place
+or date (about 11 mentions per KB). The sparse one is filler text with a fact statement in one
+sentence of ~18 (about 1.2 mentions per KB). A table of N facts holds N/2 people with a birth place
+(one of 5,000 cities, shared) and a birth date each, so a run has to keep shared object names
+apart.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import random
+import shlex
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
+from pathlib import Path
 
-SYLLABLES = "ka lo mi ra tu ve shi no za pe qui dro len mar tis gol bra fen uri ost yel".split()
+ROOT = Path(__file__).resolve().parent.parent
+SYL = "ka lo mi ra tu ve shi no za pe qui dro len mar tis gol bra fen uri ost yel ban cor dul".split()
 FILLER = (
     "the of and in to a was is for on as with by he that at from his it an were are which this be "
     "or has had not first one their its new after but who they have her she two been other when "
     "there all during into school time may years more most only over city some world would where "
     "later up such used many can state about national out known university united then made"
 ).split()
+MONTHS = "January February March April May June July August September October November December".split()
 
 
-def word(rng: random.Random, n: int) -> str:
-    return "".join(rng.choice(SYLLABLES) for _ in range(n)).capitalize()
+# -- data ----------------------------------------------------------------------------------------
+def _word(rng: random.Random, lo: int, hi: int) -> str:
+    return "".join(rng.choice(SYL) for _ in range(rng.randint(lo, hi))).capitalize()
 
 
-def make_facts(n: int, seed: int = 1) -> list[tuple[str, str]]:
+def make_people(n: int, seed: int = 1) -> list[tuple[str, str, str]]:
+    """``n`` distinct (person, city, date) triples; cities come from a pool of 5,000."""
     rng = random.Random(seed)
+    cities = sorted({_word(rng, 2, 4) for _ in range(6000)})[:5000]
     seen: set[str] = set()
-    facts = []
-    while len(facts) < n:
-        subject = f"{word(rng, 2)} {word(rng, 3)}"
-        if subject in seen:
+    out = []
+    while len(out) < n:
+        name = f"{_word(rng, 1, 2)} {_word(rng, 2, 3)}"
+        if name in seen:
             continue
-        seen.add(subject)
-        facts.append((subject, word(rng, 3)))
-    return facts
+        seen.add(name)
+        date = f"{MONTHS[rng.randrange(12)]} {rng.randint(1, 28)}, {rng.randint(1700, 2005)}"
+        out.append((name, rng.choice(cities), date))
+    return out
 
 
-def write_refs(facts: list[tuple[str, str]], path: str) -> None:
+def write_refs(people: list[tuple[str, str, str]], path: Path) -> None:
     with open(path, "w") as fh:
-        for s, o in facts:
-            fh.write(json.dumps({"subject": s, "relation": "capital", "object": o}) + "\n")
+        for name, city, date in people:
+            fh.write(json.dumps({"subject": name, "relation": "birth_place", "object": city}) + "\n")
+            fh.write(json.dumps({"subject": name, "relation": "birth_date", "object": date}) + "\n")
 
 
-def write_corpus(facts: list[tuple[str, str]], path: str, size_mb: int, seed: int = 2) -> int:
-    """Documents of ~3 KB: filler sentences plus a few fact statements (Zipf-distributed facts)."""
+def _filler(rng: random.Random) -> str:
+    return " ".join(rng.choices(FILLER, k=rng.randint(8, 22))).capitalize() + "."
+
+
+def write_corpus(people: list[tuple[str, str, str]], path: Path, size: int, dense: bool, seed: int = 2) -> None:
+    """JSONL of about ``size`` bytes; people drawn Zipf-like so counts of 1, 2, ... all occur."""
     rng = random.Random(seed)
-    cum = list(itertools.accumulate(1 / (i + 1) ** 1.1 for i in range(len(facts))))
-    target = size_mb * 1_000_000
+    n = len(people)
+    weights = [1 / (i + 1) ** 0.8 for i in range(n)]
+    order = list(range(n))
+    rng.shuffle(order)
+    cum, total = [], 0.0
+    for w in weights:
+        total += w
+        cum.append(total)
     written = docs = 0
-    with open(path, "w") as fh:
-        while written < target:
-            sents = [
-                " ".join(rng.choices(FILLER, k=rng.randint(8, 25))).capitalize() + "."
-                for _ in range(rng.randint(15, 35))
-            ]
-            for s, o in rng.choices(facts, cum_weights=cum, k=rng.randint(1, 4)):
-                sents.insert(rng.randrange(len(sents) + 1), f"{o} is the capital of {s}.")
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as fh:
+        while written < size:
+            sents = []
+            for _ in range(rng.randint(8, 24)):
+                if rng.random() < (0.5 if dense else 1 / 18):
+                    name, city, date = people[order[rng.choices(range(n), cum_weights=cum)[0]]]
+                    other = people[rng.randrange(n)][0]
+                    k = rng.randrange(4)
+                    if k == 0:
+                        sents.append(f"{name} was born in {city} on {date}.")
+                    elif k == 1:
+                        sents.append(f"In {city}, {name} met {other}, who was born on {date[-4:]}.")
+                    elif k == 2:
+                        sents.append(f"{name} (born {date}) later worked with {other} in {city}.")
+                    else:
+                        sents.append(f"{other} wrote that {name} never left {city}.")
+                else:
+                    sents.append(_filler(rng))
             line = json.dumps({"id": docs, "text": " ".join(sents)}) + "\n"
             fh.write(line)
             written += len(line)
             docs += 1
-    return docs
+    tmp.rename(path)
 
 
-CHILD_FLOOR = """
-import orjson, sys, time
-t = time.perf_counter(); n = 0
+# -- measuring -----------------------------------------------------------------------------------
+FLOOR = """
+import orjson, sys
+n = 0
 with open(sys.argv[1], "rb", buffering=1 << 20) as fh:
     for line in fh:
         n += len(orjson.loads(line)["text"]) > 0
-print(time.perf_counter() - t, n)
-"""
-CHILD_CORPUS = """
-import sys, time
-from audit.corpus import make_job, scan
-from audit.reading import expand_paths
-job = make_job(facts_path=sys.argv[2], patterns=())
-ex = job.extractor()
-t = time.perf_counter()
-p = scan(job, expand_paths([sys.argv[1]]), None, ex)
-print(time.perf_counter() - t, p.read.documents, p.counter.stats().n)
 """
 
 
-def run_child(code: str, *args: str) -> tuple[float, int, list[str]]:
-    wrapper = code + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-    out = subprocess.run(
-        [sys.executable, "-c", wrapper, *args], capture_output=True, text=True, check=True
-    ).stdout.split("\n")
-    first = out[0].split()
-    return float(first[0]), int(out[1]) * 1024, first[1:]
+def measure(cmd: list[str], pin: bool) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one child process, its own (``wait4``)."""
+    if pin:
+        cmd = ["taskset", "-c", "0", *cmd]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {shlex.join(cmd)}\n{err}")
+    return elapsed, usage.ru_maxrss * 1024
+
+
+def cli(corpus: Path, refs: Path, out: Path, extra: list[str]) -> list[str]:
+    return [sys.executable, "-m", "audit.cli", "corpus", str(corpus), "-f", str(refs), "-o", str(out),
+            "-q", "--workers", "1", *extra]  # fmt: skip
+
+
+def span(values: list[float], fmt: str) -> str:
+    lo, hi = min(values), max(values)
+    return format(lo, fmt) if format(lo, fmt) == format(hi, fmt) else f"{format(lo, fmt)}-{format(hi, fmt)}"
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--size-mb", type=int, default=200)
-    ap.add_argument("--facts", default="10000,100000")
-    ap.add_argument("--keep", help="folder to keep the generated data in")
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--size-mb", type=float, default=80, help="corpus size for the 100k-facts rows")
+    ap.add_argument("--small-mb", type=float, default=2, help="corpus size for tables over 100k facts")
+    ap.add_argument("--facts", default="100000", help="comma-separated table sizes, e.g. 100000,1000000")
+    ap.add_argument("--density", default="dense,sparse")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument(
+        "--with",
+        dest="variants",
+        action="append",
+        default=[],
+        metavar="ARGS",
+        help="extra CLI options for an extra row (ratio to the plain run), e.g. '--dedup minhash'",
+    )
+    ap.add_argument("--cores", default="1", help="1: pin to one core with taskset; all: no pinning")
+    ap.add_argument("--keep", help="folder to keep the generated data in (reused when present)")
     args = ap.parse_args()
-    folder = args.keep or tempfile.mkdtemp(prefix="hallu-bench-")
-    os.makedirs(folder, exist_ok=True)
-    print(f"# corpus_bench: {args.size_mb} MB generated JSONL, one process per measurement, {os.cpu_count()} cores")
-    columns = {"corpus MB": 9, "floor MB/s": 10, "corpus MB/s": 11, "docs/s": 9, "ratio": 6, "floor RSS": 10}
-    columns |= {"corpus RSS": 11, "N": 10}
-    print(f"{'facts':>8} " + " ".join(f"{c:>{w}}" for c, w in columns.items()))
+    pin = args.cores == "1" and shutil.which("taskset") is not None
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="hallu-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"# corpus_bench: whole CLI as a subprocess, {'one core (taskset -c 0)' if pin else 'all cores'}, "
+          f"{os.cpu_count()} cores on the machine, {args.repeat} repeat(s)")  # fmt: skip
+    head = ("facts", "corpus", "MB", "ment/KB", "start s", "run s", "MB/s", "floor MB/s", "ratio",
+            "RSS MB", "floor RSS", "options")  # fmt: skip
+    widths = (8, 7, 6, 8, 10, 12, 12, 11, 12, 11, 9, 0)
+    print(" ".join(f"{h:>{w}}" for h, w in zip(head, widths, strict=True)))
     for n_facts in (int(x) for x in args.facts.split(",")):
-        facts = make_facts(n_facts)
-        refs = os.path.join(folder, f"refs-{n_facts}.jsonl")
-        write_refs(facts, refs)
-        for size in sorted({max(1, args.size_mb // 2), args.size_mb}):
-            path = os.path.join(folder, f"corpus-{n_facts}-{size}.jsonl")
-            if not os.path.exists(path):
-                write_corpus(facts, path, size)
-            mb = os.path.getsize(path) / 1e6
-            t_floor, rss_floor, _ = run_child(CHILD_FLOOR, path)
-            t_corpus, rss_corpus, extra = run_child(CHILD_CORPUS, path, refs)
-            docs, n = int(extra[0]), int(float(extra[1]))
-            print(
-                f"{n_facts:>8} {mb:>9.0f} {mb / t_floor:>10.1f} {mb / t_corpus:>11.1f} {docs / t_corpus:>9.0f} "
-                f"{t_floor / t_corpus:>6.2f} {rss_floor / 2**20:>8.0f}MB {rss_corpus / 2**20:>9.0f}MB {n:>10}",
-                flush=True,
-            )
-    print("# ratio = corpus throughput / floor throughput (same file, same run); RSS = peak resident set")
-    half = max(1, args.size_mb // 2)
-    print(f"# peak RSS stays flat from {half} MB to {args.size_mb} MB when memory does not grow with corpus size")
+        refs = folder / f"refs-{n_facts}.jsonl"
+        people = make_people(n_facts // 2)
+        if not refs.exists():
+            write_refs(people, refs)
+        size_mb = args.size_mb if n_facts <= 100_000 else args.small_mb
+        one = folder / f"one-{n_facts}.jsonl"
+        if not one.exists():
+            write_corpus(people, one, 1, dense=True)  # one document
+        for density in args.density.split(","):
+            corpus = folder / f"{density}-{n_facts}-{size_mb:g}MB.jsonl"
+            if not corpus.exists():
+                write_corpus(people, corpus, int(size_mb * 1e6), dense=density == "dense")
+            mb = corpus.stat().st_size / 1e6
+            out = folder / "report.json"
+            base: list[float] = []
+            for extra in [[], *map(shlex.split, args.variants)]:
+                starts, runs, floors, rss, frss = [], [], [], [], []
+                for _ in range(args.repeat):
+                    t_floor, r_floor = measure([sys.executable, "-c", FLOOR, str(corpus)], pin)
+                    t_start, _ = measure(cli(one, refs, out, extra), pin)
+                    t_run, r_run = measure(cli(corpus, refs, out, extra), pin)
+                    floors.append(t_floor)
+                    frss.append(r_floor)
+                    starts.append(t_start)
+                    runs.append(t_run)
+                    rss.append(r_run)
+                report = json.loads(out.read_text())
+                per_kb = report["overall"]["N"] / (report["inputs"]["bytes"] / 1e3)
+                mbs = [mb / t for t in runs]
+                ratio = [f / t for f, t in zip(floors, runs, strict=True)]
+                note = shlex.join(extra)
+                if extra and base:
+                    note += f" ({statistics.median(runs) / statistics.median(base):.2f}x the plain run)"
+                else:
+                    base = runs
+                row = (f"{n_facts:>8} {density:>7} {mb:>6.1f} {per_kb:>8.1f} {span(starts, '.2f'):>10} "
+                       f"{span(runs, '.2f'):>12} {span(mbs, '.1f'):>12} {span([mb / t for t in floors], '.0f'):>11} "
+                       f"{span(ratio, '.3f'):>12} {span([r / 2**20 for r in rss], '.0f'):>11} "
+                       f"{span([r / 2**20 for r in frss], '.0f'):>9} {note}")  # fmt: skip
+                print(row, flush=True)
+    print("# start s: the same command on a one-document corpus (interpreter, imports, table, matcher, report)")
+    print("# MB/s: corpus MB / run s, start-up included; ratio: run throughput / floor throughput, same file")
+    print("# floor: read the file line by line and orjson.loads each line; RSS: peak resident set")
 
 
 if __name__ == "__main__":
