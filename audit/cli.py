@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -120,18 +121,28 @@ def interactive() -> bool:
     return sys.stderr.isatty()
 
 
-def emit(data: bytes, output: str | None) -> None:
-    """Machine-readable results: to ``-o FILE`` atomically, else to stdout."""
-    from audit.report import write_atomic
-
-    if output and output != "-":
-        try:
-            write_atomic(output, data)
-        except OSError as exc:
-            raise AuditError(f"cannot write output: {exc.strerror or exc}", path=output) from None
-    else:
+def emit(data: bytes, output: str | None, what: str = "output") -> None:
+    """Machine-readable results: to ``-o FILE`` (``audit.io.writing``: atomic for a regular file,
+    in place for a device or FIFO), else (or for ``-``) to stdout."""
+    if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+        return
+    from audit.io.writing import write_output
+
+    write_output(output, data, what)
+
+
+def check_outputs(outputs: dict[str, str | None], inputs: Sequence[str | None]) -> None:
+    """Before any work: every output's folder exists and is writable, and no output is an input
+    (a usage error, exit 2, naming the option)."""
+    from audit.io.writing import OutputPathError
+    from audit.io.writing import check_outputs as check
+
+    try:
+        check(outputs, [p for p in inputs if p is not None and p != "-"])
+    except OutputPathError as exc:
+        raise typer.BadParameter(exc.reason, param_hint=f"'{exc.option}'") from None
 
 
 @contextmanager
@@ -241,6 +252,8 @@ def corpus(
         sources = expand_paths(inputs, glob)
         if not sources:
             fail("no input files found (check the paths and --glob)")
+        check_outputs({"--output": output, "--per-fact": per_fact, "--sketch-out": sketch_out},
+                      [*(s.path for s in sources), facts, tokenizer])
         sizes = [s.size for s in sources]
         total = None if None in sizes else sum(s or 0 for s in sizes)
         started = time.perf_counter()
@@ -265,20 +278,29 @@ def _deliver(
     quiet: bool,
     elapsed: float | None = None,
 ) -> None:
-    """Write what `corpus` and `merge` were asked for: files, JSON on stdout, summary on stderr."""
-    from audit.report import per_fact_rows, render_summary, write_atomic
+    """Write what `corpus` and `merge` were asked for: files, JSON on stdout, summary on stderr.
 
-    if per_fact:
-        write_atomic(per_fact, per_fact_rows(result.partial))
-    if sketch_out:
-        write_atomic(sketch_out, result.to_bytes())
-    if output:
-        emit(report.to_json(), output)
+    Every file is attempted even when an earlier one fails; the failures are raised together at
+    the end, after stdout and the summary."""
+    from audit.io.writing import write_outputs
+    from audit.report import per_fact_rows, render_summary
+
+    failure: AuditError | None = None
+    try:
+        write_outputs([
+            ("per-fact counts", per_fact, lambda: per_fact_rows(result.partial)),
+            ("sketch", sketch_out, result.to_bytes),
+            ("report", output, report.to_json),
+        ])
+    except AuditError as exc:
+        failure = exc
     if as_json:
         emit(report.to_json(), None)
     if not quiet:  # as for every command: the summary is talk, on stderr unless --quiet
         report.elapsed_s = elapsed
         typer.echo(render_summary(report), err=True)
+    if failure is not None:
+        raise failure
 
 
 # -- merge -------------------------------------------------------------------------------------
@@ -305,6 +327,7 @@ def merge(
     """
     from audit.parallel import read_partial_files
 
+    check_outputs({"--output": output, "--per-fact": per_fact, "--sketch-out": sketch_out}, list(parts))
     with errors_to_exit_codes():
         merged = read_partial_files(parts)
         report = merged.report(confidence)
@@ -370,6 +393,7 @@ def predict(
         _parse_confidence(confidence)
     if counts is not None and counts not in COUNT_CHOICES:
         raise typer.BadParameter(f"unknown counts {counts!r} (raw, distinct)", param_hint="--counts")
+    check_outputs({"--output": output}, [report, calibration_from])
     with errors_to_exit_codes():
         default, per = parse_answers(answers or [])
         delta = calibration or 0.0
@@ -528,10 +552,10 @@ def outputs(
     """
     from audit.facts import load_references
     from audit.grading import GraderConfig
+    from audit.io.writing import write_outputs
     from audit.outputs import DEFAULT_TARGETS, Gates, OutputsConfig, audit_outputs
     from audit.render_outputs import failed_gate_lines, markdown, table
     from audit.render_outputs import junit as render_junit
-    from audit.report import write_atomic
 
     if as_json and markdown_out == "-":
         raise typer.BadParameter("--json and --markdown - both write to stdout: give one a FILE", param_hint="--markdown")
@@ -540,6 +564,8 @@ def outputs(
     gates = Gates(max_hallucination=max_hallucination, min_accuracy=min_accuracy,
                   min_scores=_parse_min_scores(min_score), max_regression=max_regression)
     parsed_targets = _parse_targets(targets) or DEFAULT_TARGETS
+    check_outputs({"--output": output, "--markdown": markdown_out, "--junit": junit, "--grades": grades},
+                  [answers, refs, per_fact, predicted, baseline])
     with errors_to_exit_codes():
         config = OutputsConfig(
             grader=GraderConfig(fuzzy=fuzzy, abstain_patterns=tuple(abstain_pattern or ())),
@@ -551,21 +577,25 @@ def outputs(
                                per_fact=per_fact, predicted=predicted, baseline=baseline,
                                gates=gates, grades_path=grades)
         doc = report.data
-        if output:
-            emit(report.to_json(), output)
-        if markdown_out:
-            emit(markdown(doc).encode(), markdown_out)
+        failure: AuditError | None = None
+        try:
+            write_outputs([
+                ("report", output, report.to_json),
+                ("Markdown summary", None if markdown_out == "-" else markdown_out, lambda: markdown(doc).encode()),
+                ("JUnit XML", junit, lambda: render_junit(doc).encode()),
+            ])
+        except AuditError as exc:
+            failure = exc
+        if markdown_out == "-":
+            emit(markdown(doc).encode(), None)
         if as_json:
             emit(report.to_json(), None)
-        if junit:
-            try:
-                write_atomic(junit, render_junit(doc).encode())
-            except OSError as exc:
-                raise AuditError(f"cannot write JUnit XML: {exc.strerror or exc}", path=junit) from None
         if not quiet:
             typer.echo(table(doc), err=True, nl=False)
         for line in failed_gate_lines(doc):
             typer.echo(f"hallu-audit: {line}", err=True)
+        if failure is not None:
+            raise failure
     if not report.passed:
         raise typer.Exit(int(ExitCode.GATE_FAILED))
 

@@ -23,8 +23,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import math
-import os
-import tempfile
 from array import array
 from collections import defaultdict
 from collections.abc import Iterator
@@ -803,21 +801,12 @@ def _grade_to_file(
     counts_by_id: dict[str, int] | None,
     path: str,
 ) -> Graded:
-    """Grade while streaming the per-answer rows to ``path`` through a temporary file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-grades-", dir=folder)
-    except OSError as exc:
-        raise InputError(f"cannot write grades: {exc.strerror or exc}", path=path) from None
-    try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
-            graded = grade_outputs(outputs, index, config, counts_by_id=counts_by_id, grades_out=fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return graded
+    """Grade while streaming the per-answer rows to ``path`` (``audit.io.writing.open_output``:
+    a regular file is replaced only once grading succeeded; ``-`` is stdout)."""
+    from audit.io.writing import open_output
+
+    with open_output(path, "grades") as fh:
+        return grade_outputs(outputs, index, config, counts_by_id=counts_by_id, grades_out=fh)
 
 
 def _finite(obj: Any) -> None:

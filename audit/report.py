@@ -7,7 +7,6 @@ no timings unless asked for). Its schema is documented in the README ("Report fi
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -204,17 +203,11 @@ def build_report(
 
 
 def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``data`` to ``path`` safely (``audit.io.writing.write_output``: atomic for regular
+    files, in place for devices and FIFOs, ``-`` for stdout)."""
+    from audit.io.writing import write_output
+
+    write_output(path, data)
 
 
 def per_fact_rows(partial: CorpusPartial) -> bytes:

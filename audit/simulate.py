@@ -421,21 +421,19 @@ class SimTruth:
 
 # -- writing -------------------------------------------------------------------------------------
 class _AtomicWriter:
-    """A file written under a temporary name and renamed into place on success; ``.gz`` and
-    ``.zst`` paths are compressed."""
+    """A file written through ``audit.io.writing.open_output`` (atomic for a regular file);
+    ``.gz`` and ``.zst`` paths are compressed."""
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.tmp = f"{path}.tmp-{os.getpid()}"
-        self._raw: IO[bytes] | None = None
+        self._ctx: Any = None
         self._wrap: Any = None
 
     def __enter__(self) -> IO[bytes]:
-        try:
-            raw = open(self.tmp, "wb")
-        except OSError as exc:
-            raise InputError(f"cannot write: {exc.strerror or exc}", path=self.path) from None
-        self._raw = raw
+        from audit.io.writing import open_output
+
+        self._ctx = open_output(self.path)
+        raw = self._ctx.__enter__()
         if self.path.endswith(".gz"):
             self._wrap = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0)
         elif self.path.endswith((".zst", ".zstd")):
@@ -444,15 +442,14 @@ class _AtomicWriter:
             self._wrap = zstandard.ZstdCompressor(level=3).stream_writer(raw, closefd=False)
         return self._wrap if self._wrap is not None else raw
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        assert self._raw is not None
-        if self._wrap is not None:
-            self._wrap.close()
-        self._raw.close()
-        if exc_type is None:
-            os.replace(self.tmp, self.path)
-        else:
-            os.unlink(self.tmp)
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool | None:
+        if self._wrap is not None and exc_type is None:
+            try:
+                self._wrap.close()
+            except BaseException as err:
+                self._ctx.__exit__(type(err), err, err.__traceback__)  # drops the temporary file
+                raise
+        return self._ctx.__exit__(exc_type, exc, tb)
 
 
 def _filler(parts: list[int]) -> str:
