@@ -201,7 +201,8 @@ def corpus(
     confidence: Annotated[float, typer.Option(metavar="P", help="Confidence of the missing-mass interval.", callback=_parse_confidence)] = 0.99,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report to FILE (atomically).", rich_help_panel="Output")] = None,
-    per_fact: Annotated[str | None, typer.Option("--per-fact", metavar="FILE", help="Write {id, relation, count} JSONL for every fact to FILE.", rich_help_panel="Output")] = None,
+    per_fact: Annotated[str | None, typer.Option("--per-fact", metavar="FILE", help="Write {id, relation, count} JSONL for every fact to FILE (pattern mode adds objects and conflict).", rich_help_panel="Output")] = None,
+    conflict_examples: Annotated[int, typer.Option("--conflict-examples", metavar="N", min=0, help="Pattern mode: list up to N conflicting prompts in the report, with their objects and where each was first stated.", rich_help_panel="Output")] = 10,
     timings: Annotated[bool, typer.Option("--timings", help="Add elapsed time and MB/s to the JSON (it is then no longer byte-reproducible).", rich_help_panel="Output")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.", rich_help_panel="Output")] = False,
     workers: Annotated[int, typer.Option("--workers", "-j", metavar="N", help="Processes (0 = all cores). Results equal --workers 1.", rich_help_panel="Scale")] = 0,
@@ -262,7 +263,7 @@ def corpus(
             result = run_corpus(job, sources, workers=workers or default_workers(), engine=engine,
                                 scheduler=scheduler, progress=update)
         elapsed = time.perf_counter() - started
-        report = result.report(confidence, elapsed if timings else None)
+        report = result.report(confidence, elapsed if timings else None, conflict_examples)
         _deliver(result, report, per_fact=per_fact, sketch_out=sketch_out, output=output,
                  as_json=as_json, quiet=quiet, elapsed=elapsed)
 
@@ -310,7 +311,8 @@ def merge(
     confidence: Annotated[float, typer.Option(metavar="P", help="Confidence of the missing-mass interval.", callback=_parse_confidence)] = 0.99,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report to FILE (atomically).", rich_help_panel="Output")] = None,
-    per_fact: Annotated[str | None, typer.Option("--per-fact", metavar="FILE", help="Write {id, relation, count} JSONL for every fact to FILE.", rich_help_panel="Output")] = None,
+    per_fact: Annotated[str | None, typer.Option("--per-fact", metavar="FILE", help="Write {id, relation, count} JSONL for every fact to FILE (pattern mode adds objects and conflict).", rich_help_panel="Output")] = None,
+    conflict_examples: Annotated[int, typer.Option("--conflict-examples", metavar="N", min=0, help="Pattern mode: list up to N conflicting prompts in the report, with their objects and where each was first stated.", rich_help_panel="Output")] = 10,
     sketch_out: Annotated[str | None, typer.Option("--sketch-out", metavar="FILE", help="Also write the merged partial result (to merge again later).", rich_help_panel="Output")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.", rich_help_panel="Output")] = False,
 ) -> None:
@@ -330,7 +332,7 @@ def merge(
     check_outputs({"--output": output, "--per-fact": per_fact, "--sketch-out": sketch_out}, list(parts))
     with errors_to_exit_codes():
         merged = read_partial_files(parts)
-        report = merged.report(confidence)
+        report = merged.report(confidence, conflict_examples=conflict_examples)
         _deliver(merged, report, per_fact=per_fact, sketch_out=sketch_out, output=output,
                  as_json=as_json, quiet=quiet)
 

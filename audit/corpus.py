@@ -25,6 +25,19 @@ from audit.records import CorpusConfig
 #: anyway, and memory stays bounded).
 MAX_OBJECTS_PER_PROMPT = 8
 
+#: One object of a prompt: how often it was stated, and where first (``source:line``).
+ObjectSeen = tuple[int, str]
+
+
+def merge_objects(mine: dict[str, ObjectSeen], other: dict[str, ObjectSeen]) -> None:
+    """Add ``other``'s tallies to ``mine`` (the earlier input: its first location stays)."""
+    for obj, (count, where) in other.items():
+        seen = mine.get(obj)
+        if seen is not None:
+            mine[obj] = (seen[0] + count, seen[1])
+        elif len(mine) < MAX_OBJECTS_PER_PROMPT:
+            mine[obj] = (count, where)
+
 
 @dataclass
 class CorpusPartial:
@@ -34,8 +47,8 @@ class CorpusPartial:
     counter: FactCounter
     read: ReadStats = field(default_factory=ReadStats)
     tokens: int | None = None
-    # prompt -> distinct normalised objects (open extraction only)
-    objects: dict[str, set[str]] = field(default_factory=dict)
+    # prompt -> normalised object -> (mentions, first source:line); open extraction only
+    objects: dict[str, dict[str, ObjectSeen]] = field(default_factory=dict)
     # --dedup: counts over distinct sources (documents that duplicate no earlier one)
     distinct: FactCounter | None = None
     duplicates: int = 0
@@ -63,10 +76,7 @@ class CorpusPartial:
         if other.tokens is not None:
             self.tokens = (self.tokens or 0) + other.tokens
         for prompt, objs in other.objects.items():
-            mine = self.objects.setdefault(prompt, set())
-            for o in objs:
-                if len(mine) < MAX_OBJECTS_PER_PROMPT:
-                    mine.add(o)
+            merge_objects(self.objects.setdefault(prompt, {}), objs)
 
     def __add__(self, other: CorpusPartial) -> CorpusPartial:
         out = CorpusPartial(
@@ -74,7 +84,7 @@ class CorpusPartial:
             self.counter.copy(),
             ReadStats() + self.read,
             self.tokens,
-            {k: set(v) for k, v in self.objects.items()},
+            {k: dict(v) for k, v in self.objects.items()},
             self.distinct.copy() if self.distinct is not None else None,
             self.duplicates,
         )
@@ -183,9 +193,12 @@ def scan(
                 if distinct is not None and not is_dup:
                     distinct.update(m.fact, m.relation)
                 if objects is not None:
-                    objs = objects.setdefault(m.fact, set())
-                    if len(objs) < MAX_OBJECTS_PER_PROMPT:
-                        objs.add(m.obj)
+                    objs = objects.setdefault(m.fact, {})
+                    seen = objs.get(m.obj)
+                    if seen is not None:
+                        objs[m.obj] = (seen[0] + 1, seen[1])
+                    elif len(objs) < MAX_OBJECTS_PER_PROMPT:
+                        objs[m.obj] = (1, f"{doc.source}:{doc.line}" if doc.line else doc.source)
         if tokenizer is not None:
             encodings = tokenizer.encode_batch([d.text for d in batch], add_special_tokens=False)
             partial.tokens += sum(len(e.ids) for e in encodings)  # type: ignore[operator]
@@ -201,7 +214,7 @@ def _agree(a: str, b: str) -> bool:
     return bool(_ISO.fullmatch(a) and _ISO.fullmatch(b) and compatible(a, b))
 
 
-def is_conflict(objects: set[str]) -> bool:
+def is_conflict(objects: Iterable[str]) -> bool:
     """Two objects of one prompt disagree. Dates agree where both are specified ("1879" and
     "1879-03-14"), since a corpus often gives only the year."""
     objs = sorted(objects)

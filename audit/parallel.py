@@ -20,7 +20,7 @@ Partial file layout (all integers little-endian; the frame of ``audit.sealed``):
 offset   size     field
 ======== ======== ============================================================================
 0        8        magic ``b"HAPART\\x00\\x00"``
-8        2        format version (uint16), currently 2
+8        2        format version (uint16), currently 3
 10       4        length L of the config id (uint32)
 14       L        config id, UTF-8 (``CorpusConfig.id``: ``cfg-`` and 16 hex digits)
 14+L     8        length H of the header (uint64)
@@ -29,7 +29,8 @@ offset   size     field
                   (``[[input id, path], ...]``: what was counted, see ``input_id``),
                   ``sources`` (paths), ``documents``, ``bytes``, ``bad`` (reason -> [count,
                   examples]), ``tokens`` (null or >= 0), ``duplicates`` (<= documents),
-                  ``objects`` (prompt -> sorted objects, pattern mode only),
+                  ``objects`` (prompt -> ``[[object, mentions >= 1, first source:line],
+                  ...]`` sorted by object, pattern mode only),
                   ``reference_facts``, ``reference_objects`` (relation -> count, or null),
                   ``tokenizer`` (null or a file name); counts are integers >= 0
 22+L+H   8        length C of the counter (uint64)
@@ -40,8 +41,8 @@ offset   size     field
 38+L+H+C+D 4      CRC-32 (uint32, ``zlib.crc32``) of every byte before it
 ======== ======== ============================================================================
 
-Version 1 files (no checksum, no input ids) are refused with a message saying so: make them
-again with ``corpus --sketch-out``.
+Version 1 files (no checksum, no input ids) and version 2 files (objects without counts) are
+refused with a message saying so: make them again with ``corpus --sketch-out``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ if TYPE_CHECKING:
     from audit.sealed import Reader
 
 MAGIC = b"HAPART\x00\x00"
-VERSION = 2
+VERSION = 3
 #: Byte ranges are cut near this size (smaller runs stay in one process).
 MIN_TASK_BYTES = 8 << 20
 MAX_TASK_BYTES = 256 << 20
@@ -135,14 +136,14 @@ class PartialFile:
     tokenizer: str | None = None
     inputs: list[list[str]] = field(default_factory=list)
 
-    def report(self, confidence: float, elapsed_s: float | None = None) -> CorpusReport:
+    def report(self, confidence: float, elapsed_s: float | None = None, conflict_examples: int = 10) -> CorpusReport:
         """The corpus report of this (possibly merged) result."""
         from audit.report import build_report
 
         return build_report(
             self.partial, self.config, confidence=confidence, sources=self.sources,
             reference_objects=self.reference_objects, reference_facts=self.reference_facts,
-            tokenizer=self.tokenizer, elapsed_s=elapsed_s,
+            tokenizer=self.tokenizer, elapsed_s=elapsed_s, conflict_examples=conflict_examples,
         )
 
     def overlap(self, other: PartialFile) -> list[str] | None:
@@ -181,7 +182,7 @@ class PartialFile:
                 "bad": {r: [t.count, t.examples] for r, t in sorted(p.read.bad.items())},
                 "tokens": p.tokens,
                 "duplicates": p.duplicates,
-                "objects": {k: sorted(v) for k, v in sorted(p.objects.items())},
+                "objects": {k: [[o, n, w] for o, (n, w) in sorted(v.items())] for k, v in sorted(p.objects.items())},
                 "reference_facts": self.reference_facts,
                 "reference_objects": self.reference_objects,
                 "tokenizer": self.tokenizer,
@@ -229,9 +230,13 @@ class PartialFile:
             read.bad[reason] = BadTally(r.int_(count, f"bad {reason!r} count", lo=1), examples)
         tokens = r.optional(h["tokens"], r.int_, "tokens")
         duplicates = r.int_(h["duplicates"], "duplicates", hi=read.documents)
-        objects: dict[str, set[str]] = {}
+        objects: dict[str, dict[str, tuple[int, str]]] = {}
         for prompt, objs in r.dict_(h["objects"], "objects").items():
-            objects[prompt] = {r.str_(o, f"object of {prompt!r}") for o in r.list_(objs, f"objects of {prompt!r}")}
+            tallies = objects[prompt] = {}
+            for item in r.list_(objs, f"objects of {prompt!r}"):
+                o, n, w = r.list_(item, f"object of {prompt!r}", 3)
+                tallies[r.str_(o, f"object of {prompt!r}")] = (
+                    r.int_(n, f"mentions of an object of {prompt!r}", lo=1), r.str_(w, f"location of {prompt!r}"))
         if objects and config.mode != "patterns":
             r.fail("objects in a reference-table run")
         refs = {}

@@ -14,7 +14,7 @@ import orjson
 
 import audit
 from audit.bounds import missing_mass_interval
-from audit.corpus import CorpusPartial, is_conflict
+from audit.corpus import CorpusPartial, ObjectSeen, is_conflict
 from audit.counting import BUCKETS, CountStats, FactCounter
 from audit.records import CorpusConfig
 
@@ -98,6 +98,8 @@ class CorpusReport:
     elapsed_s: float | None = None
     # --dedup: the same blocks counted over distinct sources (near-duplicate documents skipped)
     distinct_sources: dict[str, Any] | None = None
+    # pattern mode: conflicting prompts with their objects (None with a reference table)
+    conflict_examples: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -121,6 +123,8 @@ class CorpusReport:
         }
         if self.distinct_sources is not None:
             out["distinct_sources"] = self.distinct_sources
+        if self.conflict_examples is not None:
+            out["conflict_examples"] = self.conflict_examples
         if self.elapsed_s is not None:
             out["timings"] = {
                 "elapsed_s": round(self.elapsed_s, 3),
@@ -146,19 +150,29 @@ def build_report(
     reference_facts: dict[str, int] | None = None,
     tokenizer: str | None = None,
     elapsed_s: float | None = None,
+    conflict_examples: int = 10,
 ) -> CorpusReport:
-    """Summarise a finished run. ``reference_*`` come from the fact table (reference mode)."""
+    """Summarise a finished run. ``reference_*`` come from the fact table (reference mode).
+
+    In pattern mode the report lists up to ``conflict_examples`` conflicting prompts, the most
+    mentioned first, each with its objects, their mentions and where each was first stated.
+    """
     counter = partial.counter
     relations = sorted(set(counter.relations()) | set(reference_facts or {}))
     conflicts: dict[str, int] = {}
     objects: dict[str, set[str]] = {}
+    examples: list[dict[str, Any]] | None = None
     if config.mode == "patterns":
+        examples = []
         rel_of = {fact: rel for fact, rel, _ in counter.items()}
         for prompt, objs in partial.objects.items():
             rel = rel_of.get(prompt, prompt.split("/", 1)[0])
             objects.setdefault(rel, set()).update(objs)
             if len(objs) > 1 and is_conflict(objs):
                 conflicts[rel] = conflicts.get(rel, 0) + 1
+                examples.append(conflict_example(prompt, rel, objs))
+        examples.sort(key=lambda e: (-e["mentions"], e["id"]))
+        del examples[conflict_examples:]
 
     def block(relation: str | None, counter: FactCounter = counter) -> dict[str, Any]:
         st = counter.stats(relation)
@@ -199,7 +213,23 @@ def build_report(
         overall=block(None),
         relations={r: block(r) for r in relations},
         elapsed_s=elapsed_s,
+        conflict_examples=examples,
     )
+
+
+def _ranked(objs: dict[str, ObjectSeen]) -> list[tuple[str, ObjectSeen]]:
+    """Objects by mentions, most first, then by object: the majority object leads."""
+    return sorted(objs.items(), key=lambda kv: (-kv[1][0], kv[0]))
+
+
+def conflict_example(prompt: str, relation: str, objs: dict[str, ObjectSeen]) -> dict[str, Any]:
+    """One entry of the report's ``conflict_examples``."""
+    return {
+        "id": prompt,
+        "relation": relation,
+        "mentions": sum(n for n, _ in objs.values()),
+        "objects": [{"object": o, "count": n, "where": w} for o, (n, w) in _ranked(objs)],
+    }
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -211,11 +241,27 @@ def write_atomic(path: str, data: bytes) -> None:
 
 
 def per_fact_rows(partial: CorpusPartial) -> bytes:
-    """JSONL ``{id, relation, count}`` for every fact (zeros included with a reference table)."""
-    return b"".join(
-        orjson.dumps({"id": fact, "relation": rel, "count": count}) + b"\n"
-        for fact, rel, count in partial.counter.items()
-    )
+    """JSONL ``{id, relation, count}`` for every fact (zeros included with a reference table).
+
+    Pattern-mode rows add ``objects`` (``[{object, count}]``, most mentioned first, at most
+    ``MAX_OBJECTS_PER_PROMPT``) and ``conflict`` (two of them disagree)."""
+    if not partial.objects:
+        return b"".join(
+            orjson.dumps({"id": fact, "relation": rel, "count": count}) + b"\n"
+            for fact, rel, count in partial.counter.items()
+        )
+    rows = []
+    for fact, rel, count in partial.counter.items():
+        objs = partial.objects.get(fact, {})
+        row = {
+            "id": fact,
+            "relation": rel,
+            "count": count,
+            "objects": [{"object": o, "count": n} for o, (n, _) in _ranked(objs)],
+            "conflict": len(objs) > 1 and is_conflict(objs),
+        }
+        rows.append(orjson.dumps(row) + b"\n")
+    return b"".join(rows)
 
 
 def _stats_rows(blocks: list[tuple[str, dict[str, Any]]], confidence: float) -> list[list[str]]:
@@ -275,4 +321,10 @@ def render_summary(report: CorpusReport) -> str:
         lines += grid(_stats_rows(blocks, report.confidence), indent="  ", left=(0, 6))
     if not exact:
         lines += ["", "  counts with ± were estimated by the bounded-memory sketch (± one standard error)"]
+    examples = d.get("conflict_examples") or []
+    if examples:
+        lines += ["", f"  conflicts, most mentioned first ({len(examples)} in the JSON's conflict_examples):"]
+        for e in examples[:3]:
+            objs = ", ".join(f"{o['object']} ({o['count']}, {o['where']})" for o in e["objects"])
+            lines.append(f"    {e['id']}: {objs}")
     return "\n".join(lines)

@@ -67,3 +67,53 @@ def test_user_regex_offsets_are_characters(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     rows = {r["id"]: r["count"] for r in map(orjson.loads, pf.read_bytes().splitlines())}
     assert rows == {"founded/zurich": 2, "founded/geneve": 1}
+
+
+def _write_docs(path, texts):
+    path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+
+
+def test_per_fact_rows_carry_objects_and_report_lists_conflicts(cli, tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    _write_docs(a, [
+        "Paris is the capital of France.",
+        "The capital of France is Paris. Lyon is the capital of France.",  # line 2: lyon first here
+    ])  # fmt: skip
+    _write_docs(b, [
+        "Paris is the capital of France. Canberra is the capital of Australia.",
+        "Sydney is the capital of Australia.",  # b.jsonl:2
+        "Ottawa is the capital of Canada.",
+    ])  # fmt: skip
+    outs = {}
+    for workers in ("1", "2"):
+        pf = tmp_path / f"pf{workers}.jsonl"
+        result = cli("corpus", a, b, "-p", "capital", "--per-fact", pf, "--json", "-q", "-j", workers)
+        assert result.exit_code == 0, result.stderr
+        outs[workers] = (pf.read_bytes(), result.stdout)
+    assert outs["1"] == outs["2"]
+    rows = {r["id"]: r for r in map(orjson.loads, outs["1"][0].splitlines())}
+    assert rows["capital/france"]["objects"] == [{"object": "paris", "count": 3}, {"object": "lyon", "count": 1}]
+    assert rows["capital/france"]["conflict"] is True and rows["capital/canada"]["conflict"] is False
+    assert rows["capital/canada"]["objects"] == [{"object": "ottawa", "count": 1}]
+    report = orjson.loads(outs["1"][1])
+    assert report["conflict_examples"] == [
+        {"id": "capital/france", "relation": "capital", "mentions": 4, "objects": [
+            {"object": "paris", "count": 3, "where": f"{a}:1"}, {"object": "lyon", "count": 1, "where": f"{a}:2"}]},
+        {"id": "capital/australia", "relation": "capital", "mentions": 2, "objects": [
+            {"object": "canberra", "count": 1, "where": f"{b}:1"}, {"object": "sydney", "count": 1, "where": f"{b}:2"}]},
+    ]  # fmt: skip
+    few = orjson.loads(cli("corpus", a, b, "-p", "capital", "--json", "-q", "--conflict-examples", "1").stdout)
+    assert [e["id"] for e in few["conflict_examples"]] == ["capital/france"]
+    assert few["relations"]["capital"]["conflicts"] == 2  # the count is not capped
+
+
+def test_conflict_examples_survive_sketch_merge(cli, tmp_path):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    _write_docs(a, ["Paris is the capital of France."])
+    _write_docs(b, ["Lyon is the capital of France.", "Paris is the capital of France."])
+    whole = orjson.loads(cli("corpus", a, b, "-p", "capital", "--json", "-q", "-j", "1").stdout)
+    for f, part in ((a, "a.sketch"), (b, "b.sketch")):
+        assert cli("corpus", f, "-p", "capital", "--sketch-out", tmp_path / part, "-q").exit_code == 0
+    merged = orjson.loads(cli("merge", tmp_path / "a.sketch", tmp_path / "b.sketch", "--json", "-q").stdout)
+    assert merged["conflict_examples"] == whole["conflict_examples"]
+    assert merged["conflict_examples"][0]["objects"][0] == {"object": "paris", "count": 2, "where": f"{a}:1"}
