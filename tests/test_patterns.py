@@ -100,7 +100,8 @@ def test_per_fact_rows_carry_objects_and_report_lists_conflicts(cli, tmp_path):
         {"id": "capital/france", "relation": "capital", "mentions": 4, "objects": [
             {"object": "paris", "count": 3, "where": f"{a}:1"}, {"object": "lyon", "count": 1, "where": f"{a}:2"}]},
         {"id": "capital/australia", "relation": "capital", "mentions": 2, "objects": [
-            {"object": "canberra", "count": 1, "where": f"{b}:1"}, {"object": "sydney", "count": 1, "where": f"{b}:2"}]},
+            {"object": "canberra", "count": 1, "where": f"{b}:1"},
+            {"object": "sydney", "count": 1, "where": f"{b}:2"}]},
     ]  # fmt: skip
     few = orjson.loads(cli("corpus", a, b, "-p", "capital", "--json", "-q", "--conflict-examples", "1").stdout)
     assert [e["id"] for e in few["conflict_examples"]] == ["capital/france"]
