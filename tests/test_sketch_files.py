@@ -43,7 +43,7 @@ def split_partial(data: bytes) -> dict:
     return out
 
 
-def build_partial(f: dict, version: int = 2, checksum: bool = True) -> bytes:
+def build_partial(f: dict, version: int = 3, checksum: bool = True) -> bytes:
     cid = f["cid"].encode()
     header = f["header"] if isinstance(f["header"], bytes) else orjson.dumps(f["header"])
     body = b"HAPART\x00\x00" + struct.pack("<HI", version, len(cid)) + cid
@@ -131,7 +131,7 @@ def one_line_error(r, *needles: str, code: int = ExitCode.BAD_INPUT) -> None:
 def test_layout_is_the_documented_one(files) -> None:
     for name in ("exact", "sample", "dedup"):
         f = split_partial(files[name].read_bytes())
-        assert f["version"] == 2 and f["cid"] == f["header"]["config"]["id"]
+        assert f["version"] == 3 and f["cid"] == f["header"]["config"]["id"]
         assert build_partial(f) == files[name].read_bytes()
         if name == "sample":
             sk = split_sample(f["counter"])
@@ -178,6 +178,10 @@ def test_old_version_is_refused_by_name(cli, files, tmp_path) -> None:
     p = tmp_path / "v1.sketch"
     p.write_bytes(v1)
     one_line_error(cli("merge", p), str(p), "format version 1", "older", "--sketch-out")
+    v2 = build_partial(split_partial(files["exact"].read_bytes()), version=2)
+    p = tmp_path / "v2.sketch"
+    p.write_bytes(v2)
+    one_line_error(cli("merge", p), str(p), "format version 2", "older", "--sketch-out")
 
 
 # -- crafted fields (the checksum is right, the content is not) --------------------------------
@@ -215,7 +219,10 @@ CRAFTED = [
     ("exact", _header("bad", {"invalid_json": [2]}), "must have 2 items"),
     ("exact", _header("duplicates", 31), "duplicates must be in"),
     ("exact", _header("objects", []), "objects must be an object"),
-    ("exact", _header("objects", {"capital/x": ["paris"]}), "objects in a reference-table run"),
+    ("exact", _header("objects", {"capital/x": [["paris", 1, "a.jsonl:1"]]}), "objects in a reference-table run"),
+    ("exact", _header("objects", {"capital/x": ["paris"]}), "object of 'capital/x' must be a list"),
+    ("exact", _header("objects", {"capital/x": [["paris", 0, "a.jsonl:1"]]}), "mentions of an object of 'capital/x'"),
+    ("exact", _header("objects", {"capital/x": [["paris", 1, 7]]}), "location of 'capital/x'"),
     ("exact", _header("reference_facts", {"capital": -1}), "reference_facts 'capital'"),
     ("exact", _header("reference_objects", [1, 2]), "reference_objects must be an object"),
     ("exact", _header("config", [1]), "config must be an object"),
