@@ -19,6 +19,10 @@ bench:
 demo:
     hallu-audit corpus fixtures/corpus/sample.jsonl --facts fixtures/refs/capitals.jsonl
 
+# The README's screenshot of the HTML report made from the bundled fixtures (needs Chromium).
+report-screenshot:
+    python3 -m tests.report_demo docs/report.png
+
 # Regenerate the shell completion scripts (a test fails when they are stale).
 completions:
     for s in bash zsh fish; do _HALLU_AUDIT_COMPLETE=source_$s python3 -m audit.cli > completions/hallu-audit.$s; done

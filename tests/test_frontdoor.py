@@ -25,6 +25,8 @@ HEAVY = (
     "tqdm",
     "dask",
     "torch",
+    "plotly",
+    "playwright",
 )
 
 
