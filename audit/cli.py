@@ -627,6 +627,7 @@ def report(
     """
     from audit.html_report import load_inputs, render_html
 
+    check_outputs({"--output": output}, inputs)
     with errors_to_exit_codes():
         page = render_html(load_inputs(inputs), title=title)
         data = page.html.encode()

@@ -203,3 +203,10 @@ def test_committed_screenshot_exists() -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "docs/report.png" in (ROOT / "README.md").read_text()
     assert "report-screenshot" in (ROOT / "Justfile").read_text()
+
+
+def test_output_that_is_an_input_is_refused_before_work(cli, demo, tmp_path) -> None:
+    before = demo["model.json"].read_bytes()
+    r = cli("report", demo["model.json"], "-o", demo["model.json"])
+    assert r.exit_code == 2 and "--output" in r.stderr
+    assert demo["model.json"].read_bytes() == before
