@@ -178,6 +178,8 @@ def scan(
     if tokenizer is not None:
         partial.tokens = 0
     docs = iter_documents(sources, job.read, partial.read, progress)
+    matcher = extractor if isinstance(extractor, FactMatcher) else None
+    tally = _Tally(matcher, counter, distinct) if matcher is not None else None
     for batch in batched(docs, 512):
         if deduper is not None:
             dups = deduper.filter_batch([d.text for d in batch])
@@ -185,24 +187,74 @@ def scan(
             dups = [next(dup_flags) for _ in batch]
         else:
             dups = None
-        for i, doc in enumerate(batch):
-            is_dup = dups is not None and dups[i]
-            partial.duplicates += is_dup
-            for m in extractor.mentions(doc):
-                counter.update(m.fact, m.relation)
-                if distinct is not None and not is_dup:
-                    distinct.update(m.fact, m.relation)
-                if objects is not None:
-                    objs = objects.setdefault(m.fact, {})
-                    seen = objs.get(m.obj)
-                    if seen is not None:
-                        objs[m.obj] = (seen[0] + 1, seen[1])
-                    elif len(objs) < MAX_OBJECTS_PER_PROMPT:
-                        objs[m.obj] = (1, f"{doc.source}:{doc.line}" if doc.line else doc.source)
+        if dups is not None:
+            partial.duplicates += sum(map(bool, dups))
+        if tally is not None:
+            tally.add(matcher.match([d.text for d in batch]), dups)  # type: ignore[union-attr]
+        else:
+            for i, doc in enumerate(batch):
+                is_dup = dups is not None and dups[i]
+                for m in extractor.mentions(doc):
+                    counter.update(m.fact, m.relation)
+                    if distinct is not None and not is_dup:
+                        distinct.update(m.fact, m.relation)
+                    if objects is not None:
+                        objs = objects.setdefault(m.fact, {})
+                        seen = objs.get(m.obj)
+                        if seen is not None:
+                            objs[m.obj] = (seen[0] + 1, seen[1])
+                        elif len(objs) < MAX_OBJECTS_PER_PROMPT:
+                            objs[m.obj] = (1, f"{doc.source}:{doc.line}" if doc.line else doc.source)
         if tokenizer is not None:
             encodings = tokenizer.encode_batch([d.text for d in batch], add_special_tokens=False)
             partial.tokens += sum(len(e.ids) for e in encodings)  # type: ignore[operator]
+    if tally is not None:
+        tally.flush()
     return partial
+
+
+class _Tally:
+    """Reference-table counts kept by fact index and handed to the counters at the end.
+
+    An exact counter gets one ``update(fact, relation, n)`` per fact seen; a sampling sketch
+    (whose pruning depends on the order it sees facts in) gets every mention in stream order.
+    """
+
+    def __init__(self, matcher: FactMatcher, counter: FactCounter, distinct: FactCounter | None) -> None:
+        import numpy as np
+
+        self.facts = matcher.facts
+        self.targets = [c for c in (counter, distinct) if c is not None]
+        self.exact = [isinstance(c, ExactCounter) for c in self.targets]
+        self.counts = [np.zeros(len(self.facts), dtype=np.int64) if e else None for e in self.exact]
+
+    def add(self, matches: Any, dups: list[bool] | None) -> None:
+        import numpy as np
+
+        fact = matches.fact
+        if not len(fact):
+            return
+        for k, target in enumerate(self.targets):
+            if k == 1 and dups is not None:  # distinct sources: mentions in non-duplicates only
+                fact = matches.fact[~np.asarray(dups, dtype=bool)[matches.doc]]
+            counts = self.counts[k]
+            if counts is not None:
+                counts += np.bincount(fact, minlength=len(counts))
+            else:
+                facts = self.facts
+                for fi in fact.tolist():
+                    f = facts[fi]
+                    target.update(f.id, f.relation)
+
+    def flush(self) -> None:
+        import numpy as np
+
+        facts = self.facts
+        for target, counts in zip(self.targets, self.counts, strict=True):
+            if counts is not None:
+                for fi in np.flatnonzero(counts).tolist():
+                    f = facts[fi]
+                    target.update(f.id, f.relation, int(counts[fi]))
 
 
 _ISO = re.compile(r"\d{4}(?:-\d{2}){0,2}")

@@ -19,7 +19,7 @@ HEAVY = (
     "pyarrow",
     "tokenizers",
     "datasketch",
-    "ahocorasick",
+    "daachorse",
     "rapidfuzz",
     "zstandard",
     "tqdm",
