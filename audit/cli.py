@@ -19,7 +19,7 @@ import typer.core
 
 import audit
 from audit.bounds import PLAUSIBLE_ANSWERS
-from audit.errors import AuditError, ExitCode
+from audit.errors import AuditError, ExitCode, OptionError
 
 if TYPE_CHECKING:
     from audit.parallel import PartialFile
@@ -105,6 +105,8 @@ def errors_to_exit_codes():
     """Turn the library's expected failures into one-line messages and documented exit codes."""
     try:
         yield
+    except OptionError as exc:
+        raise typer.BadParameter(exc.reason, param_hint=f"'{exc.option}'") from None
     except AuditError as exc:
         fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
@@ -136,13 +138,10 @@ def emit(data: bytes, output: str | None, what: str = "output") -> None:
 def check_outputs(outputs: dict[str, str | None], inputs: Sequence[str | None]) -> None:
     """Before any work: every output's folder exists and is writable, and no output is an input
     (a usage error, exit 2, naming the option)."""
-    from audit.io.writing import OutputPathError
     from audit.io.writing import check_outputs as check
 
-    try:
+    with errors_to_exit_codes():
         check(outputs, [p for p in inputs if p is not None and p != "-"])
-    except OutputPathError as exc:
-        raise typer.BadParameter(exc.reason, param_hint=f"'{exc.option}'") from None
 
 
 @contextmanager
@@ -190,7 +189,7 @@ def corpus(
     facts: Annotated[str | None, typer.Option("--facts", "-f", metavar="REFS.jsonl", help="Reference table (JSONL): count these facts.", rich_help_panel="Facts")] = None,
     pattern: Annotated[list[str] | None, typer.Option("--pattern", "-p", metavar="PACK|REGEX", autocompletion=_offer_packs, help="Open extraction: a built-in pack (birth_date, capital, founding_year), NAME=REGEX or REGEX with named groups subject and object. Repeatable.", rich_help_panel="Facts")] = None,
     scope: Annotated[str, typer.Option(metavar="SCOPE", autocompletion=_offer(*SCOPE_CHOICES), help="Where subject and object must co-occur (reference mode): sentence, window or doc.", rich_help_panel="Facts")] = "sentence",
-    window: Annotated[int, typer.Option(metavar="N", help="Words between subject and object for --scope window.", rich_help_panel="Facts")] = 0,
+    window: Annotated[int, typer.Option(metavar="N", min=0, help="Words between subject and object for --scope window.", rich_help_panel="Facts")] = 0,
     text_field: Annotated[str, typer.Option("--text-field", metavar="FIELD", help="JSON/Parquet field holding the text (dotted path for nested).", rich_help_panel="Input")] = "text",
     id_field: Annotated[str | None, typer.Option("--id-field", metavar="FIELD", help="Field holding the document id.", rich_help_panel="Input")] = None,
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", autocompletion=_offer(*FORMAT_CHOICES), help="auto, jsonl, parquet or text.", rich_help_panel="Input")] = "auto",
@@ -205,12 +204,12 @@ def corpus(
     conflict_examples: Annotated[int, typer.Option("--conflict-examples", metavar="N", min=0, help="Pattern mode: list up to N conflicting prompts in the report, with their objects and where each was first stated.", rich_help_panel="Output")] = 10,
     timings: Annotated[bool, typer.Option("--timings", help="Add elapsed time and MB/s to the JSON (it is then no longer byte-reproducible).", rich_help_panel="Output")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.", rich_help_panel="Output")] = False,
-    workers: Annotated[int, typer.Option("--workers", "-j", metavar="N", help="Processes (0 = all cores). Results equal --workers 1.", rich_help_panel="Scale")] = 0,
-    max_facts: Annotated[int | None, typer.Option("--max-facts", metavar="K", help="Bounded memory: keep at most K distinct facts, then estimate N1, sr and the histogram from a consistent hash sample (with standard errors).", rich_help_panel="Scale")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-j", metavar="N", min=0, max=4096, help="Processes (0 = all cores). Results equal --workers 1.", rich_help_panel="Scale")] = 0,
+    max_facts: Annotated[int | None, typer.Option("--max-facts", metavar="K", min=1, max=1 << 40, help="Bounded memory: keep at most K distinct facts, then estimate N1, sr and the histogram from a consistent hash sample (with standard errors).", rich_help_panel="Scale")] = None,
     max_memory: Annotated[str | None, typer.Option("--max-memory", metavar="SIZE", help="Like --max-facts, as memory for the counter, e.g. 2G.", rich_help_panel="Scale")] = None,
     dedup: Annotated[str, typer.Option("--dedup", metavar="MODE", autocompletion=_offer(*DEDUP_CHOICES), help="off, exact (same normalised text) or minhash (near-duplicates): also report counts over distinct sources.", rich_help_panel="Scale")] = "off",
-    minhash_perm: Annotated[int, typer.Option("--minhash-perm", metavar="K", help="MinHash signature size.", rich_help_panel="Scale")] = 128,
-    minhash_shingle: Annotated[int, typer.Option("--minhash-shingle", metavar="W", help="Words per shingle.", rich_help_panel="Scale")] = 5,
+    minhash_perm: Annotated[int, typer.Option("--minhash-perm", metavar="K", min=1, max=4096, help="MinHash signature size.", rich_help_panel="Scale")] = 128,
+    minhash_shingle: Annotated[int, typer.Option("--minhash-shingle", metavar="W", min=1, max=64, help="Words per shingle.", rich_help_panel="Scale")] = 5,
     minhash_threshold: Annotated[float, typer.Option("--minhash-threshold", metavar="J", help="Jaccard similarity above which a document duplicates an earlier one.", rich_help_panel="Scale")] = 0.8,
     sketch_out: Annotated[str | None, typer.Option("--sketch-out", metavar="FILE", help="Also write this run's mergeable partial result, for `hallu-audit merge`.", rich_help_panel="Scale")] = None,
     engine: Annotated[str, typer.Option("--engine", metavar="ENGINE", help="local (processes) or dask (a Dask cluster, with --scheduler).", rich_help_panel="Scale")] = "local",
@@ -237,9 +236,19 @@ def corpus(
     from audit.sketch import counter_spec
 
     if fmt not in FORMAT_CHOICES:
-        raise typer.BadParameter(f"unknown format {fmt!r} (auto, jsonl, parquet, text)", param_hint="--format")
+        raise typer.BadParameter(f"unknown format {fmt!r} (auto, jsonl, parquet, text)", param_hint="'--format'")
     if dedup not in DEDUP_CHOICES:
-        raise typer.BadParameter(f"unknown mode {dedup!r} (off, exact, minhash)", param_hint="--dedup")
+        raise typer.BadParameter(f"unknown mode {dedup!r} (off, exact, minhash)", param_hint="'--dedup'")
+    if scope not in SCOPE_CHOICES:
+        raise typer.BadParameter(f"unknown scope {scope!r} ({', '.join(SCOPE_CHOICES)})", param_hint="'--scope'")
+    if scope == "window" and window < 1:
+        raise typer.BadParameter("--scope window needs --window N with N >= 1 (words)", param_hint="'--window'")
+    if engine not in ("local", "dask"):
+        raise typer.BadParameter(f"unknown engine {engine!r} (local, dask)", param_hint="'--engine'")
+    if engine == "dask" and not scheduler:
+        raise typer.BadParameter("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)", param_hint="'--scheduler'")
+    if not 0 < minhash_threshold < 1:
+        raise typer.BadParameter(f"must be between 0 and 1 (exclusive), got {minhash_threshold}", param_hint="'--minhash-threshold'")
     with errors_to_exit_codes():
         read = ReadOptions(text_field=text_field, id_field=id_field, format=fmt,
                            doc_per_file=doc_per_file, strict=strict)
@@ -388,13 +397,13 @@ def predict(
     )
 
     if calibration is not None and calibration_from is not None:
-        raise typer.BadParameter("give --calibration or --calibration-from, not both", param_hint="--calibration")
+        raise typer.BadParameter("give --calibration or --calibration-from, not both", param_hint="'--calibration'")
     if calibration is not None and not 0 <= calibration <= 1:
-        raise typer.BadParameter("must be between 0 and 1, e.g. 0.02", param_hint="--calibration")
-    if confidence is not None:
-        _parse_confidence(confidence)
+        raise typer.BadParameter("must be between 0 and 1, e.g. 0.02", param_hint="'--calibration'")
+    if confidence is not None and not 0 < confidence < 1:
+        raise typer.BadParameter("must be between 0 and 1 (exclusive), e.g. 0.99", param_hint="'--confidence'")
     if counts is not None and counts not in COUNT_CHOICES:
-        raise typer.BadParameter(f"unknown counts {counts!r} (raw, distinct)", param_hint="--counts")
+        raise typer.BadParameter(f"unknown counts {counts!r} (raw, distinct)", param_hint="'--counts'")
     check_outputs({"--output": output}, [report, calibration_from])
     with errors_to_exit_codes():
         default, per = parse_answers(answers or [])
@@ -424,7 +433,7 @@ def simulate(
     distribution: Annotated[str, typer.Option(metavar="zipf|pareto", help="Prompt distribution: zipf (p_i ~ i^-shape) or pareto (i.i.d. Pareto(shape) weights).")] = "zipf",
     shape: Annotated[float, typer.Option(metavar="S", help="Shape of the distribution; larger zipf shapes and smaller pareto shapes lower sr.")] = 1.0,
     target_sr: Annotated[float | None, typer.Option("--target-sr", metavar="SR", help="Choose the shape whose expected singleton rate is SR (overrides --shape).")] = None,
-    seed: Annotated[int, typer.Option(metavar="SEED", help="Everything written depends only on the options and this seed.")] = 1,
+    seed: Annotated[int, typer.Option(metavar="SEED", min=0, help="Everything written depends only on the options and this seed.")] = 1,
     formats: Annotated[str, typer.Option(metavar="LIST", help="Date formats in the text, comma-separated: dmy (14 March 1879), mdy (March 14, 1879), iso (1879-03-14).")] = "dmy,mdy",
     filler: Annotated[float, typer.Option(metavar="RATE", help="Filler sentences per mention, on average.")] = 0.5,
     per_doc: Annotated[int, typer.Option("--per-doc", metavar="K", help="At most K mentions per document.")] = 3,
@@ -486,9 +495,9 @@ def _parse_targets(value: str | None) -> tuple[float, ...] | None:
     try:
         targets = tuple(float(x) for x in value.split(",") if x.strip())
     except ValueError:
-        raise typer.BadParameter("a comma-separated list of numbers, e.g. 0.5,0.75,0.9") from None
+        raise typer.BadParameter("a comma-separated list of numbers, e.g. 0.5,0.75,0.9", param_hint="'--targets'") from None
     if not targets or not all(0 <= t < 1 for t in targets):
-        raise typer.BadParameter("targets must be in [0, 1), e.g. 0.5,0.75,0.9")
+        raise typer.BadParameter("targets must be in [0, 1), e.g. 0.5,0.75,0.9", param_hint="'--targets'")
     return targets
 
 
@@ -501,7 +510,7 @@ def _parse_min_scores(values: list[str] | None) -> tuple[tuple[float, float], ..
         except ValueError:
             pair = (-1.0, 0.0)
         if not sep or not 0 <= pair[0] < 1:
-            raise typer.BadParameter(f"expected T:S with T in [0, 1), e.g. 0.75:0.1, got {spec!r}")
+            raise typer.BadParameter(f"expected T:S with T in [0, 1), e.g. 0.75:0.1, got {spec!r}", param_hint="'--min-score'")
         out.append(pair)
     return tuple(out)
 
@@ -520,8 +529,8 @@ def outputs(
     fuzzy: Annotated[float, typer.Option(metavar="R", min=0, max=100, help="rapidfuzz ratio (0-100) from which a misspelled name counts as right; 0 disables.", rich_help_panel="Grading")] = 90.0,
     abstain_pattern: Annotated[list[str] | None, typer.Option("--abstain-pattern", metavar="REGEX", help="Extra regex (on the lowercased answer) marking an abstention. Repeatable.", rich_help_panel="Grading")] = None,
     targets: Annotated[str | None, typer.Option("--targets", metavar="T,T,...", help="Confidence targets t for score_t (penalty t/(1-t)). Default: 0.5,0.75,0.9.", rich_help_panel="Metrics")] = None,
-    boot: Annotated[int, typer.Option("--bootstrap", metavar="N", min=0, help="Bootstrap resamples for the 95% intervals; 0 disables.", rich_help_panel="Metrics")] = 1000,
-    seed: Annotated[int, typer.Option(metavar="SEED", help="Seed of the bootstrap.", rich_help_panel="Metrics")] = 0,
+    boot: Annotated[int, typer.Option("--bootstrap", metavar="N", min=0, max=1_000_000, help="Bootstrap resamples for the 95% intervals; 0 disables.", rich_help_panel="Metrics")] = 1000,
+    seed: Annotated[int, typer.Option(metavar="SEED", min=0, help="Seed of the bootstrap.", rich_help_panel="Metrics")] = 0,
     min_errors: Annotated[float | None, typer.Option("--min-errors", metavar="E", min=1, help="min |E_c| (plausible answers - 1): calibration.delta counts answers with confidence > 1/E. Default: all.", rich_help_panel="Metrics")] = None,
     max_hallucination: Annotated[float | None, typer.Option("--max-hallucination", metavar="R", min=0, max=1, help="Gate: fail if the hallucination rate is above R.", rich_help_panel="CI gates")] = None,
     min_accuracy: Annotated[float | None, typer.Option("--min-accuracy", metavar="A", min=0, max=1, help="Gate: fail if the accuracy is below A.", rich_help_panel="CI gates")] = None,
@@ -560,9 +569,9 @@ def outputs(
     from audit.render_outputs import junit as render_junit
 
     if as_json and markdown_out == "-":
-        raise typer.BadParameter("--json and --markdown - both write to stdout: give one a FILE", param_hint="--markdown")
+        raise typer.BadParameter("--json and --markdown - both write to stdout: give one a FILE", param_hint="'--markdown'")
     if max_regression is not None and baseline is None:
-        raise typer.BadParameter("needs --baseline PREVIOUS.json", param_hint="--max-regression")
+        raise typer.BadParameter("needs --baseline PREVIOUS.json", param_hint="'--max-regression'")
     gates = Gates(max_hallucination=max_hallucination, min_accuracy=min_accuracy,
                   min_scores=_parse_min_scores(min_score), max_regression=max_regression)
     parsed_targets = _parse_targets(targets) or DEFAULT_TARGETS

@@ -48,6 +48,15 @@ class UsageError(AuditError):
     exit_code = ExitCode.USAGE
 
 
+class OptionError(UsageError):
+    """An option's value is malformed or out of range (exit 2; cli.py words it as click does)."""
+
+    def __init__(self, option: str, message: str) -> None:
+        self.option = option
+        super().__init__(f"{option}: {message}")
+        self.reason = message
+
+
 class ConfigError(AuditError):
     """Options or a reference table describe something the tool cannot do."""
 

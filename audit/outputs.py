@@ -623,6 +623,10 @@ def _baseline_metrics(doc: Any, path: str) -> dict[str, Any]:
     overall = doc.get("overall")
     if not isinstance(overall, dict):
         raise FormatError("outputs report has no overall block", path=path)
+    for key in ("accuracy", "hallucination_rate"):
+        v = overall.get(key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise FormatError(f"field overall.{key} must be a number in [0, 1], got {v!r}", path=path)
     return doc
 
 

@@ -37,11 +37,13 @@ import orjson
 
 import audit
 from audit import bounds
-from audit.errors import ConfigError, FormatError, InputError
+from audit.errors import ConfigError, FormatError, InputError, OptionError
 
 REPORT_KIND = "hallu-audit/corpus-report"
 PREDICTION_KIND = "hallu-audit/prediction"
 SCHEMA = 1
+#: Counts and answer numbers are 64-bit: a report with N = 1e300 is corrupt, not a corpus.
+MAX_COUNT = (1 << 63) - 1
 
 
 # -- input ---------------------------------------------------------------------------------------
@@ -86,16 +88,26 @@ def _number(value: Any, name: str, source: str) -> float:
     return value
 
 
+def _count(value: Any, name: str, source: str) -> int:
+    """A count: an integer (or an integral float) in [0, 2^63)."""
+    x = _number(value, name, source)
+    if x != int(x) or not 0 <= x <= MAX_COUNT:
+        raise InputError(f"field {name} must be a count (an integer in [0, 2^63)), got {value!r}", path=source)
+    return int(x)
+
+
 def _parse_stats(obj: Any, where: str, source: str) -> Stats:
     if not isinstance(obj, dict):
         raise InputError(f"field {where} must be a JSON object", path=source)
     pre = f"{where}."
-    n = _number(_need(obj, "N", pre, source), f"{pre}N", source)
+    n = _count(_need(obj, "N", pre, source), f"{pre}N", source)
     n1 = _number(_need(obj, "N1", pre, source), f"{pre}N1", source)
+    if not 0 <= n1 <= MAX_COUNT:
+        raise InputError(f"field {pre}N1 is out of range, got {n1!r}", path=source)
     sr = _number(_need(obj, "singleton_rate", pre, source), f"{pre}singleton_rate", source)
     objects = obj.get("distinct_objects")
     if objects is not None:
-        objects = int(_number(objects, f"{pre}distinct_objects", source))
+        objects = _count(objects, f"{pre}distinct_objects", source)
     if n < 0 or n1 < 0 or not 0 <= sr <= 1:
         raise InputError(f"field {where} has N, N1 or singleton_rate out of range", path=source)
     se_n1 = se_sr = None
@@ -210,14 +222,14 @@ def parse_answers(specs: list[str]) -> tuple[int | None, dict[str, int]]:
         try:
             value = int(num)
         except ValueError:
-            raise ConfigError(
-                f"--answers {spec!r}: expected N or RELATION=N with an integer N"
-            ) from None
+            raise OptionError("--answers", f"{spec!r}: expected N or RELATION=N with an integer N") from None
         if value < 2:
-            raise ConfigError(f"--answers {spec!r}: need at least 2 plausible answers (|E_c| >= 1)")
+            raise OptionError("--answers", f"{spec!r}: need at least 2 plausible answers (|E_c| >= 1)")
+        if value > MAX_COUNT:
+            raise OptionError("--answers", f"{spec!r}: at most 2^63 - 1 plausible answers")
         if sep:
             if not rel:
-                raise ConfigError(f"--answers {spec!r}: empty relation name")
+                raise OptionError("--answers", f"{spec!r}: empty relation name")
             per[rel] = value
         else:
             default = value

@@ -45,6 +45,7 @@ syllable inventories disjoint from every other word used, and filler sentences h
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import gzip
 import hashlib
@@ -59,11 +60,13 @@ import orjson
 
 import audit
 from audit.counting import BUCKETS, bucket_of
-from audit.errors import ConfigError, InputError
+from audit.errors import InputError, OptionError
 from audit.facts import fact_id
 
 RELATION = "birth_date"
 DISTRIBUTIONS = ("zipf", "pareto")
+#: Guards against typos such as -n 10^23 (which would overflow the 64-bit draws).
+MAX_MENTIONS = 10**12
 DATE_FORMATS = ("dmy", "mdy", "iso")
 CHUNK = 1 << 20
 BLOCK = 1 << 16  # mention sentences generated per batch of random draws
@@ -192,29 +195,37 @@ class SimConfig:
         return "sim-" + hashlib.sha256(blob).hexdigest()[:16]
 
     def validate(self) -> None:
+        """Every option in range, before anything is written (``OptionError``, exit 2)."""
         if self.mentions < 1:
-            raise ConfigError("--mentions must be at least 1")
-        if self.population < 0 or (self.population and self.population < 1):
-            raise ConfigError("--population must be positive")
+            raise OptionError("--mentions", f"must be at least 1, got {self.mentions}")
+        if self.mentions > MAX_MENTIONS:
+            raise OptionError("--mentions", f"must be at most {MAX_MENTIONS:.0e}, got {self.mentions}")
+        if self.population < 0 or self.population > MAX_MENTIONS * 4:
+            raise OptionError("--population", f"must be between 0 and {4 * MAX_MENTIONS:.0e}, got {self.population}")
+        if self.seed < 0:
+            raise OptionError("--seed", f"must be >= 0, got {self.seed}")
         if self.distribution not in DISTRIBUTIONS:
-            raise ConfigError(
-                f"unknown distribution {self.distribution!r} "
-                f"(choose from {', '.join(DISTRIBUTIONS)})"
+            raise OptionError(
+                "--distribution", f"unknown distribution {self.distribution!r} (choose from {', '.join(DISTRIBUTIONS)})"
             )
         if (
             not math.isfinite(self.shape)
             or self.shape < 0
             or (self.distribution == "pareto" and self.shape <= 0)
         ):
-            raise ConfigError(f"--shape must be >= 0 (zipf) or > 0 (pareto), got {self.shape}")
+            raise OptionError("--shape", f"must be >= 0 (zipf) or > 0 (pareto), got {self.shape}")
         if not self.formats or any(f not in DATE_FORMATS for f in self.formats):
-            raise ConfigError(f"--formats must be among {', '.join(DATE_FORMATS)}")
-        if self.filler < 0 or self.mentions_per_doc < 1 or self.eval_prompts < 0:
-            raise ConfigError("--filler, --eval-prompts must be >= 0 and --per-doc >= 1")
+            raise OptionError("--formats", f"must be among {', '.join(DATE_FORMATS)}")
+        if not (math.isfinite(self.filler) and 0 <= self.filler <= 100):
+            raise OptionError("--filler", f"must be between 0 and 100, got {self.filler}")
+        if self.mentions_per_doc < 1:
+            raise OptionError("--per-doc", f"must be at least 1, got {self.mentions_per_doc}")
+        if not 0 <= self.eval_prompts <= MAX_MENTIONS:
+            raise OptionError("--eval-prompts", f"must be between 0 and {MAX_MENTIONS:.0e}, got {self.eval_prompts}")
         if not 1 <= self.first_year <= self.last_year <= 9999:
-            raise ConfigError("years must satisfy 1 <= first <= last <= 9999")
+            raise OptionError("--years", "must satisfy 1 <= FIRST <= LAST <= 9999")
         if self.people > len(_first_pool()) * len(_last_pool()):
-            raise ConfigError(f"population {self.people} exceeds the name inventory")
+            raise OptionError("--population", f"population {self.people} exceeds the name inventory")
 
 
 def _ordinal(y: int, m: int, d: int) -> int:
@@ -309,10 +320,10 @@ def shape_for_singleton_rate(target: float, cfg: SimConfig, tol: float = 1e-4) -
     """The shape at which ``expected_singleton_rate`` equals ``target`` (bisection).
 
     sr falls as the zipf exponent grows and rises with the Pareto shape; a target outside the
-    reachable range raises ``ConfigError`` naming the range.
+    reachable range raises ``OptionError`` naming the range.
     """
     if not 0 < target < 1:
-        raise ConfigError(f"--target-sr must be in (0, 1), got {target}")
+        raise OptionError("--target-sr", f"must be in (0, 1), got {target}")
     if cfg.distribution == "zipf":
         lo, hi = 0.0, 4.0
     else:
@@ -323,8 +334,9 @@ def shape_for_singleton_rate(target: float, cfg: SimConfig, tol: float = 1e-4) -
 
     s_lo, s_hi = sr(lo), sr(hi)
     if not min(s_lo, s_hi) <= target <= max(s_lo, s_hi):
-        raise ConfigError(
-            f"--target-sr {target} is out of reach for {cfg.distribution} with N={cfg.mentions} "
+        raise OptionError(
+            "--target-sr",
+            f"{target} is out of reach for {cfg.distribution} with N={cfg.mentions} "
             f"and population {cfg.people}: expected sr ranges over "
             f"[{min(s_lo, s_hi):.3f}, {max(s_lo, s_hi):.3f}]; change --population"
         )
@@ -657,7 +669,7 @@ class SimPaths:
 def paths_in(out_dir: str, compress: str = "") -> SimPaths:
     """The file names used in ``out_dir``; ``compress`` is "", "gz" or "zst" (corpus only)."""
     if compress not in ("", "gz", "zst"):
-        raise ConfigError(f"--compress must be gz or zst, got {compress!r}")
+        raise OptionError("--compress", f"must be gz or zst, got {compress!r}")
     suffix = f".{compress}" if compress else ""
     return SimPaths(
         corpus=os.path.join(out_dir, f"corpus.jsonl{suffix}"),
@@ -676,21 +688,28 @@ def write_simulation(
     """``simulate`` into ``out_dir`` (created if needed): corpus, refs, eval prompts, truth."""
     paths = paths_in(out_dir, compress)
     cfg.validate()
+    created = not os.path.isdir(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create folder: {exc.strerror or exc}", path=out_dir) from None
-    truth = simulate(cfg, paths.corpus, paths.facts, paths.truth, paths.eval, progress)
+    try:
+        truth = simulate(cfg, paths.corpus, paths.facts, paths.truth, paths.eval, progress)
+    except BaseException:
+        if created:  # leave no empty folder behind a failed run
+            with contextlib.suppress(OSError):
+                os.rmdir(out_dir)
+        raise
     return truth, paths
 
 
 def parse_formats(spec: str) -> tuple[str, ...]:
-    """``"dmy,mdy"`` -> ("dmy", "mdy"); ``ConfigError`` names an unknown format."""
+    """``"dmy,mdy"`` -> ("dmy", "mdy"); ``OptionError`` names an unknown format."""
     formats = tuple(f.strip() for f in spec.split(",") if f.strip())
     bad = [f for f in formats if f not in DATE_FORMATS]
     if bad or not formats:
-        raise ConfigError(
-            f"--formats {spec!r}: choose one or more of {', '.join(DATE_FORMATS)}, comma-separated"
+        raise OptionError(
+            "--formats", f"{spec!r}: choose one or more of {', '.join(DATE_FORMATS)}, comma-separated"
         )
     return formats
 
@@ -701,7 +720,7 @@ def parse_years(spec: str) -> tuple[int, int]:
     try:
         first, last = int(lo), int(hi if sep else lo)
     except ValueError:
-        raise ConfigError(f"--years {spec!r}: expected FIRST-LAST, e.g. 1800-1999") from None
+        raise OptionError("--years", f"{spec!r}: expected FIRST-LAST, e.g. 1800-1999") from None
     if not 1 <= first <= last <= 9999:
-        raise ConfigError(f"--years {spec!r}: need 1 <= FIRST <= LAST <= 9999")
+        raise OptionError("--years", f"{spec!r}: need 1 <= FIRST <= LAST <= 9999")
     return first, last

@@ -49,6 +49,7 @@ about 0.8% relative error), reported as ``SketchStats.distinct_hll`` for the who
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -57,7 +58,7 @@ import numpy as np
 import orjson
 
 from audit.counting import BUCKETS, CountStats, ExactCounter, FactCounter, bucket_of
-from audit.errors import ConfigError, FormatError, MergeError
+from audit.errors import ConfigError, FormatError, MergeError, OptionError
 from audit.sealed import open_sealed, seal
 
 TWO64 = 1 << 64
@@ -87,16 +88,27 @@ def capacity_for_memory(max_bytes: int) -> int:
     return max(16, int(max_bytes) // BYTES_PER_FACT)
 
 
+#: The most distinct facts a bounded-memory counter may keep (about 880 TB at BYTES_PER_FACT):
+#: anything above is a typo, and the sketch file stores the capacity in 64 bits.
+MAX_FACTS = 1 << 40
+
+
 def parse_memory(text: str) -> int:
-    """Parse ``"512M"``, ``"2G"``, ``"100k"`` or a plain number of bytes."""
+    """Parse ``"512M"``, ``"2G"``, ``"100k"`` or a plain number of bytes (positive, finite)."""
     t = text.strip().upper().removesuffix("B")
     mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    scale = 1
+    if t and t[-1] in mult:
+        t, scale = t[:-1], mult[t[-1]]
     try:
-        if t and t[-1] in mult:
-            return int(float(t[:-1]) * mult[t[-1]])
-        return int(float(t))
+        value = float(t) * scale
     except ValueError:
-        raise ConfigError(f"cannot read memory size {text!r} (use e.g. 512M or 2G)") from None
+        raise OptionError("--max-memory", f"cannot read memory size {text!r} (use e.g. 512M or 2G)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise OptionError("--max-memory", f"must be a positive size such as 512M or 2G, got {text!r}")
+    if value > MAX_FACTS * BYTES_PER_FACT:
+        raise OptionError("--max-memory", f"{text!r} is more than {MAX_FACTS * BYTES_PER_FACT >> 40}T")
+    return int(value)
 
 
 @dataclass
@@ -484,14 +496,14 @@ class SampleCounter:
 def counter_spec(max_facts: int | None = None, max_memory: str | int | None = None) -> str:
     """The ``CorpusConfig.counter`` string for the CLI's ``--max-facts`` / ``--max-memory``."""
     if max_facts is not None and max_memory is not None:
-        raise ConfigError("give --max-facts or --max-memory, not both")
+        raise OptionError("--max-memory", "give --max-facts or --max-memory, not both")
     if max_memory is not None:
         nbytes = parse_memory(max_memory) if isinstance(max_memory, str) else int(max_memory)
         max_facts = capacity_for_memory(nbytes)
     if max_facts is None:
         return "exact"
-    if max_facts < 1:
-        raise ConfigError(f"--max-facts must be positive, got {max_facts}")
+    if not 1 <= max_facts <= MAX_FACTS:
+        raise OptionError("--max-facts", f"must be between 1 and 2^40, got {max_facts}")
     return f"sample:{max_facts}"
 
 

@@ -160,6 +160,6 @@ def test_gpu_and_engine_errors(cli, corpus) -> None:
     r = cli("corpus", corpus[0], "-f", REFS, "--gpu")
     assert r.exit_code == 2 and "--gpu" in r.stderr
     r = cli("corpus", corpus[0], "-f", REFS, "--engine", "dask")
-    assert r.exit_code == 3 and "--scheduler" in r.stderr
+    assert r.exit_code == 2 and "--scheduler" in r.stderr
     r = cli("corpus", corpus[0], "-f", REFS, "--dedup", "fuzzy")
     assert r.exit_code == 2

@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from audit import simulate as sim
-from audit.errors import ConfigError
+from audit.errors import OptionError
 from audit.facts import load_references
 from audit.normalize import normalize
 from tests.conftest import read_jsonl
@@ -111,14 +111,14 @@ def test_realised_sr_and_missing_mass_track_the_expectation(tmp_path) -> None:
 
 
 def test_out_of_reach_target_and_bad_config() -> None:
-    with pytest.raises(ConfigError, match="out of reach"):
+    with pytest.raises(OptionError, match="out of reach"):
         sim.shape_for_singleton_rate(0.99, sim.SimConfig(mentions=1000))
     for kw in ({"mentions": 0}, {"distribution": "poisson"}, {"shape": -1}, {"formats": ()}):
-        with pytest.raises(ConfigError):
+        with pytest.raises(OptionError):
             sim.SimConfig(**kw).validate()
     assert sim.parse_formats("dmy, iso") == ("dmy", "iso")
     assert sim.parse_years("1900-1999") == (1900, 1999)
-    with pytest.raises(ConfigError):
+    with pytest.raises(OptionError):
         sim.parse_years("late")
 
 
@@ -176,9 +176,14 @@ def test_cli_simulate(cli, tmp_path) -> None:
         ("--distribution", "x"),
         ("--target-sr", "0.999"),
         ("--compress", "bz2"),
+        ("--seed", "-5"),
+        ("--mentions", "100000000000000000000000"),
+        ("--filler", "nan"),
     ],
 )
 def test_cli_simulate_bad_options(cli, tmp_path, args) -> None:
+    """Option values are usage errors (exit 2, in click's words), found before the folder is made."""
     result = cli("simulate", tmp_path / "o", "-n", "100", *args)
-    assert result.exit_code == 3
-    assert len(result.stderr.strip().splitlines()) == 1 and "hallu-audit: error:" in result.stderr
+    assert result.exit_code == 2, result.stderr
+    assert f"Invalid value for '{args[0]}'" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "o").exists()

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit.counting import ExactCounter
-from audit.errors import ConfigError, FormatError, MergeError
+from audit.errors import ConfigError, FormatError, MergeError, OptionError
 from audit.sketch import (
     SampleCounter,
     counter_from_bytes,
@@ -201,9 +201,10 @@ def test_factories() -> None:
     assert counter_spec(max_facts=1000) == "sample:1000"
     assert counter_spec(max_memory="6M").startswith("sample:")
     assert parse_memory("2G") == 2 << 30
-    with pytest.raises(ConfigError):
-        parse_memory("lots")
-    with pytest.raises(ConfigError):
+    for bad in ("lots", "inf", "nan", "-5G", "0"):
+        with pytest.raises(OptionError):
+            parse_memory(bad)
+    with pytest.raises(OptionError):
         counter_spec(max_facts=1, max_memory="1M")
     assert isinstance(make_counter("c", "exact"), ExactCounter)
     assert make_counter("c", "sample:10", seed=3) == SampleCounter("c", 10, 3)

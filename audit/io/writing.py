@@ -30,20 +30,19 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import IO
 
-from audit.errors import InputError, UsageError
+from audit.errors import InputError, OptionError
 
 STDOUT = "-"
 _FD_PATH = re.compile(r"^/(?:dev/fd|proc/self/fd)/(\d+)$")
 _STD_NAMES = {"/dev/stdout": 1, "/dev/stderr": 2}
 
 
-class OutputPathError(UsageError):
+class OutputPathError(OptionError):
     """An output path that cannot be written, found before any work (exit 2)."""
 
     def __init__(self, message: str, *, option: str, path: str) -> None:
-        self.option = option
-        super().__init__(message, path=path)
-        self.reason = message
+        super().__init__(option, message)
+        self.path = path
 
 
 @dataclass(frozen=True)
