@@ -370,8 +370,8 @@ def test_tokenizer_counts_tokens(cli, tmp_path, refs):
         (["corpus", "{c}", "-p", "(?P<subject>x)"], 3, "needs named groups"),
         (["corpus", "{c}", "-f", "{c}"], 3, "no usable 'subject'"),
         (["corpus", "{c}", "-p", "capital", "--confidence", "1.5"], 2, "between 0 and 1"),
-        (["corpus", "{c}", "-f", "{refs}", "--scope", "paragraph"], 3, "unknown scope"),
-        (["corpus", "{c}", "-f", "{refs}", "--scope", "window"], 3, "--window N"),
+        (["corpus", "{c}", "-f", "{refs}", "--scope", "paragraph"], 2, "unknown scope"),
+        (["corpus", "{c}", "-f", "{refs}", "--scope", "window"], 2, "--window N"),
     ],
 )
 def test_errors_are_one_line_with_exit_codes(cli, tmp_path, refs, args, code, message):
