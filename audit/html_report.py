@@ -44,6 +44,8 @@ KINDS = {CORPUS_KIND: "corpus report", PREDICTION_KIND: "prediction", OUTPUTS_KI
 BUCKETS = ("0", "1", "2", "3-5", "6-10", "11-100", ">100")
 #: Relations drawn one chart each (the largest by N); every relation stays in the tables.
 MAX_RELATION_CHARTS = 12
+#: Scopes (overall first) on the observed-against-predicted chart; the table holds the rest.
+MAX_BOUND_SCOPES = 25
 MAX_TABLE_ROWS = 200
 #: One colour per graded report (plotly's default qualitative palette), cycled beyond ten.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -294,7 +296,8 @@ def _scopes(inputs: Inputs, bounds: list[tuple[str, dict[str, Any]]]) -> list[st
 def _bounds_figure(inputs: Inputs, bounds: list[tuple[str, dict[str, Any]]]) -> Figure | None:
     if not bounds and not inputs.graded:
         return None
-    scopes = _scopes(inputs, bounds)
+    scopes = _scopes(inputs, bounds)[:MAX_BOUND_SCOPES]
+    bounds = [(s, b) for s, b in bounds if s in scopes]
     data: list[dict[str, Any]] = []
     marks = 0
     for i, ((_, doc), name) in enumerate(zip(inputs.graded, inputs.labels, strict=True)):
@@ -530,6 +533,8 @@ def _bounds_section(inputs: Inputs, figs: list[Figure]) -> str:
              "and the N at which it would turn positive is shown. The upper bound is the rate a calibrated "
              "memoriser reaches (it answers what it saw and guesses otherwise): not a ceiling on any model.</p>",
              fig.div()]  # fmt: skip
+    if len(_scopes(inputs, bounds)) > MAX_BOUND_SCOPES:
+        parts.append(f"<p>The chart shows the first {MAX_BOUND_SCOPES - 1} relations; the table lists them all.</p>")
     head = ["scope", "sr", "lower bound", "calibrated memoriser"] + [f"{_esc(n)}: observed" for n in inputs.labels]
     rows = []
     by_scope = dict(bounds)

@@ -210,3 +210,24 @@ def test_output_that_is_an_input_is_refused_before_work(cli, demo, tmp_path) -> 
     r = cli("report", demo["model.json"], "-o", demo["model.json"])
     assert r.exit_code == 2 and "--output" in r.stderr
     assert demo["model.json"].read_bytes() == before
+
+
+def test_many_relations_are_capped_in_charts_not_in_tables(cli, demo, tmp_path) -> None:
+    from audit.html_report import MAX_BOUND_SCOPES, MAX_RELATION_CHARTS
+
+    corpus, pred = _load(demo["corpus.json"]), _load(demo["prediction.json"])
+    names = [f"rel{i:02d}" for i in range(40)]
+    corpus["relations"] = {n: corpus["relations"]["capital"] for n in names}
+    pred["relations"] = {n: pred["relations"]["capital"] for n in names}
+    c, p = tmp_path / "c.json", tmp_path / "p.json"
+    c.write_bytes(orjson.dumps(corpus))
+    p.write_bytes(orjson.dumps(pred))
+    r = cli("report", c, p)
+    assert r.exit_code == 0, r.stderr
+    figs = _figures(r.stdout)
+    assert sum(1 for f in figs if f.startswith("hist-")) == MAX_RELATION_CHARTS + 1
+    assert f"{40 - MAX_RELATION_CHARTS:,} smaller relations are in the table only" in r.stdout
+    bounds = figs["bounds"]["layout"]["xaxis"]["categoryarray"]
+    assert bounds == ["overall", *names[: MAX_BOUND_SCOPES - 1]]
+    for n in names:  # every relation is a row of both tables
+        assert r.stdout.count(f"<td>{n}</td>") == 2
