@@ -249,6 +249,9 @@ def corpus(
         raise typer.BadParameter("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)", param_hint="'--scheduler'")
     if not 0 < minhash_threshold < 1:
         raise typer.BadParameter(f"must be between 0 and 1 (exclusive), got {minhash_threshold}", param_hint="'--minhash-threshold'")
+    if facts == "-" and "-" in inputs:
+        raise typer.BadParameter("the corpus and the reference table cannot both be read from stdin",
+                                 param_hint="'--facts'")
     with errors_to_exit_codes():
         read = ReadOptions(text_field=text_field, id_field=id_field, format=fmt,
                            doc_per_file=doc_per_file, strict=strict)

@@ -7,6 +7,7 @@ files, byte ranges, processes and machines each produce one and the results merg
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -14,9 +15,9 @@ from typing import Any
 
 from audit.counting import ExactCounter, FactCounter
 from audit.dates import compatible
-from audit.errors import InputError, MergeError, UsageError
+from audit.errors import ConfigError, InputError, MergeError, UsageError
 from audit.extract import Extractor, FactMatcher
-from audit.facts import digest, load_references
+from audit.facts import ReferenceTable, load_table
 from audit.patterns import PatternExtractor, compile_patterns
 from audit.reading import ReadOptions, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
@@ -97,17 +98,43 @@ class CorpusPartial:
 
 @dataclass(frozen=True)
 class CorpusJob:
-    """Everything ``corpus`` needs besides its inputs: built once, shipped to workers as is."""
+    """Everything ``corpus`` needs besides its inputs: built once, shipped to workers as is.
+
+    ``table`` is the reference table as read by ``make_job``; it stays in this process (a
+    pickled job leaves it out: workers share the parent's matcher, see ``audit.parallel``, or
+    read the table from ``facts_path`` again, checking its digest).
+    """
 
     config: CorpusConfig
     read: ReadOptions
     facts_path: str | None = None
     patterns: tuple[str, ...] = ()
     tokenizer_path: str | None = None
+    table: ReferenceTable | None = field(default=None, compare=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "table"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, table=None)
+
+    def reference_table(self) -> ReferenceTable:
+        """The table this job counts: the one read by ``make_job``, else read again from its
+        path (another process), refused if its content changed since."""
+        if self.table is not None:
+            return self.table
+        assert self.facts_path is not None
+        if self.facts_path == "-" or not os.path.isfile(self.facts_path):
+            raise ConfigError(f"the reference table {self.facts_path} cannot be read again in another process; "
+                              "pass a file path")  # fmt: skip
+        table = load_table(self.facts_path)
+        if table.digest != self.config.facts_digest:
+            raise InputError("the reference table changed during the run", path=self.facts_path)
+        return table
 
     def extractor(self) -> Extractor:
         if self.facts_path is not None:
-            return FactMatcher(load_references(self.facts_path), self.config.scope, self.config.window)
+            return FactMatcher(self.reference_table().facts, self.config.scope, self.config.window)
         return PatternExtractor(compile_patterns(self.patterns))
 
 
@@ -125,14 +152,14 @@ def make_job(
     patterns = tuple(patterns)
     if (facts_path is None) == (not patterns):
         raise UsageError("give either --facts REFS.jsonl or at least one --pattern (not both)")
+    table = None
     if facts_path is not None:
-        cfg = CorpusConfig(
-            mode="facts", facts_digest=digest(load_references(facts_path)), scope=scope, window=window, **config
-        )
+        table = load_table(facts_path)  # read once, here; every later step uses this copy
+        cfg = CorpusConfig(mode="facts", facts_digest=table.digest, scope=scope, window=window, **config)
     else:
         compile_patterns(patterns)  # fail early on a bad regex
         cfg = CorpusConfig(mode="patterns", patterns=patterns, scope="match", **config)
-    return CorpusJob(cfg, read or ReadOptions(), facts_path, patterns, tokenizer_path)
+    return CorpusJob(cfg, read or ReadOptions(), facts_path, patterns, tokenizer_path, table)
 
 
 def _load_tokenizer(path: str):
@@ -165,8 +192,7 @@ def scan(
     if isinstance(extractor, FactMatcher):
         for c in (counter, distinct):
             if isinstance(c, ExactCounter):
-                for fact in extractor.facts:
-                    c.add_zero(fact.id, fact.relation)
+                c.add_zeros((fact.id, fact.relation) for fact in extractor.facts)
     dup_flags = iter(duplicates) if duplicates is not None else None
     deduper = None
     if distinct is not None and dup_flags is None:

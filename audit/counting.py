@@ -135,6 +135,12 @@ class ExactCounter:
         if fact not in self._relation:
             self._relation[fact] = relation
 
+    def add_zeros(self, items: Iterable[tuple[str, str]]) -> None:
+        """``add_zero`` for many (fact, relation) pairs at once (a whole reference table)."""
+        known = self._relation
+        self._relation = dict(items)
+        self._relation.update(known)
+
     def merge(self, other: FactCounter) -> None:
         if not isinstance(other, ExactCounter):
             raise MergeError(f"cannot merge {type(other).__name__} into an exact counter")

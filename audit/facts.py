@@ -14,6 +14,7 @@ subject. Only ``subject``, ``relation`` and ``object`` (or ``answer``) are requi
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -69,7 +70,7 @@ def parse_fact(row: object, path: str, line: int) -> Fact:
     for name, value in (("subject", subject), ("relation", relation), ("object", obj)):
         if not isinstance(value, (str, int, float)) or isinstance(value, bool) or str(value).strip() == "":
             raise InputError(f"reference fact has no usable {name!r}", path=path, line=line)
-    subject, relation, obj = str(subject), str(relation), str(obj)
+    subject, relation, obj = str(subject), sys.intern(str(relation)), str(obj)
     fid = row.get("id")
     if fid is None:
         fid = fact_id(relation, subject)
@@ -114,17 +115,56 @@ def load_references(path: str) -> list[Fact]:
 def digest(facts: list[Fact]) -> str:
     """sha256 over the normalised table: the same facts give the same config id anywhere."""
     h = hashlib.sha256()
+    cache: dict[str, str] = {}  # objects and subjects repeat across facts and relations
+
+    def norm(name: str) -> str:
+        out = cache.get(name)
+        if out is None:
+            out = cache[name] = normalize(name)
+        return out
+
+    dumps = orjson.dumps
     for f in sorted(facts, key=lambda f: f.id):
         h.update(
-            orjson.dumps(
+            dumps(
                 [
                     f.id,
                     f.relation,
-                    normalize(f.subject),
-                    normalize(f.object),
-                    sorted(map(normalize, f.aliases)),
-                    sorted(map(normalize, f.subject_aliases)),
+                    norm(f.subject),
+                    norm(f.object),
+                    sorted(map(norm, f.aliases)) if f.aliases else [],
+                    sorted(map(norm, f.subject_aliases)) if f.subject_aliases else [],
                 ]
             )
         )
     return h.hexdigest()[:16]
+
+
+@dataclass
+class ReferenceTable:
+    """A reference table read once (``load_table``) and handed on: its facts, its digest (which
+    goes into the config id) and the tallies the report needs."""
+
+    path: str
+    facts: list[Fact]
+    digest: str
+
+    def relation_counts(self) -> dict[str, int]:
+        """Facts per relation, sorted by relation."""
+        counts: dict[str, int] = {}
+        for f in self.facts:
+            counts[f.relation] = counts.get(f.relation, 0) + 1
+        return dict(sorted(counts.items()))
+
+    def objects_per_relation(self) -> dict[str, int]:
+        """Distinct normalised objects per relation, sorted by relation."""
+        objects: dict[str, set[str]] = {}
+        for f in self.facts:
+            objects.setdefault(f.relation, set()).add(f.object)
+        return {r: len({normalize(o) for o in objs}) for r, objs in sorted(objects.items())}
+
+
+def load_table(path: str) -> ReferenceTable:
+    """Read a reference table once (a file, ``-`` for stdin, or a pipe such as ``<(zcat t.gz)``)."""
+    facts = load_references(path)
+    return ReferenceTable(path, facts, digest(facts))

@@ -50,7 +50,7 @@ from __future__ import annotations
 import itertools
 import os
 import struct
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -421,7 +421,9 @@ _EXTRACTOR: dict[tuple[str, str | None, tuple[str, ...]], Any] = {}
 
 
 def _extractor(job: CorpusJob) -> Any:
-    """One extractor per worker process (building the automaton of a big table takes seconds)."""
+    """The extractor of ``job``, built once per process (the automaton of a big table takes
+    seconds and hundreds of MB). ``run`` builds it in the parent before the local pool forks, so
+    local workers share the parent's copy; other processes (Dask) build their own."""
     key = (job.config.id, job.facts_path, job.patterns)
     if key not in _EXTRACTOR:
         _EXTRACTOR.clear()
@@ -506,6 +508,8 @@ def run(
     if stdin:
         raise ConfigError("--engine dask cannot read stdin; pass file paths")
     tasks = plan_tasks(sources, job, workers)
+    if engine == "local":
+        _extractor(job)  # before the workers fork: they inherit it instead of rebuilding it
     pool = _dask_pool(scheduler) if engine == "dask" else _LocalPool(min(workers, len(tasks)))
     merged = CorpusPartial.empty(job.config)
     scans: deque[Any] = deque()
@@ -563,15 +567,8 @@ def run_corpus(
     inputs = [[i, s.path] for i, s in zip(ids, sources, strict=True) if i is not None]
     reference_facts = reference_objects = None
     if job.facts_path is not None:
-        from audit.facts import load_references
-        from audit.normalize import normalize
-
-        facts = load_references(job.facts_path)
-        reference_facts = dict(sorted(Counter(f.relation for f in facts).items()))
-        objects: dict[str, set[str]] = {}
-        for f in facts:
-            objects.setdefault(f.relation, set()).add(normalize(f.object))
-        reference_objects = {r: len(o) for r, o in sorted(objects.items())}
+        table = job.reference_table()
+        reference_facts, reference_objects = table.relation_counts(), table.objects_per_relation()
     tokenizer = os.path.basename(job.tokenizer_path) if job.tokenizer_path else None
     return PartialFile(job.config, partial, [s.path for s in sources], reference_facts, reference_objects, tokenizer,
                        inputs)
@@ -581,9 +578,13 @@ class _LocalPool:
     """``concurrent.futures`` processes, as a context manager with ``submit``."""
 
     def __init__(self, workers: int) -> None:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        self._pool = ProcessPoolExecutor(max_workers=max(1, workers))
+        # fork where there is one: the workers inherit the parent's matcher (``_extractor``)
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork") if "fork" in methods else None
+        self._pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._pool.submit(fn, *args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import re
 from collections import Counter
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from tests.conftest import read_jsonl
+from tests.conftest import ROOT, read_jsonl
 
 COUNTRIES = {
     "France": ["Paris"],
@@ -466,3 +467,29 @@ def test_punctuation_in_the_text_but_not_in_the_table(cli, tmp_path):
     pf = tmp_path / "pf.jsonl"
     assert cli("corpus", path, "-f", refs, "--per-fact", pf, "-q").exit_code == 0
     assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {"capital/united states": 3, "largest_city/missouri": 1}
+
+
+def test_reference_table_from_stdin_or_a_pipe_is_read_once(cli, tmp_path, refs):
+    path = write_all_formats(tmp_path, make_docs(seed=5))["jsonl"]
+    expected = cli("corpus", path, "-f", refs, "--json", "-q")
+    assert expected.exit_code == 0
+    from_stdin = cli("corpus", path, "-f", "-", "--json", "-q", input=refs.read_bytes())
+    assert from_stdin.exit_code == 0, from_stdin.stderr
+    a, b = orjson.loads(expected.stdout), orjson.loads(from_stdin.stdout)
+    assert a["overall"] == b["overall"] and a["config_id"] == b["config_id"]
+    # a pipe, as `-f <(cat refs.jsonl)` gives it: it can be read only once
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        ["bash", "-c", f'"{sys.executable}" -m audit.cli corpus "{path}" -f <(cat "{refs}") --json -q'],
+        capture_output=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert orjson.loads(proc.stdout)["overall"] == a["overall"]
+
+
+def test_corpus_and_table_cannot_both_be_stdin(cli, refs):
+    result = cli("corpus", "-", "-f", "-", "--json", "-q", input=refs.read_bytes())
+    assert result.exit_code == 2
+    assert "cannot both be read from stdin" in result.stderr

@@ -163,3 +163,17 @@ def test_gpu_and_engine_errors(cli, corpus) -> None:
     assert r.exit_code == 2 and "--scheduler" in r.stderr
     r = cli("corpus", corpus[0], "-f", REFS, "--dedup", "fuzzy")
     assert r.exit_code == 2
+
+
+def test_workers_share_the_parents_matcher(corpus, small_tasks, tmp_path) -> None:
+    """The table is read once and the matcher built once, in the parent: the workers inherit it.
+    With the table file gone after make_job, a worker that rebuilt it would fail."""
+    refs = tmp_path / "refs.jsonl"
+    refs.write_bytes(REFS.read_bytes())
+    job = make_job(facts_path=str(refs), patterns=())
+    refs.unlink()
+    sources = expand_paths([str(p) for p in corpus])
+    two = parallel.run(job, sources, workers=2)
+    names = [s.path for s in sources]
+    assert _report(job, two, names) == _report(job, scan(job, sources), names)
+    assert two.counter.stats().n > 0
