@@ -151,6 +151,9 @@ class Figure:
 
     def __post_init__(self) -> None:
         # room under the plot for one legend row per trace (wrapped), and the height to keep it
+        if self.layout.get("showlegend") is False:
+            self.layout["margin"]["b"] = 56
+            return
         rows = max(1, len(self.data) if len(self.data) > 2 else 1)
         self.layout["margin"]["b"] = 70 + 20 * rows
         self.height += 20 * rows
@@ -193,27 +196,35 @@ def _histogram_figure(fid: str, scope: str, block: dict[str, Any], distinct: dic
             "marker": {"color": colour},
             "hovertemplate": "%{y:,.0f} facts seen %{x} times<extra>" + name + "</extra>",
         }
-        se = (st.get("standard_errors") or {}).get("histogram") if not st["exact"] else None
+        errors = {} if st["exact"] else st.get("standard_errors") or {}
+        se = errors.get("histogram")
         if se:
+            # unseen facts = reference facts - distinct facts: the SE of the distinct estimate
+            se = {**se, "0": errors.get("distinct_facts", 0)}
             trace["error_y"] = {"type": "data", "array": [se.get(b, 0) for b in xs], "visible": True}
         data.append(trace)
         marks += len(xs)
-    title = f"<b>{_esc(scope)}</b>: {_stats_line(block)}"
-    if distinct is not None:
-        title += f"<br>distinct sources: {_stats_line(distinct)}"
+    mm = block["missing_mass"]
+    interval = f"Good-Turing [{mm['low']:.3f}, {mm['high']:.3f}]"
+    if distinct is None:
+        title = f"<b>{_esc(scope)}</b>: {_stats_line(block)}<br>{interval}"
+    else:
+        dm = distinct["missing_mass"]
+        title = (
+            f"<b>{_esc(scope)}</b>: {_stats_line(block)}<br>distinct sources: {_stats_line(distinct)}"
+            f"<br>{interval}; distinct [{dm['low']:.3f}, {dm['high']:.3f}]"
+        )
     layout = _layout(title, "times a fact is mentioned", "facts", barmode="group")
+    layout["margin"]["t"] = 84 if distinct is not None else 66
     layout["showlegend"] = distinct is not None
-    return Figure(fid, data, layout, marks)
+    return Figure(fid, data, layout, marks, height=340 if distinct is not None else 290)
 
 
 def _stats_line(st: dict[str, Any]) -> str:
+    """N, N1 and sr; a sketch's estimates with one standard error."""
     se = {} if st["exact"] else st.get("standard_errors") or {}
-    mm = st["missing_mass"]
     sr = f"{st['singleton_rate']:.3f}" + (f" ± {se['singleton_rate']:.3f}" if "singleton_rate" in se else "")
-    return (
-        f"N = {_count(st['N'])}, N1 = {_count(st['N1'], se.get('N1'))}, sr = {sr} "
-        f"[{mm['low']:.3f}, {mm['high']:.3f}]"
-    )
+    return f"N = {_count(st['N'])}, N1 = {_count(st['N1'], se.get('N1'))}, sr = {sr}"
 
 
 def _bucket_figures(inputs: Inputs) -> list[Figure]:
@@ -477,6 +488,8 @@ def _inputs_section(inputs: Inputs) -> str:
 
 
 def _corpus_section(inputs: Inputs, figs: list[Figure]) -> str:
+    from audit.tables import rate
+
     if not inputs.corpus:
         return ""
     _, d = inputs.corpus
@@ -487,7 +500,8 @@ def _corpus_section(inputs: Inputs, figs: list[Figure]) -> str:
              f"sr = N1/N with its Good-Turing interval at {d['confidence']:.0%}. "
              + ("Counts with ± were estimated by a bounded-memory sketch (one standard error). "
                 if not d["overall"]["exact"] else "")
-             + (f"Deduplicated with --dedup {ds['dedup']}: {ds['distinct_documents']:,} distinct documents, "
+             + (f"Deduplicated with <code>--dedup&nbsp;{_esc(ds['dedup'])}</code>: "
+                f"{ds['distinct_documents']:,} distinct documents, "
                 f"{ds['duplicate_documents']:,} duplicates. " if ds else "")
              + "</p>",
              '<div class="grid">']  # fmt: skip
@@ -508,12 +522,19 @@ def _corpus_section(inputs: Inputs, figs: list[Figure]) -> str:
     for scope, st in scopes[:MAX_TABLE_ROWS]:
         se = {} if st["exact"] else st.get("standard_errors") or {}
         mm = st["missing_mass"]
+        unseen = st.get("unseen_facts")
         row = [_esc(scope), _count(st["N"]), _count(st["distinct_facts"], se.get("distinct_facts")),
-               _count(st["N1"], se.get("N1")), _rate(st["singleton_rate"]),
-               f"[{mm['low']:.4f}, {mm['high']:.4f}]", _count(st.get("unseen_facts"))]  # fmt: skip
+               _count(st["N1"], se.get("N1")), rate(st["singleton_rate"], se.get("singleton_rate")),
+               f"[{mm['low']:.4f}, {mm['high']:.4f}]",
+               _count(unseen, se.get("distinct_facts") if unseen is not None else None)]  # fmt: skip
         if ds:
             dst = ds["overall"] if scope == "overall" else ds["relations"].get(scope)
-            row += [_count(dst["N"]), _count(dst["N1"]), _rate(dst["singleton_rate"])] if dst else ["-"] * 3
+            if dst:
+                dse = {} if dst["exact"] else dst.get("standard_errors") or {}
+                row += [_count(dst["N"]), _count(dst["N1"], dse.get("N1")),
+                        rate(dst["singleton_rate"], dse.get("singleton_rate"))]  # fmt: skip
+            else:
+                row += ["-"] * 3
         rows.append(row)
     parts.append(_table(head, rows, "num"))
     return "".join(parts)
@@ -599,7 +620,7 @@ table{border-collapse:collapse;font-size:12px;margin:8px 0}
 td,th{border:1px solid #ddd;padding:3px 7px;vertical-align:top}th{background:#f3f3f3;text-align:left}
 table.num td:not(:first-child){text-align:right;font-variant-numeric:tabular-nums}
 .swatch{display:inline-block;width:10px;height:10px;margin-right:5px;border-radius:2px}
-.warn{color:#a00}code{font-size:11px}
+.warn{color:#a00}code{font-size:11px;white-space:nowrap}
 """
 
 

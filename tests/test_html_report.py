@@ -83,7 +83,9 @@ def test_numbers_on_the_page_come_from_the_inputs(demo) -> None:
     page = demo["report.html"].read_text()
     corpus, pred, model = _load(demo["corpus.json"]), _load(demo["prediction.json"]), _load(demo["model.json"])
     o = corpus["overall"]
-    assert f"N = {o['N']:,}, N1 = {o['N1']:,}, sr = {o['singleton_rate']:.3f}" in page
+    mm = o["missing_mass"]
+    assert (f"N = {o['N']:,}, N1 = {o['N1']:,}, sr = {o['singleton_rate']:.3f}<br>"
+            f"Good-Turing [{mm['low']:.3f}, {mm['high']:.3f}]") in page  # fmt: skip
     lb = pred["overall"]["lower_bound"]
     assert lb["vacuous"] and f"vacuous (N ≥ {lb['n_needed']:,.0f})" in page
     for key in ("version", "config_id"):
