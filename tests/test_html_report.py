@@ -233,3 +233,15 @@ def test_many_relations_are_capped_in_charts_not_in_tables(cli, demo, tmp_path) 
     assert bounds == ["overall", *names[: MAX_BOUND_SCOPES - 1]]
     for n in names:  # every relation is a row of both tables
         assert r.stdout.count(f"<td>{n}</td>") == 2
+
+
+def test_browser_test_skips_locally_but_fails_in_ci(monkeypatch) -> None:
+    import tests.test_html_report as me
+
+    monkeypatch.setattr(me, "chromium", lambda: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="Chromium|playwright"):
+        me._browser_or_skip()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="must run in CI"):
+        me._browser_or_skip()
