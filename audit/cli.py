@@ -2,7 +2,7 @@
 
 This is the only module that knows about typer, stdout/stderr and exit codes. Library errors
 (``audit.errors.AuditError``) become a one-line message on stderr and their exit code:
-0 ok, 1 a CI gate failed, 2 usage error, 3 bad input or data.
+0 ok, 1 a CI gate failed, 2 usage error, 3 bad input or data, 4 a worker process died.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def _main(
       hallu-audit predict report.json --answers 365 -o prediction.json
       hallu-audit outputs answers.jsonl -r refs.jsonl --predicted prediction.json --max-hallucination 0.2
 
-    Exit codes: 0 ok, 1 a CI gate failed, 2 usage error, 3 bad input or data.
+    Exit codes: 0 ok, 1 a CI gate failed, 2 usage error, 3 bad input or data, 4 a worker
+    process died (killed, or out of memory; nothing written).
     """
 
 

@@ -17,6 +17,7 @@ class ExitCode(enum.IntEnum):
     GATE_FAILED = 1  # a CI gate of `outputs` failed
     USAGE = 2  # click's own usage errors: unknown option, missing argument
     BAD_INPUT = 3  # unreadable file, malformed data, mixed configs
+    WORKER_DIED = 4  # a --workers process died (killed, out of memory): nothing was written
 
 
 class AuditError(Exception):
@@ -67,3 +68,9 @@ class MergeError(AuditError):
 
 class FormatError(AuditError):
     """A serialized sketch or report is truncated, corrupt or of an unknown version."""
+
+
+class WorkerError(AuditError):
+    """A worker process of a parallel run died (killed, or out of memory): exit 4."""
+
+    exit_code = ExitCode.WORKER_DIED

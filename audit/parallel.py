@@ -50,6 +50,7 @@ from __future__ import annotations
 import itertools
 import os
 import struct
+import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +60,7 @@ import numpy as np
 import orjson
 
 from audit.corpus import CorpusJob, CorpusPartial, scan
-from audit.errors import ConfigError, InputError, MergeError
+from audit.errors import ConfigError, InputError, MergeError, WorkerError
 from audit.reading import BadTally, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
 
@@ -574,8 +575,56 @@ def run_corpus(
                        inputs)
 
 
+class _Stop(BaseException):
+    """SIGTERM or SIGINT reached the parent while workers ran (a BaseException: nothing may
+    swallow it)."""
+
+
+def _worker_init(parent: int) -> None:
+    """Set up one worker process. Ctrl-C (SIGINT goes to the whole process group) and SIGTERM
+    are the parent's to handle: it stops every worker. The worker lets go of stdout, so that
+    ``hallu-audit ... | cat`` never waits on it, and dies with the parent, even a killed one."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no prctl
+            pass
+    if os.getppid() != parent:  # the parent died before the line above
+        os._exit(1)
+
+
+def _death(procs: Sequence[Any]) -> str:
+    """How the first dead worker died, for the message."""
+    import signal
+
+    for p in procs:
+        code = p.exitcode
+        if code is not None and code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+            why = " (the out-of-memory killer, or kill -9)" if -code == signal.SIGKILL else ""
+            return f"killed by {name}{why}"
+        if code:
+            return f"exited with status {code}"
+    return "ended abruptly"
+
+
 class _LocalPool:
-    """``concurrent.futures`` processes, as a context manager with ``submit``."""
+    """``concurrent.futures`` processes, as a context manager with ``submit``.
+
+    Leaving it by an exception stops every worker. A worker that dies becomes one
+    ``WorkerError`` (exit 4); SIGTERM to the parent stops the workers, then ends the parent by
+    the same signal (exit status 143); SIGINT (Ctrl-C) stops the workers and goes on as
+    ``KeyboardInterrupt`` (the CLI says "interrupted", exit 130).
+    """
 
     def __init__(self, workers: int) -> None:
         import multiprocessing
@@ -584,16 +633,71 @@ class _LocalPool:
         # fork where there is one: the workers inherit the parent's matcher (``_extractor``)
         methods = multiprocessing.get_all_start_methods()
         context = multiprocessing.get_context("fork") if "fork" in methods else None
-        self._pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context)
+        self._pool = ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
+                                         initializer=_worker_init, initargs=(os.getpid(),))  # fmt: skip
+        self._procs: dict[int, Any] = {}
+        self._handlers: dict[int, Any] = {}
+        self._signal = 0
+        self._submitting = False
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        self._signal = signum
+        # submit forks the workers, and Python ignores (and prints) what a handler raises in
+        # its fork hooks: there the signal waits for submit to return
+        if not self._submitting:
+            raise _Stop(signum)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        return self._pool.submit(fn, *args)
+        self._submitting = True
+        try:
+            future = self._pool.submit(fn, *args)
+        finally:
+            self._submitting = False
+        # remember the processes: a broken pool forgets them, and their exit codes say why
+        self._procs.update(getattr(self._pool, "_processes", None) or {})
+        if self._signal:
+            raise _Stop(self._signal)
+        return future
 
     def __enter__(self) -> _LocalPool:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._handlers[signum] = signal.signal(signum, self._on_signal)
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._pool.shutdown(cancel_futures=True)
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        import signal
+        from concurrent.futures.process import BrokenProcessPool
+
+        for signum, handler in self._handlers.items():
+            signal.signal(signum, handler)
+        if exc is None and self._signal:
+            exc = _Stop(self._signal)
+        if exc is None:
+            self._pool.shutdown()
+            return
+        procs = list(self._procs.values())
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+        for p in procs:
+            p.join(5)
+        if isinstance(exc, BrokenProcessPool):
+            raise WorkerError(
+                f"a worker process died, {_death(procs)}; nothing was written "
+                "(run again, with fewer --workers or a --max-memory)"
+            ) from None
+        if isinstance(exc, _Stop):
+            signum = int(exc.args[0])
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt from None
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            raise SystemExit(128 + signum)  # pragma: no cover - the signal ends the process
 
 
 class _dask_pool:  # noqa: N801 - reads as a function at the call site
@@ -615,5 +719,7 @@ class _dask_pool:  # noqa: N801 - reads as a function at the call site
     def __enter__(self) -> _dask_pool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
         self._client.close()
+        if exc is not None and type(exc).__name__ == "KilledWorker":
+            raise WorkerError(f"a Dask worker died running a task ({str(exc).splitlines()[0]})") from None
