@@ -17,41 +17,273 @@ from audit.facts import fact_id
 from audit.normalize import normalize
 from audit.records import Document, Mention
 
-_UP = "A-Z\u00c0-\u00d6\u00d8-\u00de"
-# A capitalised word, or an initial ("J."); no other periods, so names never cross sentences.
-_NAMEWORD = rf"(?:[{_UP}]\.|[{_UP}][\w'\u2019\-]*)"
-_LINK = r"(?:of|de|del|della|la|le|von|van|der|da|di|du|al|bin|ibn|the|y)"
-NAME = rf"{_NAMEWORD}(?:[ ](?:{_LINK}[ ])?{_NAMEWORD}){{0,5}}"
-_DATE = dates.DATE_RE.pattern.removeprefix(r"\b").removesuffix(r"\b")
-_YEAR_ONLY = r"1\d{3}|20\d{2}"
-_CAPITAL_OF = (
-    r"capital(?: city)?(?: and (?:the )?(?:largest|biggest|most populous|chief|principal) "
-    r"(?:city|town|port))?(?: city)? of"
-)
+# -- names ------------------------------------------------------------------------------------
+# Capitals of Latin (with Latin-1 and Latin Extended-A letters), Greek and Cyrillic.
+_UP = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0391-\u03a9\u0410-\u042f"
+# A capitalised word, an initial ("J.") or a short title ("St."); no other periods, so names
+# never cross sentences.
+_NAMEWORD = rf"(?:(?:St|Mt|Ft|Jr|Sr)\.|[{_UP}]\.|[{_UP}][\w'\u2019\-]*)"
+# Lowercase words inside names: "Rio de Janeiro", "Dar es Salaam", "Institute for Advanced
+# Study", "Frankfurt am Main"; "the" only after another ("Movement for the Liberation of Angola")
+# or before a last word ("Alexander the Great").
+_LINK = r"(?:of|for|de|del|della|la|le|von|van|der|den|da|das|dos|do|di|du|des|al|el|es|am|im|bin|ibn|y|i|e|upon)"
+_NAME_TAIL = rf"(?:[ ]the[ ]{_NAMEWORD}(?![ ](?:{_LINK}[ ])?{_NAMEWORD}))?"
+# A name starts at a word's start, never inside "U.S." or "O'Neill".
+_NAME_START = r"(?<![\w.'\u2019-])"
+NAME = rf"{_NAME_START}{_NAMEWORD}(?:[ ](?:{_LINK}[ ](?:the[ ])?)?{_NAMEWORD}){{0,6}}{_NAME_TAIL}"
+# Place names may join words with "and": "Bosnia and Herzegovina", "Saint Vincent and the Grenadines".
+# ("France and Berlin is ..." is two clauses: no "and" before a name and a verb)
+_AND = rf"and(?![ ](?:the[ ])?(?:{_NAMEWORD}[ ]){{1,4}}(?:is|was|are|were|has|had|became|remains|lies|serves)\b)"
+PLACE_NAME = rf"{_NAME_START}{_NAMEWORD}(?:[ ](?:(?:{_LINK}|{_AND})[ ](?:the[ ])?)?{_NAMEWORD}){{0,6}}"
+# Dates as ``audit.dates`` reads them, group names removed so a regex may use it twice.
+_DATE = "(?i:" + re.sub(r"\?P<\w+>", "?:", dates.DATE_RE.pattern.removeprefix(r"\b").removesuffix(r"\b")) + ")"
+_ERA = r"(?:\s*(?P<era>BCE?|AD|CE)\b)?"
+_DASH = r"\s*[\u2013\u2014-]\s*"
+# No digits, periods, semicolons or brackets: a phrase between two parts of one statement.
+_GAP = r"[^.;()\d]"
 
-#: Built-in packs: relation -> regexes (named groups ``subject`` and ``object``).
-PACKS: dict[str, tuple[str, ...]] = {
-    "birth_date": (
-        rf"(?P<subject>{NAME}) \((?:born (?:on |in )?|b\. )?(?P<object>(?i:{_DATE}))\s*(?:[\u2013\u2014-]|\)|;|,)",
-        rf"(?P<subject>{NAME}),? (?:was|is) born (?:on |in )?(?P<object>(?i:{_DATE}))\b",
-        rf"(?P<subject>{NAME}),? born (?:on |in )?(?P<object>(?i:{_DATE}))\b",
-    ),
+# -- birth_date --------------------------------------------------------------------------------
+# "Name (1809–1865)", "Name (; February 12, 1809 – April 15, 1865)", "Name (born 1947)": the
+# parenthesis may open with a pronunciation or another name ended by ";" or ",".
+_B_PAREN = (
+    rf"(?P<subject>{NAME})(?: \([^()]{{1,80}}\))?,? \((?:[^()\d]{{0,120}}?[;,]\s*)??"
+    rf"(?:(?P<born>born|b\.)\s+(?:on\s+|in\s+)?)?(?:(?:c\.|ca\.|circa)\s*)?"
+    rf"(?P<object>{_DATE}|\d{{1,4}}(?={_DASH}\d{{1,4}}\s*BCE?\b)){_ERA}(?P<rest>[^()]{{0,60}})\)"
+)
+_B_WAS_BORN = (
+    rf"(?P<subject>{NAME})(?:, [^,;()]{{1,80}},)? was born (?:(?:in|at|near) (?:the )?{_GAP}{{1,80}}?,? "
+    rf"(?:on |in )?|on |in )?(?P<object>{_DATE}){_ERA}\b"
+)
+_B_BORN = rf"(?P<subject>{NAME}), born (?:on |in )?(?P<object>{_DATE}){_ERA}\b"
+
+# -- capital -----------------------------------------------------------------------------------
+# Qualifiers that keep a capital a seat of government. "financial", "cultural", "former",
+# "old", "first", "summer" and the like are absent on purpose: such a capital is not the answer.
+_QUAL = (
+    r"(?:(?:national|federal|state|provincial|regional|territorial|official|administrative|"
+    r"constitutional|legislative|executive|judicial|political|de facto|de jure|county|district|"
+    r"departmental|municipal|cantonal|prefectural|island|joint|present|present-day|current|sole) ){0,2}"
+)
+_BIGGEST = r"(?:largest|biggest|most populous|chief|principal|main|major)(?: \w+)? (?:city|town|port|municipality|urban area)"
+_CAPITAL_OF = rf"(?:capital(?: city)?(?: and (?:the )?{_BIGGEST}){{0,2}}|(?:the )?{_BIGGEST} and (?:the )?capital)(?: city)? of"
+# "capital of the state of Maine", "capital of the Mexican state of Yucatan"
+_UNIT = r"(?:province|state|region|territory|county|district|department|prefecture|oblast|canton|republic|emirate|island)"
+_PLACE = rf"(?:the )?(?:(?:{NAME} )?{_UNIT} of (?:the )?)?(?P<subject>{PLACE_NAME})"
+_C_IS = rf"(?P<object>{NAME})(?: \([^()]{{1,60}}\))?,? (?:is|remains|has been|has long been) (?:now |also |still )?(?:the |a )?{_QUAL}{_CAPITAL_OF} {_PLACE}"
+_C_APPOSITION = rf"(?P<object>{NAME})(?:, |: | ?[\u2013\u2014] ?| - )(?:the |a )?{_QUAL}{_CAPITAL_OF} {_PLACE}"
+_C_THE_CAPITAL = rf"\b(?:The|the) {_QUAL}{_CAPITAL_OF} {_PLACE},? (?:is|remains|has been) (?:now )?(?P<object>{NAME})"
+_C_POSSESSIVE = rf"(?P<subject>{PLACE_NAME})(?:'s|\u2019s) {_QUAL}capital(?: city)?(?: and largest city)?(?:,| is|:)? (?P<object>{NAME})"
+
+# -- founding_year -----------------------------------------------------------------------------
+_FOUND = r"(?:founded|established|incorporated|formed|chartered|set up|co-founded|cofounded)"
+_FOUND_ACTIVE = r"(?:founded|established|formed|set up|co-founded|cofounded)"
+# up to three lowercase words before a name ("the anarchist journal El Porvenir"), none of them a
+# preposition or conjunction ("relations with Turkey" is not a founding)
+_DESCRIPTORS = (
+    r"(?:(?!(?:with|of|in|on|at|for|to|from|by|and|or|as|between|among|before|after|until|during|since|"
+    r"under|over|through|into|within|without|upon|against|about|not|no|also|been|being|that|which|"
+    r"when|where|while|diplomatic|relations|ties|contact)\b)[a-z][\w-]* ){0,3}"
+)
+_F_PASSIVE = (
+    rf"(?P<subject>{NAME})(?: \([^()]{{1,80}}\))?(?:,(?: (?:which|that))?| which| that)? (?:(?:was|were|is|has been|had been) )?"
+    rf"(?:(?:first|originally|officially|formally|initially|later|jointly|also|only|then) )?{_FOUND}"
+    rf"(?: (?:by|in|at|near|on|as|under|from|with|during|after) {_GAP}{{1,80}}?)?,? (?:in|on) (?P<object>{_DATE}){_ERA}\b"
+)
+_F_ACTIVE = (
+    rf"\b{_FOUND_ACTIVE} (?:the |a |an |his |her |their )?{_DESCRIPTORS}(?P<subject>{NAME})(?: \([^()]{{1,60}}\))?"
+    rf"(?: (?:in|at|near|on|under|with|for) {_GAP}{{1,60}}?)?,? in (?P<object>{_DATE}){_ERA}\b"
+)
+_F_YEAR_ACTIVE = (
+    rf"\b[Ii]n (?P<object>{_DATE}){_ERA},? (?:{_GAP}{{0,80}}? )?{_FOUND_ACTIVE} (?:the |a |an )?{_DESCRIPTORS}(?P<subject>{NAME})"
+)
+_F_YEAR_PASSIVE = (
+    rf"\b[Ii]n (?P<object>{_DATE}){_ERA},? (?:(?:(?!\b(?:was|were)\b){_GAP}){{0,60}}?,? )?(?:the )?(?P<subject>{NAME})"
+    rf"(?: \([^()]{{1,60}}\))? (?:was|were) (?:(?:officially|formally|first|also) )?{_FOUND}\b"
+    rf"(?!,? (?:in|on) {_DATE})"  # "..., and X was formed on 21 April 1961": that date is X's
+)
+_F_PARTICIPLE_FIRST = (
+    rf"(?:^|(?<=[.!?] )|(?<=[.!?][\"')] ))(?:(?:Originally|Initially|First|Officially|Formally) )?"
+    rf"(?:[Ff]ounded|[Ee]stablished|[Ii]ncorporated|[Ff]ormed) (?:(?:by|in|at|as) {_GAP}{{1,60}}? )?in (?P<object>{_DATE}){_ERA},? (?:the )?(?P<subject>{NAME})"
+)
+_F_APPOSITION = (
+    rf"(?P<subject>{NAME}), (?:a|an|the) (?:(?!\b(?:was|were|where|which|that|who|whose|when|and)\b)[^,.;()\d]){{1,60}}? "
+    rf"(?:founded|established|formed) in (?P<object>{_DATE}){_ERA}\b"
+)
+_F_YEAR_AFTER_NAME = rf"(?P<subject>{NAME}) \((?P<object>1\d{{3}}|20\d{{2}})\),? (?:was )?(?:founded|established|formed) by"
+
+#: Built-in packs: relation -> (regex, rule, trigger). The rule (``_accept``) checks a match; the
+#: trigger is a cheap regex every match contains, and the pack regex runs only in a window
+#: around each trigger hit (a name-led regex tried at every capital of a text is what costs).
+_T_PAREN = r"\([^()\d]{0,130}\d"
+_T_BORN = r"\bborn\b"
+_T_CAPITAL = r"capital"
+_T_FOUND = r"[Ff]ound|[Ee]stablish|[Ii]ncorporat|[Ff]ormed|chartered|set up"
+PACKS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "birth_date": ((_B_PAREN, "paren", _T_PAREN), (_B_WAS_BORN, "born", _T_BORN), (_B_BORN, "born", _T_BORN)),
     "capital": (
-        rf"(?P<object>{NAME})(?: (?:is|was|became|remains|has been)|,|:) (?:the |its |a )?(?:national |federal |official )?{_CAPITAL_OF} (?P<subject>{NAME})",
-        rf"[Tt]he {_CAPITAL_OF} (?P<subject>{NAME}) (?:is|was|has been) (?P<object>{NAME})",
-        rf"(?P<subject>{NAME})(?:'s|\u2019s) capital(?: city)?(?:,| is) (?P<object>{NAME})",
+        (_C_IS, "capital", _T_CAPITAL), (_C_APPOSITION, "capital", _T_CAPITAL),
+        (_C_THE_CAPITAL, "capital", _T_CAPITAL), (_C_POSSESSIVE, "capital", _T_CAPITAL),
     ),
     "founding_year": (
-        rf"(?P<subject>{NAME}),? (?:was |is )?(?:founded|established|incorporated) (?:in |on )?(?:(?i:{_DATE}) )?(?:in )?(?P<object>{_YEAR_ONLY})\b",
-        rf"(?:Founded|Established) in (?P<object>{_YEAR_ONLY}),? (?:the )?(?P<subject>{NAME})",
+        (_F_PASSIVE, "after_name", _T_FOUND), (_F_ACTIVE, "founded", _T_FOUND), (_F_YEAR_ACTIVE, "founded", _T_FOUND),
+        (_F_YEAR_PASSIVE, "founded", _T_FOUND), (_F_PARTICIPLE_FIRST, "founded", _T_FOUND),
+        (_F_APPOSITION, "after_name", _T_FOUND), (_F_YEAR_AFTER_NAME, "after_name", _T_FOUND),
     ),
 }
-#: Capitalised words that start sentences but never start a name.
+#: Characters of text around a trigger hit in which a pack regex runs: longer than any match.
+WINDOW = 400
+
+#: Capitalised words that start sentences but never start a name (trimmed from the front of a
+#: name; a name that is only such words is no name).
 _LEADING = frozenset(
     "The A An In On At By For From Since Today Its It This That These Those Then Now When While "
     "After Before During Although Though And But Or So Yet Also However Meanwhile Later Modern "
-    "Present Current Historic Ancient".split()
+    "Present Current Historic Ancient He She They We I You His Her Their Our My Your There Here "
+    "What Which Who Whom Whose Where Why How Some Many Most Several Each Every All Both Either "
+    "Neither Such No Not Only Even Just Still Originally Initially Officially Formally First "
+    "Subsequently Eventually Finally Recently Together Thus Hence Therefore Moreover Furthermore "
+    "Indeed Instead Likewise Similarly Nevertheless Nonetheless Despite Under Over Between Among "
+    "Within Without Through Throughout Until Upon Into Onto Near As If Because Unlike Like "
+    "According Following Prior Around About Along Across Against Beyond Born Died Founded "
+    "Established Located Situated Known Called Named Once Soon Shortly Afterwards Thereafter "
+    "January February March April May June July August September October November December".split()
 )
+# Words that make a name something other than a person: an event, a period, a polity, an
+# organisation, a work (in any position: "Kaiser Wilhelm Institute for Physics (1914–1932)").
+_NOT_PERSON = frozenset(
+    "War Wars Battle Revolution Dynasty Empire Kingdom Republic Period Era Society Institute "
+    "University Party Company Association League Union Museum School College Academy Council "
+    "Congress Treaty Act Crisis Rebellion Uprising Siege Campaign Expedition Movement Festival "
+    "Games Award Awards Prize Series Show Magazine Journal Records Orchestra Club Cup Championship "
+    "Tournament Railway Airport Province County Territory Colony Confederation Federation "
+    "Commonwealth Caliphate Sultanate Khanate Duchy Principality Protectorate Mandate Occupation "
+    "Government Administration Ministry Department Commission Committee Parliament Assembly Army "
+    "Navy Corps Regiment Division Project Program Programme Mission Constitution Declaration "
+    "Reformation Renaissance Restoration Depression Famine Plague Epidemic Pandemic Earthquake "
+    "Massacre Genocide Riots Boycott Conference Exhibition Olympics Edition Volume Album Film "
+    "Novel Opera Symphony Concerto Manifesto Doctrine Convention Agreement Accord Pact Alliance "
+    "Regime Reign Conquest Invasion Occupation Partition Crusade Crusades Schism Council Trial "
+    "Marches March Strike Raid Mutiny Insurrection Coup Putsch Armistice Expo Olympiad Tour".split()
+)
+# First words of polities, not people: "East Germany (1949–1990)".
+_POLITY_FIRST = frozenset(
+    "East West North South Upper Lower Greater Northern Southern Eastern Western Central Holy "
+    "United Soviet Democratic People's Imperial Federal Free Socialist Islamic Old New".split()
+)
+_ARTICLES = frozenset("the a an la le el il lo der die das los las les des".split())
+_PREPOSITIONS = frozenset("in on at during into throughout across within en dans nel".split())
+_PLACE_PREPOSITIONS = frozenset("in at from of near to into with by for on based".split())
+# A capital is current: not "the capital until 1990", "capital of Japan (794–1868)".
+_PAST_AFTER = re.compile(
+    r"\s*,?\s*(?:\((?:c\.\s*)?\d|(?:until|till|from|between|before|prior to|up to|during|"
+    r"in the \d+(?:st|nd|rd|th)|in (?:ancient|antiquity|medieval)|"
+    r"since (?:the )?(?:\d+(?:st|nd|rd|th)|ancient)|for (?:a|the|some|several|many|\d))\b)"
+)
+_NOT_PLACES = frozenset("World Earth Universe".split())
+_YEAR_END = re.compile(r"(\d{1,4})\s*(BCE?|AD|CE)?\s*$")
+
+
+def _previous_word(text: str, start: int) -> str:
+    m = re.search(r"(\S+)\s*$", text[max(0, start - 40) : start])
+    return m.group(1) if m else ""
+
+
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\[\u2013\u2014]\s*)$")
+
+
+def _trim_name(name: str, text: str | None = None, start: int = 0) -> str:
+    """``name`` without sentence-opening words ("Today Berlin" -> "Berlin"; only where a
+    sentence may start: mid-sentence "Ancient Macedonia" and "First Russian Orthodox Church"
+    are names), possessives and dangling link words."""
+    words = name.split(" ")
+    if text is None or _SENTENCE_START.search(text[max(0, start - 3) : start]):
+        while len(words) > 1 and words[0] in _LEADING:
+            words.pop(0)
+        while len(words) > 1 and words[0] in ("the", "of", "and"):
+            words.pop(0)
+    name = " ".join(words).rstrip(".,")
+    return re.sub(r"(?:['\u2019]s?| (?:of|for|de|la|the|and))$", "", name)
+
+
+def _year_of(m: re.Match[str]) -> tuple[int, bool] | None:
+    """The year of the ``object`` date and whether it is BC."""
+    text = m.group("object")
+    iso = text if text.isdigit() else dates.parse_date(text)
+    if iso is None:
+        return None
+    bc = (m.groupdict().get("era") or "").upper().startswith("BC")
+    rest = m.groupdict().get("rest") or ""
+    return int(re.match(r"\d+", iso).group()), bc or bool(re.search(r"\bBCE?\s*$", rest))  # type: ignore[union-attr]
+
+
+def _looks_like_person(name: str, raw: str, text: str, start: int) -> bool:
+    words = name.split()
+    if not words or raw.split(" ", 1)[0] in ("The", "A", "An") or "The" in words[1:]:
+        return False  # "The Emergence of ... (1939–1977)", "Angela Heywood's The Word (1872–1890)"
+    if any(re.search(r"['\u2019]s$", w) for w in words):
+        return False  # a possessive inside: a work or a thing of someone's
+    if len(words) > 1 and re.fullmatch(r"[A-Z]\.", words[0]) and words[1] in _LEADING:
+        return False  # "c. Also Demosthenes": a circa and a sentence start, not an initial
+    if _previous_word(text, start).lower() in _ARTICLES | _PREPOSITIONS:
+        return False
+    if words[0] in _POLITY_FIRST or any(w in _NOT_PERSON for w in words):
+        return False
+    return not any(len(w) >= 3 and w.isupper() for w in words)
+
+
+def _life_span(m: re.Match[str]) -> bool:
+    """``rest`` (what follows the birth date inside the parenthesis) is a death date 15 to 120
+    years later: a life span, not a war, a reign or a work's run."""
+    born = _year_of(m)
+    rest = m.group("rest")
+    if born is None or not re.match(_DASH, rest):
+        return False
+    end = _YEAR_END.search(rest)
+    if end is None:
+        return False
+    year, bc = born
+    digits = end.group(1)
+    death = int(digits)
+    if len(digits) < len(str(year)) and not end.group(2):  # "1585–90", "1936–37"
+        death = int(str(year)[: len(str(year)) - len(digits)] + digits)
+    span = year - death if bc else death - year
+    return 15 <= span <= 120
+
+
+def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str, str] | None:
+    """The (subject, object) of a pack match, or None when a rule refuses it."""
+    raw_subject = m.group("subject")
+    start = m.start("subject")
+    subject = _trim_name(raw_subject, text, start)
+    if not subject or subject in _LEADING or len(normalize(subject)) < 3:
+        return None
+    if relation == "birth_date":
+        if not _looks_like_person(subject, raw_subject, text, start):
+            return None
+        if rule == "paren" and not m.group("born") and not _life_span(m):
+            return None
+        found = _year_of(m)
+        if found is None or found[0] > 2100:
+            return None
+        obj = m.group("object").strip()
+        return subject, f"{found[0]} BC" if found[1] else obj
+    if relation == "capital":
+        obj = _trim_name(m.group("object"), text, m.start("object"))
+        if not obj or obj in _LEADING or normalize(obj) == normalize(subject) or subject in _NOT_PLACES:
+            return None
+        if re.search(r"\bof (?:the )?$", text[max(0, m.start("object") - 8) : m.start("object")]):
+            return None  # "capital of the United Kingdom: the capital of England"
+        if _PAST_AFTER.match(text, m.end()):
+            return None
+        return subject, obj
+    # founding_year
+    if rule == "after_name" and _previous_word(text, start).lower() in _PLACE_PREPOSITIONS:
+        return None  # "a club based in Andorra la Vella founded in 1942": the club was founded
+    found = _year_of(m) if m.group("object")[:1].isalpha() or len(m.group("object")) > 4 else None
+    year = found[0] if found else int(m.group("object")) if m.group("object").isdigit() else None
+    if year is None or year > 2100:
+        return None
+    return subject, f"{year} BC" if (m.groupdict().get("era") or "").upper().startswith("BC") else str(year)
 
 
 @dataclass(frozen=True)
@@ -59,6 +291,25 @@ class Pattern:
     relation: str
     regex: Any  # re.Pattern (built-in packs) or an RE2 regexp (user patterns): same verbs
     source: str
+    rule: str | None = None  # built-in packs: the check a match must pass (``_accept``)
+    trigger: re.Pattern[str] | None = None  # built-in packs: run only near a hit of this
+
+
+def _windows(pattern: Pattern, text: str) -> Iterator[tuple[int, int]]:
+    """Spans of ``text`` to search: all of it, or the merged windows around trigger hits."""
+    if pattern.trigger is None:
+        yield 0, len(text)
+        return
+    lo = hi = -1
+    for t in pattern.trigger.finditer(text):
+        a, b = max(0, t.start() - WINDOW), min(len(text), t.end() + WINDOW)
+        if a > hi:
+            if hi >= 0:
+                yield lo, hi
+            lo = a
+        hi = max(hi, b)
+    if hi >= 0:
+        yield lo, hi
 
 
 #: Constructs of Python's regex syntax that RE2 refuses, as (how to spot it, what to call it).
@@ -111,7 +362,7 @@ def compile_patterns(specs: Iterable[str]) -> list[Pattern]:
     out: list[Pattern] = []
     for spec in specs:
         if spec in PACKS:
-            out.extend(Pattern(spec, re.compile(rx), spec) for rx in PACKS[spec])
+            out.extend(Pattern(spec, re.compile(rx), spec, rule, re.compile(t)) for rx, rule, t in PACKS[spec])
             continue
         relation, _, rx = spec.partition("=") if re.match(r"^\w+=", spec) else ("custom", "", spec)
         compiled = compile_user_regex(spec, rx)
@@ -131,13 +382,6 @@ def normalize_object(relation: str, text: str) -> str:
     return iso if iso is not None else normalize(text)
 
 
-def _trim_name(name: str) -> str:
-    words = name.split(" ")
-    while len(words) > 1 and words[0] in _LEADING:
-        words.pop(0)
-    return " ".join(words).rstrip(".,")
-
-
 class PatternExtractor(Extractor):
     """Open extraction: every regex match is a mention of (relation, subject) with its object."""
 
@@ -151,20 +395,29 @@ class PatternExtractor(Extractor):
 
     def mentions(self, doc: Document) -> Iterator[Mention]:
         text = doc.text
-        seen: set[tuple[str, int]] = set()  # the same statement matched by two regexes counts once
+        # the same statement matched by two regexes counts once: it shares the subject's or
+        # the object's position
+        seen: set[tuple[str, str, str, int]] = set()
         for pat in self.patterns:
-            for m in pat.regex.finditer(text):
-                subject = _trim_name(m.group("subject"))
-                obj = _trim_name(m.group("object").strip())
-                if not subject or not obj or subject in _LEADING:
-                    continue
+            index = pat.regex.groupindex  # re2 match objects take group numbers only
+            for m in (m for lo, hi in _windows(pat, text) for m in pat.regex.finditer(text, lo, hi)):
+                if pat.rule is not None:
+                    found = _accept(pat.rule, pat.relation, m, text)
+                    if found is None:
+                        continue
+                    subject, obj = found
+                else:
+                    subject = _trim_name(m.group("subject"))
+                    obj = _trim_name(m.group("object").strip())
+                    if not subject or not obj or subject in _LEADING:
+                        continue
                 relation = pat.relation
-                if "relation" in pat.regex.groupindex and m.group("relation"):
+                if "relation" in index and m.group("relation"):
                     relation = normalize(m.group("relation"))
-                # re2 match objects take group numbers only
-                subject_start = m.start(pat.regex.groupindex["subject"])
-                key = (relation, subject_start if subject == m.group("subject") else m.start())
-                if key in seen:
+                fid = fact_id(relation, subject)
+                value = normalize_object(relation, obj)
+                keys = ((fid, value, "s", m.start(index["subject"])), (fid, value, "o", m.start(index["object"])))
+                if keys[0] in seen or keys[1] in seen:
                     continue
-                seen.add(key)
-                yield Mention(fact_id(relation, subject), relation, normalize_object(relation, obj), doc.id, m.start())
+                seen.update(keys)
+                yield Mention(fid, relation, value, doc.id, m.start())
