@@ -51,6 +51,20 @@ def fact_id(relation: str, subject: str) -> str:
     return f"{relation}/{normalize(subject)}"
 
 
+def join_keys(fact: Fact) -> tuple[str, ...]:
+    """The ids under which ``fact`` may appear in per-fact counts, in order of preference: its
+    own id, that id with the part after the relation normalised (``capital/France`` ->
+    ``capital/france``), then ``fact_id`` of its subject and of each subject alias. Pattern
+    extraction names a prompt ``fact_id(relation, subject)``, so its counts join any table
+    that has the same relation and subject, whatever the table's ids."""
+    keys = [fact.id]
+    rel, sep, rest = fact.id.partition("/")
+    if sep:
+        keys.append(f"{rel}/{normalize(rest)}")
+    keys += [fact_id(fact.relation, name) for name in fact.subject_names]
+    return tuple(dict.fromkeys(keys))
+
+
 def _strings(value: object, field: str, path: str, line: int) -> tuple[str, ...]:
     if value is None:
         return ()

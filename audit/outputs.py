@@ -36,7 +36,7 @@ import audit
 from audit.bounds import DEFAULT_TARGETS, penalty, target_score
 from audit.counting import BUCKETS, bucket_of
 from audit.errors import BadRecordError, ConfigError, FormatError, InputError, MergeError
-from audit.facts import Fact, digest
+from audit.facts import Fact, digest, join_keys
 from audit.grading import ABSTAINED, CORRECT, GRADES, INCORRECT, Grader, GraderConfig
 from audit.normalize import normalize
 from audit.reading import ReadStats, json_rows, open_lines
@@ -442,6 +442,19 @@ def load_per_fact(path: str) -> dict[str, int]:
     return counts
 
 
+def join_per_fact(counts: dict[str, int], facts: list[Fact]) -> dict[str, int]:
+    """``{fact.id: count}`` for the reference facts found in per-fact ``counts`` under one of
+    their ``join_keys`` (so pattern-mode counts join a table with its own ids)."""
+    out: dict[str, int] = {}
+    for fact in facts:
+        for key in join_keys(fact):
+            count = counts.get(key)
+            if count is not None:
+                out[fact.id] = count
+                break
+    return out
+
+
 def _load_json(path: str, what: str) -> Any:
     try:
         with open(path, "rb") as fh:
@@ -724,7 +737,7 @@ def audit_outputs(
                 path=baseline,
             )
     pred_doc = _load_json(predicted, "prediction") if predicted is not None else None
-    counts_by_id = load_per_fact(per_fact) if per_fact is not None else None
+    counts_by_id = join_per_fact(load_per_fact(per_fact), facts) if per_fact is not None else None
     index = FactIndex.build(facts)
 
     if grades_path is not None:

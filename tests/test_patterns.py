@@ -313,3 +313,36 @@ def test_founding_year_needs_a_founding_and_a_name(cli, tmp_path, text):
 )
 def test_founding_year_finds_its_forms(cli, tmp_path, text, expected):
     assert _facts(cli, tmp_path, "founding_year", text) == expected
+
+
+# -- one id scheme: pattern-mode counts join a reference table's own ids -----------------------
+def test_pattern_mode_counts_join_a_table_with_its_own_ids(cli, tmp_path):
+    corpus = tmp_path / "c.jsonl"
+    _write_docs(corpus, [
+        "Paris is the capital of France.",
+        "Tokyo is the capital of Japan. Tokyo, the capital of Japan, is large.",
+        "The capital of Japan is Tokyo.",
+        "Zürich is not the capital of Switzerland.",  # no statement
+    ])  # fmt: skip
+    pf = tmp_path / "pf.jsonl"
+    assert cli("corpus", corpus, "-p", "capital", "--per-fact", pf, "-q").exit_code == 0
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "capital/France", "subject": "France", "relation": "capital", "object": "Paris"},  # case differs
+        {"id": "Q17", "subject": "Nippon", "subject_aliases": ["Japan"], "relation": "capital", "object": "Tokyo"},
+        {"id": "Q39", "subject": "Switzerland", "relation": "capital", "object": "Bern"},  # never counted
+    ]))  # fmt: skip
+    answers = tmp_path / "a.jsonl"
+    answers.write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "capital/France", "answer": "Paris"},
+        {"id": "Q17", "answer": "Kyoto"},
+        {"id": "Q39", "answer": "Bern"},
+    ]))  # fmt: skip
+    result = cli("outputs", answers, "-r", refs, "--per-fact", pf, "--json", "-q", "--bootstrap", "0")
+    assert result.exit_code == 0, result.stderr
+    per_fact = orjson.loads(result.stdout)["per_fact"]
+    assert per_fact["facts_with_counts"] == 2
+    buckets = per_fact["buckets"]
+    assert buckets["1"]["n"] == 1 and buckets["1"]["accuracy"] == 1.0  # France, mentioned once
+    assert buckets["3-5"]["n"] == 1 and buckets["3-5"]["accuracy"] == 0.0  # Japan, 3 mentions, wrong
+    assert buckets["unknown"]["n"] == 1  # Switzerland: no per-fact row
