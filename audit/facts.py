@@ -8,7 +8,17 @@ A reference table is JSONL, one fact per line::
 
 ``id`` defaults to ``relation/subject`` (subject normalised); ``answer`` is accepted for
 ``object``. ``aliases`` are other names of the object; ``subject_aliases`` other names of the
-subject. Only ``subject``, ``relation`` and ``object`` (or ``answer``) are required.
+subject. Required: ``object`` (or ``answer``), and ``subject`` with ``relation``, or a
+``question``.
+
+A *question-only* row (SimpleQA's shape: a question and its answer, no subject) is accepted:
+its ``subject`` is empty, its ``relation`` defaults to ``QUESTION_RELATION`` and its id to
+``relation/question`` (question normalised). Grading then lets the question play the
+subject's part; corpus counting, which looks for the subject in text, finds nothing for it.
+
+``answer_type`` (also read from a ``metadata`` object, as SimpleQA carries it) says what kind of
+answer the question asks for, case-insensitively: one of ``ANSWER_TYPES``. Without it the kind
+is read from the object (``audit.grading.kind_of``).
 """
 
 from __future__ import annotations
@@ -23,6 +33,12 @@ import orjson
 from audit.errors import InputError
 from audit.normalize import normalize
 
+#: Relation of a question-only row that names none.
+QUESTION_RELATION = "question"
+#: Values of ``answer_type``: what a question asks for. SimpleQA's metadata uses Person, Place,
+#: Date, Number and Other; ``year`` and ``name`` (a name of any other thing) are added here.
+ANSWER_TYPES: tuple[str, ...] = ("person", "place", "date", "year", "number", "name", "other")
+
 
 @dataclass(slots=True, frozen=True)
 class Fact:
@@ -35,6 +51,7 @@ class Fact:
     aliases: tuple[str, ...] = ()
     subject_aliases: tuple[str, ...] = ()
     question: str | None = None
+    answer_type: str | None = None
 
     @property
     def object_names(self) -> tuple[str, ...]:
@@ -81,16 +98,28 @@ def parse_fact(row: object, path: str, line: int) -> Fact:
         raise InputError("a reference fact must be a JSON object", path=path, line=line)
     obj = row.get("object", row.get("answer"))
     subject, relation = row.get("subject"), row.get("relation")
-    for name, value in (("subject", subject), ("relation", relation), ("object", obj)):
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool) or str(value).strip() == "":
-            raise InputError(f"reference fact has no usable {name!r}", path=path, line=line)
+    question = row.get("question")
+    question = question if isinstance(question, str) and question.strip() else None
+    if not _usable(obj):
+        raise InputError("reference fact has no usable 'object'", path=path, line=line)
+    if question is not None and subject in (None, "") and relation in (None, ""):
+        subject, relation = "", QUESTION_RELATION
+    elif question is not None and subject in (None, ""):
+        subject = ""
+    else:
+        for name, value in (("subject", subject), ("relation", relation)):
+            if not _usable(value):
+                raise InputError(
+                    f"reference fact has no usable {name!r} (and no question to stand for it)",
+                    path=path,
+                    line=line,
+                )
     subject, relation, obj = str(subject), sys.intern(str(relation)), str(obj)
     fid = row.get("id")
     if fid is None:
-        fid = fact_id(relation, subject)
+        fid = fact_id(relation, subject or question or "")
     elif not isinstance(fid, (str, int)):
         raise InputError("field 'id' must be a string", path=path, line=line)
-    question = row.get("question")
     return Fact(
         id=str(fid),
         subject=subject,
@@ -98,8 +127,28 @@ def parse_fact(row: object, path: str, line: int) -> Fact:
         object=obj,
         aliases=_strings(row.get("aliases"), "aliases", path, line),
         subject_aliases=_strings(row.get("subject_aliases"), "subject_aliases", path, line),
-        question=question if isinstance(question, str) else None,
+        question=question,
+        answer_type=_answer_type(row, path, line),
     )
+
+
+def _usable(value: object) -> bool:
+    return isinstance(value, (str, int, float)) and not isinstance(value, bool) and str(value).strip() != ""
+
+
+def _answer_type(row: dict, path: str, line: int) -> str | None:
+    value = row.get("answer_type")
+    meta = row.get("metadata")
+    if value is None and isinstance(meta, dict):
+        value = meta.get("answer_type")
+    if value is None:
+        return None
+    kind = value.strip().lower() if isinstance(value, str) else None
+    if kind not in ANSWER_TYPES:
+        raise InputError(
+            f"answer_type {value!r} is not one of {', '.join(ANSWER_TYPES)}", path=path, line=line
+        )
+    return kind
 
 
 def iter_references(path: str) -> Iterator[Fact]:
@@ -148,6 +197,9 @@ def digest(facts: list[Fact]) -> str:
                     norm(f.object),
                     sorted(map(norm, f.aliases)) if f.aliases else [],
                     sorted(map(norm, f.subject_aliases)) if f.subject_aliases else [],
+                    # only when set, so that tables without them keep their digests
+                    *((norm(f.question or ""),) if not f.subject else ()),
+                    *((f.answer_type,) if f.answer_type else ()),
                 ]
             )
         )

@@ -4,12 +4,23 @@ The three grades are SimpleQA's (OpenAI 2024): correct / incorrect / not attempt
 attempted" is called *abstained*. Every grade carries the rule that fired (``reason``) and the
 text of the answer it fired on (``matched``), so a surprising grade can be traced.
 
-What kind of answer a fact expects is read from its object (``kind_of``):
+What kind of answer a fact expects (``kind_of``) is its ``answer_type`` when the reference row
+has one (``audit.facts.ANSWER_TYPES``), else read from its object, trailing punctuation and a
+trailing "(remark)" set aside:
 
 - ``date``: a full date ("March 1, 1974", "1 March 1974", "1974-03-01") or a month and year;
-- ``year``: a plain year 1000-2100, or a year with an era ("476 AD", "44 BC");
+- ``year``: a plain year 1000-2100 ("1946."), or a year with an era ("476 AD", "44 BC");
 - ``number``: a number with an optional scale word and unit ("1,000", "8,849 m", "1.5 million");
-- ``name``: everything else.
+- ``name``: everything else, codes and versions included ("MP-22", "1.2.1", "4A"), and objects
+  holding several values ("1914-1918"): compared as text.
+
+A name fact also has a *type* (``slot.semantic_type``): ``person`` or ``place`` from the
+answer_type, else ``person`` for a "who" question and ``place`` for a question or relation about
+a capital, city, country, location or "where"; else ``other``.
+
+Question-only facts (no subject, SimpleQA's shape) are graded the same way; their question plays
+the subject's part (its words are never candidates, and repeating them is an echo), but the
+reference value still counts wherever it stands in the answer.
 
 The rules, in the order they are tried:
 
@@ -21,27 +32,40 @@ The rules, in the order they are tried:
    reference value), a partial hit or another value:
 
    - names: the object or an alias occurring as whole words after normalisation (punctuation is a
-     word break, so "Washington D.C." = "Washington, D.C."); other candidates are runs of
+     word break, so "Washington D.C." = "Washington, D.C."; an in-word apostrophe is not, and is
+     dropped, so "Pape'ete" = "Papeete", "Hawai'i" = "Hawaii"); other candidates are runs of
      capitalised words in the raw answer ("Lyon", "Bay of Bengal", "Apollo 13"), leaving out
      the subject's words, the question's words and a list of stop words (``STOP_WORDS``: function
      words, hedges, months, "AI"-style boilerplate). In an answer with no capital letter at all,
-     runs of non-stop words are candidates instead. A hit inside a longer name ("Paris Hilton"
-     for "Paris") is not a hit. A candidate made of the reference name's last words ("Einstein"
-     for "Albert Einstein") is a hit (``surname``); one made of other words of it ("Albert") is
-     a partial hit. With ``fuzzy`` > 0, a candidate whose ``rapidfuzz.fuzz.ratio`` with the object
-     or an alias is >= ``fuzzy`` is a hit (``fuzzy``): "Canbera" for "Canberra" scores 93.3.
-   - numbers: every number in the answer ("1,000" = "1000" = "one thousand" is not parsed, but
-     "1 thousand", "twelve" and "twenty-one" are), compared as numbers; numbers that occur in
-     the question or subject, and years after "in", "as of", "since" and the like, are not
-     candidates.
+     runs of non-stop words are candidates instead. For a reference with digits (a code or a
+     version), every string written the same way is a candidate too ("MP-24", "1.2.2"). A hit
+     inside a longer name ("Paris Hilton" for "Paris") is not a hit, unless the longer name only
+     says it is a settlement ("Port Stanley" for "Stanley"; "Kuwait City" for "Kuwait" when the
+     question asks for a city or capital), or has the same letters ("Ouaga-Dougou"). A candidate
+     made of the reference name's last words ("Einstein" for "Albert Einstein") is a hit
+     (``surname``); one made of other words of it ("Albert") is a partial hit. With ``fuzzy`` >
+     0, a candidate whose ``rapidfuzz.fuzz.ratio`` with the object or an alias is >= ``fuzzy``
+     is a hit (``fuzzy``): "Canbera" for "Canberra" scores 93.3. For a place or a person, a
+     region ("North Africa", "Western Europe") or a nationality adjective ("Greek", "a Moroccan
+     city") is no candidate: it is no value of that type.
+   - numbers: every number in the answer, compared as numbers: digits with thousands groups,
+     decimals and an unambiguous decimal comma ("3,14", "1,5 million"; "1,000" is a thousand),
+     scale words ("1.5 million") and written numbers ("twenty-one", "two hundred and five",
+     "one thousand"). Numbers that occur in the question or subject are not candidates, nor are
+     years after "in", "as of", "since" and the like (never one written with a thousands comma,
+     "1,500", and never after "of": "a population of 2000" is a count), nor, for a reference
+     that is no share, a share ("45%").
    - dates and years: every date, month-and-year, day-and-month and year, compared as dates;
      "03/01/1974" matches if either the US or the European reading does. A year-only reference
      matches any date in that year; for a full-date reference, a consistent year (or month and
      year, or day and month) alone is a partial hit, and a year plus a day-and-month together
-     is a hit.
+     is a hit. A decade or century ("the 1940s", "the 19th century") is a range of years: a
+     partial hit when the reference year is inside it, another value when it is not.
 
    A candidate preceded by a negation ("not Lyon", "rather than 1880", "isn't Paris") or followed
    by "is not" is ignored; if the only hits are negated the answer is ``incorrect/negated``.
+   A hit that stands only in a restated copy of the question ("The capital of Djibouti is a port
+   city") is ignored too: the question's word, not the answer's.
 4. ``incorrect/contradiction``: a hit and another value joined as alternatives: "or", "nor",
    "/", "maybe", "perhaps", "possibly", "vs", a range ("1879-1880", "between 1000 and 2000",
    "1879 to 1880"), or a comma list containing one of them ("Paris, Lyon or Marseille").
@@ -51,23 +75,39 @@ The rules, in the order they are tried:
    (suffixed ``+hedged`` when an abstention phrase also fired: "I'm not sure, but Paris").
 6. ``incorrect/wrong-value``: another value of the fact's kind, and no hit.
 7. ``abstained/incomplete``: only partial hits (a year for a full date, "Albert" for "Albert
-   Einstein"): the answer states part of the reference and nothing contradicting it, which is
-   SimpleQA's "not attempted".
-8. ``abstained/phrase:<label>``: a refusal or "I don't know"-style phrase (``ABSTAIN_PHRASES``,
-   extended with ``GraderConfig.abstain_patterns``, reported as ``pattern:<i>``).
-9. ``abstained/no-candidate``: the answer states no candidate of the fact's kind at all: it
-   restates the question or describes the subject ("France is a country in Western Europe" has
-   the candidate "Western Europe", so it is *incorrect*; "The capital of France is a beautiful
-   city" has none).
+   Einstein", "the 1900s" for 1905): the answer states part of the reference and nothing
+   contradicting it, which is SimpleQA's "not attempted".
+
+With no candidate left, the answer's *slot* decides (``audit.grading.slot``: the whole answer
+when it is short, else what follows the copula of a sentence that restates the question or
+names the subject, "The capital of Chad is ___"):
+
+8. ``incorrect/echo``: the slot holds only the subject, a subject alias or part of one, or a
+   value copied from the question: "Chad" for the capital of Chad; "The capital of Cabo Verde is
+   Cabo."; "El Salvador is the capital of El Salvador." The answer attempts the question and is
+   wrong. "The capital of France is a beautiful city" (no subject in the slot's value) and "a
+   city in Lesotho" (the subject only as a complement) are no echoes.
+9. ``incorrect/wrong-value``: for a year or date, a number in the slot ("Copernicus was born in
+   19.69") is a value attempted.
+10. ``abstained/phrase:<label>``: a refusal or "I don't know"-style phrase (``ABSTAIN_PHRASES``,
+    extended with ``GraderConfig.abstain_patterns``, reported as ``pattern:<i>``).
+11. For a name, the noun phrase after a determiner in the slot ("The animal was a bear.") is the
+    candidate, when it names no kind of thing ("a beautiful city", "the largest country") and
+    repeats no word of the question: ``incorrect/wrong-value`` (or a hit, as in 3).
+12. ``abstained/no-candidate``: nothing of the above: the answer restates the question or
+    describes the subject ("France is a country in Western Europe", "The capital of France is
+    a beautiful city").
 
 Known limits, by design: a wrong answer that also mentions the right value without an
 alternative connector ("The capital is Lyon. Paris is the largest city") is graded correct;
-proper nouns that merely describe the subject count as candidates of a name.
+proper nouns that merely describe the subject count as candidates of a name; a country named in
+a description ("bordered by Tunisia") counts as a candidate of a city.
 
 Where the rules live: ``core`` (grades, the config, items), ``names`` (words, runs and hits of
 names), ``numbers`` (numbers, dates and the kind of a reference), ``phrases`` (abstention
-phrases), ``links`` (negations and alternatives), ``reference`` (the per-fact set-up) and
-``grader`` (the candidate scans and the decision).
+phrases), ``links`` (negations and alternatives), ``slot`` (slots, echoes, noun phrases and the type of
+a name), ``reference`` (the per-fact set-up) and ``grader`` (the candidate scans and the
+decision).
 """
 
 from audit.grading.core import ABSTAINED, CORRECT, DEFAULT_FUZZY, GRADES, INCORRECT, Grade, GraderConfig

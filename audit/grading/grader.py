@@ -27,8 +27,10 @@ from audit.grading.core import (
 )
 from audit.grading.links import _NEG_KEY, _alternatives, _negated, _negated_fast
 from audit.grading.names import (
+    _APOSTROPHES,
     _ASCII_SPLIT,
     _ASCII_TOKEN,
+    _IN_WORD_APOSTROPHE,
     _INERT,
     _OUTER_PUNCT,
     _PARTICLES,
@@ -40,17 +42,21 @@ from audit.grading.names import (
     _name_runs,
     _place_name,
     _subruns,
+    loose,
 )
 from audit.grading.numbers import (
     _DIGIT,
     _YEAR_CONTEXT,
+    _YEAR_RANGE_KEY,
     _date_status,
     _dates_fast,
     _join_partials,
     _numbers_fast,
     _same_number,
+    is_percent,
     iter_dates,
     iter_numbers,
+    iter_year_ranges,
 )
 from audit.grading.phrases import (
     _PHRASE_KEY,
@@ -61,6 +67,7 @@ from audit.grading.phrases import (
     _compile_phrases,
 )
 from audit.grading.reference import _MatchInfo
+from audit.grading.slot import SHORT_TOKENS, Slot, echo, find_slot, noun_phrase, restates, value_phrase, wrong_type
 from audit.normalize import normalize
 
 
@@ -155,6 +162,8 @@ class Grader:
             items = self._date_items_fast(m, answer)
         else:
             items = []  # every date, day-month and year has a digit
+        if items:
+            items = self._refine(m, answer, items)
         return self._decide_fast(m, answer, norm, items)
 
     def _grade_reference(self, fact: Fact, answer: str, abstain: bool) -> Grade:
@@ -174,7 +183,7 @@ class Grader:
             items = self._number_items(m, answer)
         else:
             items = self._date_items(m, answer)
-        return self._decide(m, answer, norm, items)
+        return self._decide(m, answer, norm, self._refine(m, answer, items))
 
     def _decide_fast(
         self, m: _MatchInfo, answer: str, norm: str, items: list[_Item]
@@ -226,10 +235,86 @@ class Grader:
             return INCORRECT, "wrong-value", other.text
         if partial is not None:
             return ABSTAINED, "incomplete", partial.text
-        pm = self._phrase_match(norm)
+        return self._without_value(m, answer, norm, self._phrase_match(norm))
+
+    def _refine(self, m: _MatchInfo, answer: str, items: list[_Item]) -> list[_Item]:
+        """Candidates that the scans find but that are no value of the fact: a name of the wrong
+        type (a region or nationality for a place or a person), a share for a count, and a
+        reference value that stands only in a restated copy of the question."""
+        kind = m.kind
+        if kind == "name":
+            if any(it.status == _OTHER for it in items) and m.semantic() != "other":
+                items = [
+                    it
+                    for it in items
+                    if it.status != _OTHER or not wrong_type(it.text, answer[it.end : it.end + 30], m.semantic())
+                ]
+            if any(it.status == _HIT for it in items) and m.ref_in_context():
+                context = m.excluded()
+                slot = find_slot(answer, context)
+                if slot is not None and slot.restated_end and not restates(answer, slot, context):
+                    a, b = slot.restated_start, slot.restated_end
+                    items = [it for it in items if it.status != _HIT or not (a <= it.start < b)]
+        elif kind == "number" and not m.percent():
+            items = [it for it in items if it.status != _OTHER or not is_percent(answer, it.end)]
+        return items
+
+    def _without_value(
+        self, m: _MatchInfo, answer: str, norm: str, pm: re.Match[str] | None
+    ) -> tuple[str, str, str | None]:
+        """The decision for an answer with no candidate of the fact's kind: an echo, a number
+        in the slot of a year or date question, an abstention phrase, a noun phrase in the
+        slot, or nothing (``audit.grading`` rules 9-12)."""
+        # An echo needs a subject word (each is a substring of the normalised answer, but for
+        # in-word apostrophes) or a digit; a noun phrase counts only for a name without phrase.
+        can_echo = (
+            _DIGIT.search(answer) is not None
+            or any(w in norm for w in m.subject_words())
+            or ("'" in norm and _IN_WORD_APOSTROPHE.search(norm) is not None)
+        )
+        if not can_echo and (pm is not None or m.kind != "name"):
+            return (ABSTAINED, self._labels[pm.lastgroup or ""], pm.group(0)) if pm else _NO_CANDIDATE
+        slot = find_slot(answer, m.excluded())
+        if slot is not None and can_echo:
+            copied = self._copied_values(m, answer, slot)
+            echoed = echo(answer, slot, m.subject_words(), m.excluded(), copied)
+            if echoed is not None:
+                return INCORRECT, "echo", echoed
+            if m.kind in ("year", "date") and slot.restated_end:
+                s, e = value_phrase(answer, slot)
+                for ns, ne, _ in iter_numbers(answer[s:e]):
+                    if not any(a <= s + ns and s + ne <= b for a, b in copied):
+                        return INCORRECT, "wrong-value", answer[s + ns : s + ne]
         if pm is not None:
             return ABSTAINED, self._labels[pm.lastgroup or ""], pm.group(0)
+        if slot is not None and m.kind == "name":
+            short = len(slot.toks) <= SHORT_TOKENS
+            span = noun_phrase(answer, slot, m.excluded(), short)
+            if span is not None:
+                toks = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(answer, span[0], span[1])]
+                los = [_lo(t[0]) for t in toks]
+                it = self._classify_name(m, answer, toks, los, 0, len(toks))
+                if it.status == _HIT:
+                    return CORRECT, it.how, it.text
+                if it.status == _PARTIAL:
+                    return ABSTAINED, "incomplete", it.text
+                return INCORRECT, "wrong-value", it.text
         return _NO_CANDIDATE
+
+    def _copied_values(self, m: _MatchInfo, answer: str, slot: Slot) -> list[tuple[int, int]]:
+        """Spans of the numbers (or dates) in the slot that the question or subject holds."""
+        s, e = slot.start, slot.end
+        text = answer[s:e]
+        if not _DIGIT.search(text):
+            return []
+        if m.kind in ("date", "year"):
+            skip_d = m.excluded_dates()
+            return [(s + a, s + b) for a, b, rs in iter_dates(text) if any(r in skip_d for r in rs)]
+        skip = m.excluded_numbers() if m.kind == "number" else self._context_numbers(m)
+        return [(s + a, s + b) for a, b, v in iter_numbers(text) if any(_same_number(v, x) for x in skip)]
+
+    def _context_numbers(self, m: _MatchInfo) -> tuple[float, ...]:
+        return tuple(v for _, _, v in iter_numbers(m._context()))
 
     def _phrase_match(self, norm: str) -> re.Match[str] | None:
         """The user's pattern or else the built-in phrase that fires on ``norm``, or None."""
@@ -268,8 +353,10 @@ class Grader:
         low = answer.lower()
         if low == answer:
             return None  # no capital letter: every non-stop word is a candidate
-        if m.placey:
-            return None  # a hit that is a place noun may make a place name ("X City")
+        if m.placey or m.shape() is not None:
+            return None  # a place noun may make a place name ("X City"); a code needs its scan
+        if ("'" in answer or "`" in answer) and _IN_WORD_APOSTROPHE.search(answer):
+            return None  # "Pape'ete" is one word there, two here
         parts = _ASCII_SPLIT.split(answer)
         toks = parts[1::2]
         los = _ASCII_TOKEN.findall(low)
@@ -346,6 +433,8 @@ class Grader:
                 if ref.index(cand) == n - 1 and len(significant) >= 2 and len(cand) >= 3:
                     return _Item(start, end, _HIT, text, "surname")
                 return _Item(start, end, _PARTIAL, text)
+        if cand in m.squashed:
+            return _Item(start, end, _HIT, text, "match")  # "Papeete" for "Pape ete"
         if self._ratio is not None:
             for name in m.fuzzy_names():
                 if self._ratio(cand, name) >= self._fuzzy:
@@ -388,16 +477,14 @@ class Grader:
         partials = [it for it in live if it.status == _PARTIAL]
         if partials:
             return Grade(ABSTAINED, "incomplete", partials[0].text)
-        if phrase:
-            return Grade(ABSTAINED, phrase, pm.group(0) if pm else None)
-        return Grade(ABSTAINED, "no-candidate")
+        return Grade(*self._without_value(m, answer, norm, pm))
 
     # -- names ---------------------------------------------------------------------------------
     def _name_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
         toks = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(answer)]
         if answer.isascii():
             low = answer.lower()
-            los = [low[s:e] for _, s, e in toks]
+            los = [t if t.isalnum() else t.translate(_APOSTROPHES) for t in (low[s:e] for _, s, e in toks)]
         else:
             los = [_lo(t[0]) for t in toks]
         # Hits: the object or an alias as whole words, as token ranges; the longest kept where
@@ -429,6 +516,8 @@ class Grader:
                         # a longer name around a hit; "Washington DC" ~ "Washington, D.C." (same
                         # letters, other spacing) is still the reference
                         status = _HIT if "".join(los[a:b]) in m.squashed else _OTHER
+                        if _same_settlement(m, los, extra, min(i for i in range(a, b) if i in covered)):
+                            status = _HIT
                         embedded.update(r for r in hit_ranges if r[0] < b and a < r[1])
                         start, end = toks[a][1], toks[b - 1][2]
                         items.append(_Item(start, end, status, answer[start:end]))
@@ -443,6 +532,14 @@ class Grader:
                     toks[a][1], toks[b - 1][2], _HIT, answer[toks[a][1] : toks[b - 1][2]], "match"
                 )
             )
+        shape = m.shape()
+        if shape is not None:
+            # codes and versions written like the reference ("MP-24", "1.2.2" for "1.2.1")
+            for sm in shape.finditer(answer):
+                s, e = sm.span()
+                if not any(it.start < e and s < it.end for it in items):
+                    status = _HIT if loose(sm.group()) in m.names else _OTHER
+                    items.append(_Item(s, e, status, sm.group()))
         items.sort(key=lambda it: it.start)
         return items
 
@@ -466,6 +563,8 @@ class Grader:
                         if off + k == n and len(significant) >= 2 and len(los[b - 1]) >= 3:
                             return _Item(start, end, _HIT, text, "surname")
                         return _Item(start, end, _PARTIAL, text)
+        if "".join(los[a:b]) in m.squashed:
+            return _Item(start, end, _HIT, text, "match")  # "Ouaga-Dougou" for "Ouagadougou"
         if self._ratio is not None:
             for name in m.fuzzy_names():
                 if self._ratio(cand, name) >= self._fuzzy:
@@ -483,7 +582,7 @@ class Grader:
                     skip = m.excluded_numbers()
                 if any(_same_number(v, x) for x in skip):
                     continue
-            is_year = 1000 <= v <= 2100 and v.is_integer() and _YEAR_CONTEXT.search(answer, 0, s)
+            is_year = _year_like(answer, s, e, v)
             if is_year and not _same_number(v, ref):
                 continue  # "as of 2020": a date, not a candidate count
             status = _HIT if _same_number(v, ref) else _OTHER
@@ -503,7 +602,7 @@ class Grader:
                     skip = m.excluded_numbers()
                 if skip and any(_same_number(v, x) for x in skip):
                     continue
-                if 1000 <= v <= 2100 and v.is_integer() and _YEAR_CONTEXT.search(answer, 0, s):
+                if _year_like(answer, s, e, v):
                     continue  # "as of 2020": a date, not a candidate count
             items.append(_Item(s, e, _HIT if same else _OTHER, answer[s:e], "number"))
         if len(items) > 1:
@@ -531,7 +630,7 @@ class Grader:
             if status > _OTHER:
                 continue
             items.append(_Item(s, e, status, answer[s:e], how, readings))
-        return items
+        return _with_year_ranges(m, answer, items)
 
     def _date_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
         ref: Date = m.value
@@ -550,4 +649,43 @@ class Grader:
             items.append(
                 _Item(s, e, status, answer[s:e], "date" if not year_only else "year", readings)
             )
+        return _with_year_ranges(m, answer, items)
+
+
+_CITY_QUESTION = re.compile(r"capital|city", re.I)
+
+
+def _same_settlement(m: _MatchInfo, los: list[str], extra: list[int], first_hit: int) -> bool:
+    """Whether the words around a hit only restate that it is a settlement: "Port Stanley" for
+    "Stanley"; "Kuwait City" for "Kuwait" when the question asks for a city or capital (where
+    the question asks for a country, "Panama City" is not "Panama")."""
+    if all(los[i] == "port" and i < first_hit for i in extra):
+        return True
+    f = m.fact
+    asks_city = _CITY_QUESTION.search(f.relation) or (f.question and _CITY_QUESTION.search(f.question))
+    return bool(asks_city) and all(los[i] == "city" and i > first_hit for i in extra)
+
+
+def _year_like(answer: str, start: int, end: int, value: float) -> bool:
+    """Whether a number is a year in a time phrase ("as of 2020"), not a count; a number
+    written with thousands groups ("1,500") is never a year."""
+    return (
+        1000 <= value <= 2100
+        and value.is_integer()
+        and "," not in answer[start:end]
+        and _YEAR_CONTEXT.search(answer, 0, start) is not None
+    )
+
+
+def _with_year_ranges(m: _MatchInfo, answer: str, items: list[_Item]) -> list[_Item]:
+    """``items`` and the decades and centuries of the answer: one that holds the reference
+    year is a partial hit ("the 1900s" for 1905), any other another value ("the 1940s")."""
+    if not _YEAR_RANGE_KEY.search(answer):
         return items
+    year = m.value[0]
+    found = [
+        _Item(s, e, _PARTIAL if lo <= year <= hi else _OTHER, answer[s:e], "year")
+        for s, e, lo, hi in iter_year_ranges(answer)
+        if not any(it.start < e and s < it.end for it in items)
+    ]
+    return sorted(items + found, key=_start) if found else items

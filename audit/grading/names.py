@@ -57,7 +57,14 @@ _PLACE_NOUNS = _words("city town port bay island islands cape fort lake river")
 _ABBREV = _words("st mt ft dr jr sr mr mrs ms prof gen col lt sgt rev fr")
 
 
-_TOKEN = re.compile(r"[^\W_]+")  # [^\W_] is str.isalnum
+#: A word: letters and digits ([^\W_] is str.isalnum), with in-word apostrophes ("Pape'ete",
+#: "Hawai'i", "Sana'a", "O'Brien") kept inside it; an English clitic ("France's", "don't",
+#: "it's", "we'll") is not in-word, and stays a break.
+_TOKEN = re.compile(r"[^\W_]+(?:['’ʻ`](?!(?:s|t|d|m|ll|re|ve)\b)[^\W\d_]+)*")
+#: In-word apostrophes: a word's letters are compared without them ("Pape'ete" = "Papeete").
+_APOSTROPHES = str.maketrans("", "", "'’ʻ`")
+#: Whether a text has an in-word apostrophe (where ``_TOKEN`` and ``_ASCII_TOKEN`` differ).
+_IN_WORD_APOSTROPHE = re.compile(r"[^\W_]['’ʻ`](?!(?:s|t|d|m|ll|re|ve)\b)[^\W\d_]")
 _OUTER_PUNCT = " \t.!?,;:\"'`*_()[]{}<>“”‘’«»-–—"
 
 
@@ -72,7 +79,8 @@ _INERT = _PARTICLES | (STOP_WORDS - _PLACE_NOUNS)
 
 
 def _lo(token: str) -> str:
-    return token.lower() if token.isascii() else normalize(token)
+    lo = token.lower() if token.isascii() else normalize(token)
+    return lo if lo.isalnum() else lo.translate(_APOSTROPHES)
 
 
 def loose(text: str) -> str:
@@ -81,7 +89,7 @@ def loose(text: str) -> str:
     >>> loose("Washington, D.C.")
     'washington d c'
     """
-    if text.isascii():
+    if text.isascii() and not _IN_WORD_APOSTROPHE.search(text):
         return " ".join(_TOKEN.findall(text.lower()))
     return " ".join(_lo(t) for t in _TOKEN.findall(text))
 

@@ -47,9 +47,11 @@ _DATE = re.compile(
     re.I | re.X,
 )
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
+#: Digits: thousands groups ("1,000"), a decimal point, or a decimal comma where it cannot be a
+#: group ("3,14", "1,5 million": one, two or four-plus digits after it, and no group before).
 _NUMBER = re.compile(
-    r"(?=\d)(?<![\w.,])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?(?:st|nd|rd|th)?"
-    r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?(?![\w]|[.,]\d)",
+    r"(?=\d)(?<![\w.,])(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+|,(?:\d{1,2}|\d{4,})(?!\d))?"
+    r"(?:st|nd|rd|th)?(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?(?![\w]|[.,]\d)",
     re.I,
 )
 _UNIT_WORDS = (
@@ -60,14 +62,35 @@ _TEN_WORDS = "twenty thirty forty fifty sixty seventy eighty ninety"
 _UNITS = _UNIT_WORDS.split()
 _TENS = _TEN_WORDS.split()
 _WORD_VALUES = {w: i for i, w in enumerate(_UNITS)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
+_SCALE_WORDS = "thousand|million|billion|trillion"
+
+
+def _alt(words: list[str]) -> str:
+    return "(?:" + "|".join(sorted(words, key=len, reverse=True)) + r")\b"
+
+
+# The grammar of written numbers: 0-99 ("twenty-one"), then hundreds ("two hundred and five"),
+# then scale words ("one million two hundred thousand"); "a hundred", "a thousand".
+_SMALL = rf"(?:{_alt(_TENS)}(?:[- ]{_alt(_UNITS[1:10])})?|{_alt(_UNITS)})"
+_HUNDREDS = rf"(?:(?:{_SMALL}|a)\s+hundred\b(?:\s+(?:and\s+)?{_SMALL})?|{_SMALL})"
 _NUMBER_WORD = re.compile(
-    rf"\b(?P<w>{'|'.join(_TENS + _UNITS[::-1])})(?:[- ](?P<u>{'|'.join(_UNITS[9:0:-1])}))?"
-    r"(?:\s+(?P<scale>hundred|thousand|million|billion)\b)?\b(?!\s+of\b)",
+    rf"\b(?:{_HUNDREDS}|a(?=\s+(?:{_SCALE_WORDS})\b))"
+    rf"(?:\s+(?:{_SCALE_WORDS})\b(?:,?\s+(?:and\s+)?{_HUNDREDS})?)*(?!\s+of\b)",
     re.I,
 )
-_YEAR_CONTEXT = re.compile(
-    r"\b(?:in|as of|since|by|until|from|during|circa|c\.|around|of)\s*$", re.I
+#: Words before a year that make it a point in time, not a count ("as of 2020"). "of" is not
+#: one: "a population of 1,500" and "a total of 2000" are counts.
+_YEAR_CONTEXT = re.compile(r"\b(?:in|as of|since|by|until|from|during|circa|c\.|around)\s*$", re.I)
+#: Decades and centuries ("the 1940s", "the 19th century", "5th century BC"): a range of years.
+_YEAR_RANGE = re.compile(
+    r"(?<![\w'’])(?:(?P<dec>1\d{2}0|20\d0)['’]?s\b"
+    r"|(?P<cent>\d{1,2})(?:st|nd|rd|th)[\s-]+century\b(?:\s*(?P<era>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?!\w))?)",
+    re.I,
 )
+#: Every text ``_YEAR_RANGE`` matches has one of these.
+_YEAR_RANGE_KEY = re.compile(r"\d['’]?s\b|centur", re.I)
+#: "45%", "45 percent": a share, never a count.
+_PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b)", re.I)
 _REF_NUMBER = re.compile(
     r"^[\s$€£¥~≈]*(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?P<frac>\.\d+)?"
     r"(?:\s*(?P<scale>thousand|million|billion|trillion)\b)?(?P<rest>[^\d]*)$",
@@ -76,7 +99,7 @@ _REF_NUMBER = re.compile(
 
 
 def _int_value(m: re.Match[str]) -> float:
-    value = float(m.group("int").replace(",", "") + (m.group("frac") or ""))
+    value = float(m.group("int").replace(",", "") + (m.group("frac") or "").replace(",", "."))
     scale = m.group("scale")
     return value * _SCALE[scale.lower()] if scale else value
 
@@ -185,48 +208,117 @@ def _dates_fast(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
 
 def iter_numbers(text: str) -> Iterable[tuple[int, int, float]]:
     """(start, end, value) of every number in ``text``: digits with optional thousands commas,
-    decimals and a scale word ("1.5 million"), and number words up to ninety-nine."""
+    a decimal point or an unambiguous decimal comma and a scale word ("1.5 million", "3,14"),
+    and written numbers ("twenty-one", "two hundred and five", "one million")."""
     for m in _NUMBER.finditer(text):
         s = m.start()
         if s >= 2 and text[s - 1] == "-" and text[s - 2].isalpha():
             continue  # "COVID-19", "F-16": part of a name
         yield s, m.end(), _int_value(m)
-    if text.isascii() and not any(c in text for c in "tTfFeEsSnNzZ"):
-        return  # every number word contains one of these letters
     for m in _NUMBER_WORD.finditer(text):
-        value = float(_WORD_VALUES[m.group("w").lower()])
-        if m.group("u"):
-            value += _WORD_VALUES[m.group("u").lower()]
-        scale = m.group("scale")
-        if scale:
-            value *= 100.0 if scale.lower() == "hundred" else _SCALE[scale.lower()]
-        yield m.start(), m.end(), value
+        yield m.start(), m.end(), _words_value(m.group())
+
+
+def _words_value(text: str) -> float:
+    """The value of a written number that ``_NUMBER_WORD`` matched ("two hundred and five")."""
+    total = current = 0.0
+    for w in re.split(r"[\s,-]+", text.lower()):
+        if w in _WORD_VALUES:
+            current += _WORD_VALUES[w]
+        elif w == "hundred":
+            current = (current or 1.0) * 100
+        elif w in _SCALE:
+            total += (current or 1.0) * _SCALE[w]
+            current = 0.0
+    return total + current
+
+
+def iter_year_ranges(text: str) -> Iterable[tuple[int, int, int, int]]:
+    """(start, end, first year, last year) of every decade and century in ``text``.
+
+    "the 1940s" is 1940-1949; a round hundred ("the 1800s") is read as the century 1800-1899;
+    "the 19th century" covers both ways of counting it, 1800-1900.
+    """
+    for m in _YEAR_RANGE.finditer(text):
+        if m.group("dec"):
+            lo = int(m.group("dec"))
+            hi = lo + (99 if lo % 100 == 0 else 9)
+        else:
+            n = int(m.group("cent"))
+            if n == 0:
+                continue
+            lo, hi = (n - 1) * 100, n * 100
+            era = m.group("era")
+            if era and era.upper().startswith("B"):
+                lo, hi = -hi, -lo
+        yield m.start(), m.end(), lo, hi
+
+
+def is_percent(text: str, end: int) -> bool:
+    """Whether the number ending at ``end`` is a share ("45%", "45 per cent")."""
+    return bool(_PERCENT_AFTER.match(text, end))
+
+
+#: What may follow a reference number directly ("8849m", "21st"); other letters make a code.
+_UNIT_SUFFIXES = frozenset("st nd rd th m km cm mm kg g mg t l ml s h k mi ft yd lb oz".split())
+#: Outer marks that do not change what a reference object is ("1946." is a year).
+_REF_TRAILING = " \t.,;:!?"
+#: A trailing parenthetical remark of a reference ("1879 (Ulm)").
+_REF_REMARK = re.compile(r"\s*\([^()]*\)$")
 
 
 def kind_of(fact: Fact) -> tuple[str, Any]:
     """The kind of answer a fact expects and its parsed value: ``("date", (y, m, d))``,
-    ``("year", (y, None, None))``, ``("number", float)`` or ``("name", None)``."""
-    obj = fact.object.strip()
+    ``("year", (y, None, None))``, ``("number", float)`` or ``("name", None)``.
+
+    An ``answer_type`` of person, place, name or other makes it a name whatever the object
+    looks like; number, date and year are taken when the object parses as one (a year read as
+    a number for ``number``, a plain number read as a year for ``year`` and ``date``), else it
+    is a name, compared as text. Without ``answer_type`` the object decides, after trailing
+    punctuation and a trailing parenthetical remark are set aside; codes and versions ("MP-22",
+    "4A", "1.2.1") and objects holding several values ("1914-1918") are names.
+    """
+    t = fact.answer_type
+    if t in ("person", "place", "name", "other"):
+        return "name", None
+    kind, value = _kind_of_text(fact.object)
+    if t is None or kind == t or (t == "date" and kind == "year"):
+        return kind, value
+    if t == "number" and kind == "year":
+        return "number", float(value[0])
+    if t in ("date", "year") and kind == "number" and value.is_integer() and abs(value) <= 9999:
+        return "year", (int(value), None, None)
+    return "name", None
+
+
+def _kind_of_text(text: str) -> tuple[str, Any]:
+    obj = text.strip()
     if not _DIGIT.search(obj):
         return "name", None
-    if obj.isdigit():
-        y = int(obj)
-        if len(obj) == 4 and 1000 <= y <= 2100:
+    core = obj if obj.isdigit() else _REF_REMARK.sub("", obj).strip(_REF_TRAILING) or obj
+    if core.isdigit():
+        y = int(core)
+        if len(core) == 4 and 1000 <= y <= 2100:
             return "year", (y, None, None)
         return "number", float(y)
-    dates = list(iter_dates(obj))
-    if len(dates) == 1 and dates[0][0] == 0 and dates[0][1] == len(obj) and len(dates[0][2]) == 1:
+    dates = list(iter_dates(core))
+    if len(dates) == 1 and dates[0][0] == 0 and dates[0][1] == len(core) and len(dates[0][2]) == 1:
         d = dates[0][2][0]
         if d[0] is not None:
             return ("year" if d[1] is None else "date"), d
-    m = _REF_NUMBER.match(obj)
+    m = _REF_NUMBER.match(core)
     if m and len(m.group("rest").split()) <= 3:
-        return "number", _int_value(m)
+        rest = m.group("rest")
+        attached = rest[:1].isalpha() and rest.split()[0].lower() not in _UNIT_SUFFIXES
+        if not attached:
+            return "number", _int_value(m)
     return "name", None
 
 
 def _kind_fast(fact: Fact) -> tuple[str, Any]:
     """``kind_of``, without the date regex for references like "12,345" and "March 1, 1974"."""
+    if fact.answer_type is not None:
+        return kind_of(fact)
     obj = fact.object.strip()
     if _REF_GROUPED.fullmatch(obj):
         return "number", float(obj.replace(",", ""))
@@ -248,18 +340,14 @@ def _numbers_fast(text: str) -> list[tuple[int, int, float]]:
     if text.isascii() and not _NUMBER_WORD_KEY.search(text.lower()):
         return out  # re.I on ASCII text: a number word is in the lowercased text
     for m in _NUMBER_WORD.finditer(text):
-        value = float(_WORD_VALUES[m.group("w").lower()])
-        if m.group("u"):
-            value += _WORD_VALUES[m.group("u").lower()]
-        scale = m.group("scale")
-        if scale:
-            value *= 100.0 if scale.lower() == "hundred" else _SCALE[scale.lower()]
-        out.append((m.start(), m.end(), value))
+        out.append((m.start(), m.end(), _words_value(m.group())))
     return out
 
 
-#: Every number word (``_NUMBER_WORD``) contains one of these.
-_NUMBER_WORD_KEY = re.compile("zero|one|two|thr|four|fi|six|seven|eight|nine|ten|eleven|twe|thirt|forty")
+#: Every written number (``_NUMBER_WORD``) contains one of these.
+_NUMBER_WORD_KEY = re.compile(
+    "zero|one|two|thr|four|fi|six|seven|eight|nine|ten|eleven|twe|thirt|forty|hundred|thousand|illion"
+)
 #: A reference like "12,345" (``kind_of``: a number) and like "March 1, 1974" (a date).
 _REF_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
 _REF_MDY = re.compile(

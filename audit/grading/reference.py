@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from audit.facts import Fact
 from audit.grading.core import Date
-from audit.grading.names import _ASCII_TOKEN, _OUTER_PUNCT, _PLACE_NOUNS, loose
-from audit.grading.numbers import _DIGIT, _kind_fast, _numbers_fast, _same_number, iter_dates, iter_numbers, kind_of
+from audit.grading.names import _ASCII_TOKEN, _IN_WORD_APOSTROPHE, _OUTER_PUNCT, _PLACE_NOUNS, loose
+from audit.grading.numbers import (
+    _DIGIT,
+    _kind_fast,
+    _numbers_fast,
+    _same_number,
+    iter_dates,
+    iter_numbers,
+    kind_of,
+)
+from audit.grading.slot import semantic_type
 from audit.normalize import normalize
 
 
@@ -36,6 +46,11 @@ class _MatchInfo:
         "_fuzzy_names",
         "_single",
         "placey",
+        "_semantic",
+        "_subject_words",
+        "_ref_in_ctx",
+        "_shape",
+        "_percent",
     )
 
     def __init__(self, fact: Fact, fast: bool = False) -> None:
@@ -48,6 +63,11 @@ class _MatchInfo:
         self._xdate: frozenset[Date] | None = None
         self._fuzzy_names: tuple[str, ...] | None = None
         self._single: frozenset[str] | None = None
+        self._semantic: str | None = None
+        self._subject_words: frozenset[str] | None = None
+        self._ref_in_ctx: bool | None = None
+        self._shape: re.Pattern[str] | None | bool = False  # False: not computed yet
+        self._percent: bool | None = None
         self.kind: str
         self.value: Any
         self.exact: frozenset[str]
@@ -144,7 +164,7 @@ class _MatchInfo:
         candidate (the reference itself is still found, by ``names``)."""
         if self._excluded is None:
             ctx = self._context()
-            if self.fast and ctx.isascii():
+            if self.fast and ctx.isascii() and not _IN_WORD_APOSTROPHE.search(ctx):
                 # loose(ctx).split() without the join: ASCII tokens of the lowercased text
                 self._excluded = frozenset(_ASCII_TOKEN.findall(ctx.lower()))
             else:
@@ -161,7 +181,7 @@ class _MatchInfo:
             f = self.fact
             # _context(), "_" kept in the relation: for the bounds below it is a blank too
             raw = f"{f.subject} {f.question or ''} {f.relation}" if not f.subject_aliases else self._context()
-            if not raw.isascii():
+            if not raw.isascii() or _IN_WORD_APOSTROPHE.search(raw):
                 return word in self.excluded()
             ctx = self._ctx_low = raw.lower()
         i = ctx.find(word)
@@ -189,3 +209,56 @@ class _MatchInfo:
             found.discard(self.value)
             self._xdate = frozenset(found)
         return self._xdate
+
+    def semantic(self) -> str:
+        """``person``, ``place`` or ``other`` (``audit.grading.slot.semantic_type``)."""
+        if self._semantic is None:
+            f = self.fact
+            self._semantic = semantic_type(f.answer_type, f.question, f.relation)
+        return self._semantic
+
+    def subject_words(self) -> frozenset[str]:
+        """Words an echo may be made of: the subject's names', or for a question-only fact
+        the question's."""
+        if self._subject_words is None:
+            f = self.fact
+            text = " ".join(f.subject_names if f.subject.strip() else (f.question or "",))
+            if text.isascii() and not _IN_WORD_APOSTROPHE.search(text):
+                self._subject_words = frozenset(_ASCII_TOKEN.findall(text.lower()))  # = loose's
+            else:
+                self._subject_words = frozenset(loose(text).split())
+        return self._subject_words
+
+    def ref_in_context(self) -> bool:
+        """Whether a reference name occurs in the subject, question or relation (then a copy of
+        the question in the answer holds it without answering)."""
+        if self._ref_in_ctx is None:
+            raw = self._context()
+            low = raw.lower()
+            if raw.isascii() and "'" not in raw and not any(n.split(" ", 1)[0] in low for n in self.names):
+                self._ref_in_ctx = False  # loose(raw)'s words are substrings of raw.lower()
+            else:
+                ctx = " " + loose(raw) + " "
+                self._ref_in_ctx = any(" " + n + " " in ctx for n in self.names)
+        return self._ref_in_ctx
+
+    def shape(self) -> re.Pattern[str] | None:
+        """For a name with digits (a code or version: "MP-22", "1.2.1", "Apollo 11"), a regex
+        of strings written the same way: letters for letters, digits for digits."""
+        if self._shape is False:
+            obj = self.fact.object.strip().strip(_OUTER_PUNCT)
+            rx = None
+            if self.kind == "name" and _DIGIT.search(obj) and len(obj) <= 40:
+                body = "".join(
+                    r"\d+" if part[0].isdigit() else r"[^\W\d_]+" if part[0].isalpha() else re.escape(part)
+                    for part in re.findall(r"\d+|[^\W\d_]+|[\W_]+", obj)
+                )
+                rx = re.compile(rf"(?<![\w.-]){body}(?![\w]|[.-]\w)")
+            self._shape = rx
+        return self._shape  # type: ignore[return-value]
+
+    def percent(self) -> bool:
+        """Whether the reference is a share ("45%"): then a share in an answer is a candidate."""
+        if self._percent is None:
+            self._percent = any("%" in n or "percent" in n.lower() for n in self.fact.object_names)
+        return self._percent

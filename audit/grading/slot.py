@@ -1,0 +1,274 @@
+"""The slot of an answer (the part that answers the question), echoes, and the kind of a name.
+
+An answer's *slot* is where its value stands: the whole answer when it is short
+(``SHORT_TOKENS`` words or fewer), else what follows the copula of the first sentence that
+restates the question or names the subject before it ("The capital of Chad is ___",
+"Greta Garbo was born in ___", "It is ___"). Answers that lead with their value ("Paris is the
+capital") have no slot, and need none: the value is a candidate wherever it stands.
+
+The slot decides three things the candidate scan cannot:
+
+- an *echo*: the slot holds only the subject (or a subject alias, or part of one), or a number
+  copied from the question, and not the reference value: "Chad" for the capital of Chad, "The
+  capital of Cabo Verde is Cabo." The answer attempts the question and is wrong;
+- a *restated copy* of the question: a reference value inside it ("The capital of Djibouti is
+  a port city") is the question's word, not the answer's;
+- a *noun phrase* answer in lower case ("The animal was a bear."): the phrase after a
+  determiner is the candidate when nothing else is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from audit.grading.names import _APOSTROPHES, _ASCII_TOKEN, _PARTICLES, _TOKEN, STOP_WORDS, _lo, _words
+
+#: An answer of at most this many words is all slot ("Chad.", "It's Brunei.").
+SHORT_TOKENS = 4
+_COPULAS = _words("is are was were remains")
+#: Ends of a sentence: . ! ? before a blank or the end (not "St. Louis" or "D.C." inside a name:
+#: a one-letter word or an abbreviation before the dot is skipped), or a line break.
+_SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n")
+_ABBREV_END = re.compile(r"(?:(?<!\w)\w|(?<!\w)(?:st|mt|ft|dr|jr|sr|mr|mrs|ms|prof|gen|col|lt|sgt|rev|fr))$", re.I)
+#: Where the value phrase of a slot ends: a clause or a remark begins.
+_PHRASE_END = re.compile(r"[,;:()\[\]]|\s[-–—]\s|\s(?:which|who|where|that|and is|but)\s")
+#: Words a value phrase may open with ("is a bear", "is simply Paris").
+_DETERMINERS = _words("a an the")
+_OPENERS = _DETERMINERS | _words("just simply called named known as also still probably likely actually")
+
+#: Nouns that name the kind of thing asked for, or a non-answer: a phrase holding one describes
+#: ("a beautiful city", "the largest country", "a mystery") rather than names a value.
+_CATEGORY = _words(
+    """
+    capital city cities country countries nation state states province region town village
+    place river lake sea ocean mountain island continent world population people person year
+    years date day month number name title author founder president king queen language
+    currency official largest biggest smallest oldest famous best first last answer question
+    thing things one mystery secret debate dispute controversy matter subject topic
+    """
+)
+_FUNCTION = STOP_WORDS - _CATEGORY
+
+#: Words of regions and continents: a run of them (with compass words) names a region, never
+#: a city or a person ("North Africa", "Western Europe", "the Middle East").
+_REGION_WORDS = _words(
+    """
+    africa europe asia america americas oceania antarctica arctic caribbean mediterranean
+    pacific atlantic balkans scandinavia sahara sahel levant maghreb polynesia melanesia
+    micronesia indochina eurasia subcontinent siberia
+    """
+)
+_COMPASS = _words(
+    """
+    north south east west northern southern eastern western central northeast northwest
+    southeast southwest northeastern northwestern southeastern southwestern middle sub saharan
+    latin far near the of
+    """
+)
+#: Nationality and language adjectives that do not end like one ("Greek", "French").
+_DEMONYMS = _words(
+    """
+    greek french dutch swiss thai irish scottish welsh english british american mexican cuban
+    moroccan german spanish italian russian chinese japanese korean indian arab arabic persian
+    turkish polish swedish danish finnish norwegian czech slovak serb croat bosnian hungarian
+    romanian bulgarian ukrainian belgian austrian portuguese brazilian argentine argentinian
+    chilean peruvian colombian venezuelan canadian australian egyptian african european asian
+    latin celtic roman byzantine ottoman soviet slavic nordic basque catalan jewish muslim
+    christian catholic buddhist hindu kurdish filipino vietnamese malay indonesian iranian
+    iraqi israeli saudi afghan pakistani bangladeshi nepali tibetan mongolian kazakh uzbek
+    """
+)
+_DEMONYM_ENDING = re.compile(r"(?:ian|ean|ese|ish)$")
+#: A question or relation that asks for a place, or for a person (when there is no answer_type).
+_PLACE_WORDS = re.compile(
+    r"\b(?:capital|city|cities|town|village|country|birthplace|place|location|headquarters"
+    r"|located|where)\b",
+    re.I,
+)
+_PERSON_QUESTION = re.compile(r"^\W*(?:who|whom|whose)\b", re.I)
+
+
+def semantic_type(answer_type: str | None, question: str | None, relation: str) -> str:
+    """``person``, ``place`` or ``other``: what a name answer must be, for the type filter."""
+    if answer_type is not None:
+        return answer_type if answer_type in ("person", "place") else "other"
+    if question and _PERSON_QUESTION.search(question):
+        return "person"
+    if _PLACE_WORDS.search(relation.replace("_", " ")) or (question and _PLACE_WORDS.search(question)):
+        return "place"
+    return "other"
+
+
+def wrong_type(text: str, following: str, semantic: str) -> bool:
+    """Whether a candidate name cannot be a value of a place or a person: a region ("North
+    Africa") or a nationality adjective ("Greek", or "Moroccan city")."""
+    if semantic not in ("place", "person"):
+        return False
+    if text.isalpha() and text.isascii():
+        words = [text.lower()]  # one plain word: most candidates
+    else:
+        words = [t for t, _, _ in tokens(text)]
+    if not words:
+        return False
+    if any(w in _REGION_WORDS for w in words) and all(w in _REGION_WORDS or w in _COMPASS for w in words):
+        return True
+    if len(words) == 1:
+        w = words[0]
+        if w in _DEMONYMS:
+            return True
+        # an adjective before a lower-case noun: "a Moroccan city", "the Venetian painter"
+        nxt = following.lstrip()
+        if _DEMONYM_ENDING.search(w) and nxt[:1].islower() and nxt.split(" ", 1)[0] not in STOP_WORDS:
+            return True
+    return False
+
+
+Token = tuple[str, int, int]  # (lowercased word, start, end)
+
+
+def tokens(text: str) -> list[Token]:
+    """The words of ``text`` as ``names`` compares them, with their offsets."""
+    if text.isascii():
+        low = text.lower()
+        if "'" not in low and "`" not in low:
+            return [(m.group(), *m.span()) for m in _ASCII_TOKEN.finditer(low)]  # = _TOKEN's
+        return [
+            (g if g.isalnum() else g.translate(_APOSTROPHES), m.start(), m.end())
+            for m in _TOKEN.finditer(low)
+            for g in (m.group(),)
+        ]
+    return [(_lo(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+@dataclass(slots=True, frozen=True)
+class Slot:
+    """Where an answer's value stands: ``start``-``end``, after the restated part
+    ``restated_start``-``restated_end`` (both 0 for a short answer that is all slot)."""
+
+    restated_end: int
+    start: int
+    end: int
+    restated_start: int
+    toks: list[Token]
+
+    def words(self, start: int, end: int) -> list[Token]:
+        return [t for t in self.toks if start <= t[1] and t[2] <= end]
+
+
+def _statements(answer: str) -> Iterable[tuple[int, int]]:
+    """(start, end) of each sentence that is not a question."""
+    start = 0
+    for m in _SENTENCE_END.finditer(answer):
+        if m.group().startswith(".") and _ABBREV_END.search(answer, max(0, m.start() - 5), m.start()):
+            continue
+        if answer[start : m.start()].strip() and "?" not in m.group():
+            yield start, m.start()
+        start = m.end()
+    if answer[start:].strip():
+        yield start, len(answer)
+
+
+def find_slot(answer: str, context: frozenset[str]) -> Slot | None:
+    """The slot of ``answer``, or None.
+
+    ``context``: the words of the subject, the question and the relation. A restated part is
+    the text before the first copula of a sentence, when every word of it is a context word
+    or a stop word; the slot runs from the copula to the end of that sentence. Failing that, a
+    short answer is all slot (no restated part: 0). Questions ("What is the capital of
+    France?") restate the question and answer nothing: they have no slot.
+    """
+    every = tokens(answer)
+    for s, e in _statements(answer):
+        toks = [t for t in every if s <= t[1] and t[2] <= e]
+        for i, (lo, _, end) in enumerate(toks):
+            if lo in _COPULAS:
+                if i and all(t in context or t in STOP_WORDS or t in _PARTICLES for t, _, _ in toks[:i]):
+                    return Slot(toks[i - 1][2], end, e, s, every)
+                break
+    if len(every) <= SHORT_TOKENS and "?" not in answer:
+        return Slot(0, 0, len(answer), 0, every)
+    return None
+
+
+def value_phrase(answer: str, slot: Slot) -> tuple[int, int]:
+    """The part of the slot that can hold the value: up to the first clause or remark."""
+    s, e = slot.start, slot.end
+    m = _PHRASE_END.search(answer, s, e)
+    return s, (m.start() if m else e)
+
+
+def restates(answer: str, slot: Slot, context: frozenset[str]) -> bool:
+    """Whether the slot's value phrase only restates the question ("Djibouti is the capital of
+    Djibouti": the value stands before the copula, not in the slot)."""
+    s, e = value_phrase(answer, slot)
+    return all(t in context or t in STOP_WORDS or t in _PARTICLES for t, _, _ in slot.words(s, e))
+
+
+def echo(
+    answer: str,
+    slot: Slot,
+    subject: frozenset[str],
+    filler: frozenset[str],
+    copied: Iterable[tuple[int, int]] = (),
+) -> str | None:
+    """The echoed text when the slot's value phrase is the subject: it opens (after "a", "the",
+    "simply" and the like) with a subject word (``subject``: words of the subject names, or of
+    the question for a question-only fact) or a value copied from the question (``copied``:
+    their spans), and holds nothing else but stop words and ``filler`` (other words of the
+    question and relation); else None."""
+    s, e = value_phrase(answer, slot)
+    toks = slot.words(s, e)
+    if slot.restated_end and toks:
+        # "El Salvador is the capital of El Salvador": the slot restates the question about the
+        # subject, so what stands before the copula is the answer, and it is the subject
+        before = slot.words(slot.restated_start, slot.restated_end)
+        while before and before[0][0] in _DETERMINERS:
+            before = before[1:]
+        if (
+            before
+            and all(t in subject or t in _PARTICLES for t, _, _ in before)
+            and any(t in subject for t, _, _ in toks)
+            and restates(answer, slot, filler)
+        ):
+            return answer[before[0][1] : before[-1][2]]
+    while toks and toks[0][0] in _OPENERS:
+        toks = toks[1:]
+    spans = list(copied)
+    if not toks or toks[0][0] not in subject and not any(a <= toks[0][1] < b for a, b in spans):
+        return None  # "a city in Lesotho", "in France": the subject is no value there
+    for lo, ts, te in toks[1:]:
+        copy = any(a <= ts and te <= b for a, b in spans)
+        if not (copy or lo in subject or lo in STOP_WORDS or lo in _PARTICLES or lo in filler):
+            return None
+    return answer[toks[0][1] : toks[-1][2]]
+
+
+def noun_phrase(
+    answer: str, slot: Slot, context: frozenset[str], short: bool
+) -> tuple[int, int] | None:
+    """The span of the noun phrase a slot names ("a bear" -> "bear"), or None.
+
+    The phrase must open with a determiner (or be a short answer), run over words that are not
+    function words, and hold no category noun ("a beautiful city") or context word.
+    """
+    s, e = value_phrase(answer, slot)
+    toks = slot.words(s, e)
+    i = 0
+    opened = short
+    while i < len(toks) and toks[i][0] in _OPENERS:
+        opened |= toks[i][0] in _DETERMINERS
+        i += 1
+    if not opened:
+        return None
+    j = i
+    while j < len(toks) and toks[j][0] not in _FUNCTION and not toks[j][0].isdigit():
+        if j > i and answer[toks[j - 1][2] : toks[j][1]] not in (" ", "-"):
+            break
+        j += 1
+    if j == i or j - i > 4:
+        return None
+    if any(t in _CATEGORY or t in context for t, _, _ in toks[i:j]):
+        return None
+    return toks[i][1], toks[j - 1][2]
