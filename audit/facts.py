@@ -100,8 +100,6 @@ def parse_fact(row: object, path: str, line: int) -> Fact:
     subject, relation = row.get("subject"), row.get("relation")
     question = row.get("question")
     question = question if isinstance(question, str) and question.strip() else None
-    if not _usable(obj):
-        raise InputError("reference fact has no usable 'object'", path=path, line=line)
     if question is not None and subject in (None, "") and relation in (None, ""):
         subject, relation = "", QUESTION_RELATION
     elif question is not None and subject in (None, ""):
@@ -114,6 +112,8 @@ def parse_fact(row: object, path: str, line: int) -> Fact:
                     path=path,
                     line=line,
                 )
+    if not _usable(obj):
+        raise InputError("reference fact has no usable 'object'", path=path, line=line)
     subject, relation, obj = str(subject), sys.intern(str(relation)), str(obj)
     fid = row.get("id")
     if fid is None:
