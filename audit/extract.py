@@ -107,7 +107,10 @@ def name_keys(name: str) -> list[str]:
     the text; the gap variants let "Washington D.C." in the table match "Washington, D.C." in
     the text and "St. Louis" match "St Louis".
     """
-    view = word_view(normalize(name)).strip()
+    if name.isascii() and name.replace(" ", "").isalnum() and "  " not in name and name.strip() == name:
+        view = name.lower()  # letters, digits and single spaces: normalised, it is its own view
+    else:
+        view = word_view(normalize(name)).strip()
     words = view.split()
     if not words:
         return []
@@ -195,21 +198,26 @@ class FactMatcher(Extractor):
                 return ids
 
             subject_key, subject_fact = array("q"), array("q")
-            group_of_names: dict[tuple[str, ...], int] = {}
+            group_of_names: dict[tuple[str, ...] | str, int] = {}
             group_of_keys: dict[tuple[int, ...], int] = {}
             fact_group = array("q")
             for i, fact in enumerate(facts):
-                for name in fact.subject_names:
-                    for kid in key_ids(name):
-                        subject_key.append(kid)
-                        subject_fact.append(i)
-                names = fact.object_names
+                ids = by_name.get(fact.subject) or key_ids(fact.subject)
+                subject_key.extend(ids)
+                subject_fact.extend([i] * len(ids))
+                for name in fact.subject_aliases:
+                    ids = key_ids(name)
+                    subject_key.extend(ids)
+                    subject_fact.extend([i] * len(ids))
+                names = fact.object_names if fact.aliases else fact.object
                 gid = group_of_names.get(names)
                 if gid is None:
+                    names = fact.object_names
                     obj = tuple(sorted({kid for name in names for kid in key_ids(name)}))
                     if not obj:
                         raise ConfigError(f"fact {fact.id!r} has an object that normalises to nothing")
-                    gid = group_of_names[names] = group_of_keys.setdefault(obj, len(group_of_keys))
+                    gid = group_of_keys.setdefault(obj, len(group_of_keys))
+                    group_of_names[names if fact.aliases else fact.object] = gid
                 fact_group.append(gid)
             patterns = [f" {k} ".encode() for k in keys]
             keys.clear()
@@ -238,8 +246,12 @@ class FactMatcher(Extractor):
         """Offsets and values of the distinct (key, value) pairs, grouped by key."""
         import numpy as np
 
-        code = np.unique(key * max(1, n_values) + value)
-        key, value = code // max(1, n_values), code % max(1, n_values)
+        order = np.argsort(key, kind="stable")  # within a key, values keep their (rising) order
+        key, value = key[order], value[order]
+        if len(key):
+            distinct = np.ones(len(key), dtype=bool)
+            distinct[1:] = (key[1:] != key[:-1]) | (value[1:] != value[:-1])
+            key, value = key[distinct], value[distinct]
         offsets = np.zeros(n_keys + 1, dtype=np.int64)
         np.cumsum(np.bincount(key, minlength=n_keys), out=offsets[1:])
         return offsets, value

@@ -27,6 +27,7 @@ import hashlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 
 import orjson
 
@@ -187,7 +188,7 @@ def digest(facts: list[Fact]) -> str:
         return out
 
     dumps = orjson.dumps
-    for f in sorted(facts, key=lambda f: f.id):
+    for f in sorted(facts, key=attrgetter("id")):
         h.update(
             dumps(
                 [
