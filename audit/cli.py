@@ -202,6 +202,7 @@ def corpus(
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report to FILE (atomically).", rich_help_panel="Output")] = None,
     per_fact: Annotated[str | None, typer.Option("--per-fact", metavar="FILE", help="Write {id, relation, count} JSONL for every fact to FILE (pattern mode adds objects and conflict).", rich_help_panel="Output")] = None,
+    mentions: Annotated[str | None, typer.Option("--mentions", metavar="FILE", help="Write one JSONL row per counted mention to FILE (fact id, subject and object as found, document, sentence span and text), streamed, in input order.", rich_help_panel="Output")] = None,
     conflict_examples: Annotated[int, typer.Option("--conflict-examples", metavar="N", min=0, help="Pattern mode: list up to N conflicting prompts in the report, with their objects and where each was first stated.", rich_help_panel="Output")] = 10,
     timings: Annotated[bool, typer.Option("--timings", help="Add elapsed time and MB/s to the JSON (it is then no longer byte-reproducible).", rich_help_panel="Output")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no summary on stderr.", rich_help_panel="Output")] = False,
@@ -266,7 +267,7 @@ def corpus(
         sources = expand_paths(inputs, glob)
         if not sources:
             fail("no input files found (check the paths and --glob)")
-        check_outputs({"--output": output, "--per-fact": per_fact, "--sketch-out": sketch_out},
+        check_outputs({"--output": output, "--per-fact": per_fact, "--sketch-out": sketch_out, "--mentions": mentions},
                       [*(s.path for s in sources), facts, tokenizer])
         sizes = [s.size for s in sources]
         total = None if None in sizes else sum(s or 0 for s in sizes)
@@ -274,7 +275,7 @@ def corpus(
         # in-process reads call progress once a record; parallel runs once a task
         with progress_bar(total, quiet, records=workers == 1 and engine == "local") as update:
             result = run_corpus(job, sources, workers=workers or default_workers(), engine=engine,
-                                scheduler=scheduler, progress=update)
+                                scheduler=scheduler, progress=update, mentions_path=mentions)
         elapsed = time.perf_counter() - started
         report = result.report(confidence, elapsed if timings else None, conflict_examples)
         _deliver(result, report, per_fact=per_fact, sketch_out=sketch_out, output=output,

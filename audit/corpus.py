@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from audit.counting import ExactCounter, FactCounter
 from audit.dates import compatible
@@ -21,6 +21,9 @@ from audit.facts import ReferenceTable, load_table
 from audit.patterns import PatternExtractor, compile_patterns
 from audit.reading import ReadOptions, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
+
+if TYPE_CHECKING:
+    from audit.mentions import MentionWriter
 
 #: Distinct objects kept per prompt for conflict detection (beyond that a prompt is a conflict
 #: anyway, and memory stays bounded).
@@ -177,13 +180,15 @@ def scan(
     progress: Callable[[int], None] | None = None,
     extractor: Extractor | None = None,
     duplicates: Iterable[bool] | None = None,
+    mentions: MentionWriter | None = None,
 ) -> CorpusPartial:
     """Read ``sources`` and count every mention: the whole job for one process.
 
     With ``--dedup``, each document is also checked against the earlier ones (``audit.minhash``)
     and its mentions go into ``partial.distinct`` only when it duplicates none of them;
     ``duplicates`` (one flag per document, in order) replaces that check when a parallel run
-    has already decided it across shards (``audit.parallel``).
+    has already decided it across shards (``audit.parallel``). ``mentions`` gets a row per
+    mention (``--mentions``); without it the scan makes none of what the rows need.
     """
     extractor = extractor or job.extractor()
     partial = CorpusPartial.empty(job.config)
@@ -216,11 +221,19 @@ def scan(
         if dups is not None:
             partial.duplicates += sum(map(bool, dups))
         if tally is not None:
-            tally.add(matcher.match([d.text for d in batch]), dups)  # type: ignore[union-attr]
+            assert matcher is not None
+            found = matcher.match([d.text for d in batch], hits=mentions is not None)
+            tally.add(found, dups)
+            if mentions is not None:
+                mentions.reference(matcher, batch, found)
         else:
             for i, doc in enumerate(batch):
                 is_dup = dups is not None and dups[i]
-                for m in extractor.mentions(doc):
+                in_doc = extractor.mentions(doc)
+                if mentions is not None:
+                    in_doc = list(in_doc)  # type: ignore[assignment]
+                    mentions.patterns(doc, in_doc)
+                for m in in_doc:
                     counter.update(m.fact, m.relation)
                     if distinct is not None and not is_dup:
                         distinct.update(m.fact, m.relation)

@@ -16,6 +16,7 @@ import abc
 import itertools
 import re
 from array import array
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -157,6 +158,9 @@ class Matches:
     fact: Any  # index of the fact in the table
     position: Any  # offset of the subject into the document's normalised text
     texts: list[str]  # the normalised texts of the batch
+    # with ``match(..., hits=True)``: every automaton hit as (document, start, end, key) arrays,
+    # offsets into the document's normalised text (for ``--mentions``)
+    hits: tuple[Any, Any, Any, Any] | None = None
 
 
 class FactMatcher(Extractor):
@@ -240,6 +244,9 @@ class FactMatcher(Extractor):
         self._object_off, self._object_group = self._csr(g_key, g_id, n_keys, len(group_keys))
         # byte-wise: about twice the speed of the character-wise automaton on the same text
         self._automaton = daachorse.DoubleArrayAhoCorasick(patterns) if patterns else None
+        self._hits: tuple[Any, Any, Any, Any] | None = None
+        self._fact_keys: dict[int, set[int]] | None = None
+        self._group_keys: dict[int, set[int]] | None = None
 
     @staticmethod
     def _csr(key: Any, value: Any, n_keys: int, n_values: int) -> tuple[Any, Any]:
@@ -265,9 +272,19 @@ class FactMatcher(Extractor):
             f = self.facts[fi]
             yield Mention(f.id, f.relation, f.object, doc.id, pos)
 
-    def match(self, texts: list[str]) -> Matches:
-        """Every mention in a batch of document texts (see ``Matches``)."""
+    def match(self, texts: list[str], hits: bool = False) -> Matches:
+        """Every mention in a batch of document texts (see ``Matches``); with ``hits``, also
+        every name found, for ``mention_details``."""
+        m = self._match(texts)
+        if hits:
+            m.hits = self._hits
+        self._hits = None
+        return m
+
+    def _match(self, texts: list[str]) -> Matches:
         import numpy as np
+
+        self._hits = None
 
         norm = [normalize(t) for t in texts]
         none = np.zeros(0, dtype=np.int64)
@@ -288,9 +305,12 @@ class FactMatcher(Extractor):
             return empty
         h = np.fromiter(itertools.chain.from_iterable(hits), dtype=np.int64, count=3 * len(hits)).reshape(-1, 3)
         pos, kid = h[:, 0] + 1, h[:, 2]  # pos: the key's first byte (after its space)
+        end = h[:, 1] - 1  # the byte after the key
         if len(data) != len(joined):  # UTF-8 byte offsets -> character offsets
-            first_bytes = (np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80
-            pos = (np.cumsum(first_bytes) - 1)[pos]
+            char_of = np.cumsum((np.frombuffer(data, dtype=np.uint8) & 0xC0) != 0x80) - 1
+            pos, end = char_of[pos], char_of[end]
+        hit_doc = np.searchsorted(bases, pos, "right") - 1
+        self._hits = (hit_doc, pos - bases[hit_doc], end - bases[hit_doc], kid)
         s_owner, s_flat = _expand(self._subject_off, kid)
         o_owner, o_flat = _expand(self._object_off, kid)
         if not len(s_owner) or not len(o_owner):
@@ -399,3 +419,53 @@ class FactMatcher(Extractor):
         first = np.ones(len(fact), dtype=bool)
         first[1:] = (fact[1:] != fact[:-1]) | (position[1:] != position[:-1]) | (doc[1:] != doc[:-1])
         return fact[first], position[first], doc[first]
+
+    def mention_details(self, m: Matches) -> Iterator[tuple[int, int, int, int, int, int, int, int]]:
+        """For each mention of ``m`` (from ``match(..., hits=True)``), in order: (document, fact,
+        subject start, subject end, object start, object end, sentence start, sentence end),
+        offsets into the document's normalised text. The subject is the longest name of the
+        fact found at the mention's position; the object, the first object name of the fact in
+        the mention's sentence (``doc`` scope: in the document; ``window``: within the window).
+        """
+        import numpy as np
+
+        if not len(m.fact):
+            return
+        assert m.hits is not None
+        if self._fact_keys is None:  # the inverse tables, made the first time they are needed
+            self._fact_keys, self._group_keys = {}, {}
+            for table, off, values in ((self._fact_keys, self._subject_off, self._subject_fact),
+                                       (self._group_keys, self._object_off, self._object_group)):  # fmt: skip
+                keys = np.repeat(np.arange(len(off) - 1), np.diff(off))
+                for k, v in zip(keys.tolist(), values.tolist(), strict=True):
+                    table.setdefault(v, set()).add(k)
+        fact_keys, group_keys = self._fact_keys, self._group_keys
+        assert group_keys is not None
+        h_doc, h_start, h_end, h_kid = (a.tolist() for a in m.hits)
+        by_doc: dict[int, list[tuple[int, int, int]]] = {}
+        for d, a, b, k in zip(h_doc, h_start, h_end, h_kid, strict=True):
+            by_doc.setdefault(d, []).append((a, b, k))
+        starts: dict[int, list[int]] = {}
+        words: dict[int, list[int]] = {}
+        for d, fi, p in zip(m.doc.tolist(), m.fact.tolist(), m.position.tolist(), strict=True):
+            text = m.texts[d]
+            if d not in starts:
+                starts[d] = [0, *sentence_starts(text)]
+                by_doc[d].sort()
+            st = starts[d]
+            si = bisect_right(st, p) - 1
+            lo, hi = st[si], (st[si + 1] if si + 1 < len(st) else len(text))
+            subject_keys, object_keys = fact_keys[fi], group_keys[int(self._fact_group[fi])]
+            s_end = max(b for a, b, k in by_doc[d] if a == p and k in subject_keys)
+            objects = [(a, b) for a, b, k in by_doc[d] if k in object_keys]
+            if self.scope == "sentence":
+                objects = [(a, b) for a, b in objects if lo <= a < hi]
+            elif self.scope == "window":
+                if d not in words:
+                    words[d] = [w.start() for w in re.finditer(r"\S+", text)]
+                w = bisect_right(words[d], p)
+                objects = [(a, b) for a, b in objects if abs(bisect_right(words[d], a) - w) <= self.window]
+            o_start, o_end = objects[0]
+            sentence = text[lo:hi]
+            lo += len(sentence) - len(sentence.lstrip())
+            yield d, fi, p, s_end, o_start, o_end, lo, lo + len(sentence.strip())

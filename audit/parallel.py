@@ -47,6 +47,7 @@ refused with a message saying so: make them again with ``corpus --sketch-out``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import struct
@@ -54,7 +55,7 @@ import sys
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
@@ -451,11 +452,28 @@ def _keys_task(job: CorpusJob, sources: list[Source]) -> tuple[bytes, bytes, int
     return kk.tobytes(), np.concatenate(valid).tobytes(), kk.shape[1]
 
 
-def _scan_task(job: CorpusJob, sources: list[Source], dups: bytes | None) -> bytes:
-    """Scan one task; the partial goes back as bytes in the documented format (not pickled)."""
+def _scan_task(job: CorpusJob, sources: list[Source], dups: bytes | None, rows_to: str | None = None) -> Any:
+    """Scan one task; the partial goes back as bytes in the documented format (not pickled).
+
+    With ``rows_to`` (``--mentions``) the result is (partial, rows): the mention rows written to
+    a file in the folder ``rows_to`` (its path), or as bytes when ``rows_to`` is "" (Dask)."""
+    import io
+    import tempfile
+
+    from audit.mentions import MentionWriter
+
     flags = None if dups is None else np.frombuffer(dups, dtype=bool).tolist()
-    partial = scan(job, sources, extractor=_extractor(job), duplicates=flags)
-    return PartialFile(job.config, partial).to_bytes()
+    if rows_to is None:
+        partial = scan(job, sources, extractor=_extractor(job), duplicates=flags)
+        return PartialFile(job.config, partial).to_bytes()
+    if rows_to == "":
+        buffer = io.BytesIO()
+        partial = scan(job, sources, extractor=_extractor(job), duplicates=flags, mentions=MentionWriter(buffer))
+        return PartialFile(job.config, partial).to_bytes(), buffer.getvalue()
+    fd, path = tempfile.mkstemp(dir=rows_to, suffix=".jsonl")
+    with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+        partial = scan(job, sources, extractor=_extractor(job), duplicates=flags, mentions=MentionWriter(fh))
+    return PartialFile(job.config, partial).to_bytes(), path
 
 
 def _check(deduper: Any, keyed: tuple[bytes, bytes, int]) -> bytes:
@@ -491,11 +509,15 @@ def run(
     engine: str = "local",
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
+    mentions: IO[bytes] | None = None,
 ) -> CorpusPartial:
     """Scan ``sources`` with ``workers`` processes (or on a Dask cluster) and merge the results.
 
-    Small inputs and stdin stay in this process. The result equals ``scan(job, sources)``.
+    Small inputs and stdin stay in this process. The result equals ``scan(job, sources)``;
+    ``mentions`` gets the mention rows in input order (``audit.mentions``).
     """
+    from audit.mentions import MentionWriter, copy_rows
+
     if engine not in ("local", "dask"):
         raise ConfigError(f"unknown --engine {engine!r} (expected local or dask)")
     if engine == "dask" and not scheduler:
@@ -505,7 +527,7 @@ def run(
     stdin = any(s.path == "-" for s in sources)
     total = 0 if stdin else sum(s.size or 0 for s in sources)
     if engine == "local" and (workers == 1 or stdin or total < MIN_PARALLEL_BYTES):
-        return scan(job, sources, progress)
+        return scan(job, sources, progress, mentions=MentionWriter(mentions) if mentions is not None else None)
     if stdin:
         raise ConfigError("--engine dask cannot read stdin; pass file paths")
     tasks = plan_tasks(sources, job, workers)
@@ -520,14 +542,24 @@ def run(
         # merge finished tasks in input order, dropping each result as soon as it is merged
         nonlocal done
         while scans and (wait or scans[0].done()):
-            merged.merge(PartialFile.from_bytes(scans.popleft().result(), f"<task {done}>").partial)
+            result = scans.popleft().result()
+            if mentions is not None:
+                result, rows = result
+                copy_rows(rows, mentions)
+            merged.merge(PartialFile.from_bytes(result, f"<task {done}>").partial)
             if progress is not None:
                 progress(sum(s.size or 0 for s in tasks[done]))
             done += 1
 
-    with pool:
+    rows_folder = None
+    if mentions is not None and engine == "local":  # workers write their rows to files here
+        import tempfile
+
+        rows_folder = tempfile.TemporaryDirectory(prefix="hallu-mentions-")
+    rows_to = None if mentions is None else (rows_folder.name if rows_folder is not None else "")
+    with pool, rows_folder or contextlib.nullcontext():
         if job.config.dedup == "off":
-            scans.extend(pool.submit(_scan_task, job, t, None) for t in tasks)
+            scans.extend(pool.submit(_scan_task, job, t, None, rows_to) for t in tasks)
         else:
             # Pass 1 (keys) runs at most 2 tasks per worker ahead; each task's pass 2 is queued
             # as soon as the keys of all tasks up to it are checked in order. The parent holds
@@ -543,7 +575,7 @@ def run(
                 keys = keyed.popleft().result()
                 for nxt in itertools.islice(ahead, 1):
                     keyed.append(pool.submit(_keys_task, job, nxt))
-                scans.append(pool.submit(_scan_task, job, t, _check(deduper, keys)))
+                scans.append(pool.submit(_scan_task, job, t, _check(deduper, keys), rows_to))
                 merge_ready(wait=False)
         merge_ready(wait=True)
     return merged
@@ -557,11 +589,19 @@ def run_corpus(
     engine: str = "local",
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
+    mentions_path: str | None = None,
 ) -> PartialFile:
     """The whole ``hallu-audit corpus`` job: scan (in parallel where asked) and keep, beside the
     merged counts, what the report needs: the reference table's facts and objects per relation."""
     ids = [input_id(s) for s in sources]
-    partial = run(job, sources, workers=workers, engine=engine, scheduler=scheduler, progress=progress)
+    if mentions_path is None:
+        partial = run(job, sources, workers=workers, engine=engine, scheduler=scheduler, progress=progress)
+    else:
+        from audit.io.writing import open_output
+
+        with open_output(mentions_path, "mentions") as out:
+            partial = run(job, sources, workers=workers, engine=engine, scheduler=scheduler, progress=progress,
+                          mentions=out)  # fmt: skip
     if None in ids:
         stream = content_id(partial)
         ids = [i or stream for i in ids]

@@ -420,4 +420,4 @@ class PatternExtractor(Extractor):
                 if keys[0] in seen or keys[1] in seen:
                     continue
                 seen.update(keys)
-                yield Mention(fid, relation, value, doc.id, m.start())
+                yield Mention(fid, relation, value, doc.id, m.start(), subject, obj)

@@ -29,6 +29,9 @@ class Mention:
     obj: str
     doc: str | None
     position: int  # character offset into the normalised text
+    # as found in the text the extractor read (``--mentions``); empty where not known
+    subject_found: str = ""
+    object_found: str = ""
 
 
 @dataclass(frozen=True)

@@ -493,3 +493,58 @@ def test_corpus_and_table_cannot_both_be_stdin(cli, refs):
     result = cli("corpus", "-", "-f", "-", "--json", "-q", input=refs.read_bytes())
     assert result.exit_code == 2
     assert "cannot both be read from stdin" in result.stderr
+
+
+def test_mentions_rows_are_the_counted_mentions(cli, tmp_path, refs):
+    docs = make_docs(seed=13, n=200)
+    path = write_all_formats(tmp_path, docs)["jsonl"]
+    rows_path = tmp_path / "mentions.jsonl"
+    result = cli("corpus", path, "-f", refs, "--id-field", "meta.id", "--mentions", rows_path, "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    rows = read_jsonl(rows_path)
+    assert len(rows) == orjson.loads(result.stdout)["overall"]["N"]
+    assert Counter(r["id"] for r in rows) == brute_force(docs)
+    norm = [d.lower() for d in docs]  # ASCII, single spaces: the normalised text is the lowercased one
+    for r in rows:
+        i = int(r["doc_id"])
+        assert r["source"] == str(path) and r["line"] == i + 1
+        lo, hi = r["span"]
+        assert norm[i][lo:hi] == r["sentence"] and r["sentence"].endswith(".")
+        assert re.search(rf"\b{re.escape(r['subject_found'])}\b", r["sentence"])
+        assert re.search(rf"\b{re.escape(r['object_found'])}\b", r["sentence"])
+        fact_subject = r["id"].split("/", 1)[1]
+        assert r["subject"] == fact_subject and r["object"] in {c.lower() for cs in COUNTRIES.values() for c in cs}
+    # rows come in input order
+    assert [int(r["doc_id"]) for r in rows] == sorted(int(r["doc_id"]) for r in rows)
+
+
+def test_mentions_in_pattern_mode_and_without_id_field(cli, tmp_path):
+    text = ("Marie Curie (7 November 1867 - 4 July 1934) was a physicist. Dr. Jones said so. "
+            "Paris is the capital of France.")  # fmt: skip
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"text": text}) + "\n" + json.dumps({"text": "Nothing at all."}) + "\n")
+    rows_path = tmp_path / "m.jsonl"
+    result = cli("corpus", path, "-p", "birth_date", "-p", "capital", "--mentions", rows_path, "--json", "-q")
+    assert result.exit_code == 0, result.stderr
+    rows = read_jsonl(rows_path)
+    assert len(rows) == orjson.loads(result.stdout)["overall"]["N"] == 2
+    by_relation = {r["relation"]: r for r in rows}
+    born = by_relation["birth_date"]
+    assert born["subject_found"] == "Marie Curie" and born["subject"] == "marie curie"
+    assert born["object"] == "1867-11-07" and born["object_found"] == "7 November 1867"
+    assert born["sentence"] == "Marie Curie (7 November 1867 - 4 July 1934) was a physicist."
+    capital = by_relation["capital"]
+    lo, hi = capital["span"]
+    assert text[lo:hi] == capital["sentence"] == "Paris is the capital of France."
+    assert capital["doc_id"] == f"{path}:1" and capital["line"] == 1
+
+
+def test_mentions_sentence_is_capped(cli, tmp_path, refs):
+    long = "Paris is the capital of France and " + "a very long clause " * 60 + "ends here."
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"text": long}) + "\n")
+    rows_path = tmp_path / "m.jsonl"
+    assert cli("corpus", path, "-f", refs, "--mentions", rows_path, "-q", "--json").exit_code == 0
+    (row,) = read_jsonl(rows_path)
+    assert len(row["sentence"]) == 503 and row["sentence"].endswith("...")
+    assert row["span"] == [0, len(long)]

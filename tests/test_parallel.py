@@ -177,3 +177,16 @@ def test_workers_share_the_parents_matcher(corpus, small_tasks, tmp_path) -> Non
     names = [s.path for s in sources]
     assert _report(job, two, names) == _report(job, scan(job, sources), names)
     assert two.counter.stats().n > 0
+
+
+@pytest.mark.parametrize("mode", ["facts", "patterns"])
+def test_mentions_rows_equal_between_one_and_two_workers(cli, corpus, small_tasks, tmp_path, mode) -> None:
+    what = ["-f", str(REFS)] if mode == "facts" else ["-p", "capital", "-p", "birth_date"]
+    rows = {}
+    for workers in (1, 2):
+        out = tmp_path / f"m{workers}.jsonl"
+        result = cli("corpus", *map(str, corpus), *what, "--workers", str(workers), "--mentions", out, "--json", "-q")
+        assert result.exit_code == 0, result.stderr
+        rows[workers] = out.read_bytes()
+        assert rows[workers].count(b"\n") == orjson.loads(result.stdout)["overall"]["N"] > 10
+    assert rows[1] == rows[2]
