@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 class _Commands(typer.core.TyperGroup):
     """Lists the commands in the order of the workflow, not of the source file."""
 
-    ORDER = ("corpus", "predict", "outputs", "report", "merge", "simulate")
+    ORDER = ("corpus", "refs", "predict", "outputs", "report", "merge", "simulate")
 
     def list_commands(self, ctx: Any) -> list[str]:
         names = super().list_commands(ctx)
@@ -349,6 +349,55 @@ def merge(
         report = merged.report(confidence, conflict_examples=conflict_examples)
         _deliver(merged, report, per_fact=per_fact, sketch_out=sketch_out, output=output,
                  as_json=as_json, quiet=quiet)
+
+
+# -- refs --------------------------------------------------------------------------------------
+@app.command(no_args_is_help=True)
+def refs(
+    source: Annotated[str, typer.Argument(metavar="SOURCE", help="CSV, TSV, Parquet or JSONL file, or a pattern-mode per-fact file (corpus -p ... --per-fact).", show_default=False)],
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the table to FILE (atomically); default stdout.")] = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map", metavar="FIELD=COLUMN", help="Fill FIELD (id, subject, relation, object, aliases, subject_aliases, question, answer_type) from COLUMN (dotted for nested). Repeatable.")] = None,
+    relation: Annotated[str | None, typer.Option("--relation", metavar="NAME", help="The relation of every row, for sources without one.")] = None,
+    layout: Annotated[str, typer.Option("--layout", metavar="LAYOUT", help="auto (from the column names), popqa, simpleqa, table, per-fact or map.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="auto (from the extension), csv, tsv, parquet or jsonl.")] = "auto",
+    conflicts: Annotated[str, typer.Option("--conflicts", metavar="flag|drop", help="Per-fact sources: keep a prompt whose objects disagree with its majority object, flagged (conflict: true), or drop it.")] = "flag",
+    drop_invalid: Annotated[bool, typer.Option("--drop-invalid", help="Leave out rows that fail validation (counted on stderr) instead of stopping at the first (exit 3).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
+) -> None:
+    """Build a reference table (the JSONL that corpus --facts and outputs --refs read) from a
+    fact set or from the facts a pattern-mode corpus run found.
+
+    SimpleQA (problem, answer, metadata) and PopQA (subj, prop, obj, s_aliases, o_aliases,
+    possible_answers, question) are recognised by their column names; other files need --map.
+    From a per-fact file the majority object of each prompt becomes its reference. Every row is
+    checked (duplicate ids, empty fields, subject equal to or inside its object, names that
+    normalise to nothing); the table is sorted by id and byte-reproducible.
+
+    \b
+    Examples:
+      hallu-audit refs popqa.tsv -o refs.jsonl
+      hallu-audit refs simple_qa_test_set.csv -o simpleqa.jsonl
+      hallu-audit refs kb.parquet --map subject=country --map object=capital --relation capital -o refs.jsonl
+      hallu-audit corpus wiki/ -p capital --per-fact found.jsonl -q
+      hallu-audit refs found.jsonl --conflicts drop -o refs.jsonl
+    """
+    from audit.refs import RefsOptions, build_refs, parse_map
+
+    with errors_to_exit_codes():
+        options = RefsOptions(format=fmt, layout=layout, mapping=parse_map(mapping or []), relation=relation,
+                              conflicts=conflicts, drop_invalid=drop_invalid)  # fmt: skip
+        result = build_refs(source, options)
+        emit(result.to_jsonl(), output)
+        if not quiet:
+            parts = [f"refs: {len(result.rows):,} facts from {result.read:,} rows of {source} (layout {result.layout})"]
+            if result.conflicts:
+                verb = "dropped" if conflicts == "drop" else "flagged"
+                parts.append(f"{result.conflicts:,} conflicting prompts {verb}")
+            invalid = {k: v for k, v in result.dropped.items() if k != "conflict"}
+            if invalid:
+                parts.append("left out " + ", ".join(f"{k} {v:,}" for k, v in sorted(invalid.items()))
+                             + f"; first: {result.first_problem}")  # fmt: skip
+            typer.echo("; ".join(parts), err=True)
 
 
 # -- predict -----------------------------------------------------------------------------------
