@@ -14,14 +14,13 @@ Sources, each read row by row into the fields of a reference fact:
 Every row is validated (``problems``) and the table is written as JSONL sorted by id, keys sorted:
 the same source and options give the same bytes. Ids are the canonical ``relation/subject``
 (``audit.facts.fact_id``) unless a column supplies them; a question-only row (no subject, as in
-SimpleQA) gets ``relation/q-`` and 12 hex digits of the sha256 of its normalised question.
+SimpleQA) gets ``relation/normalised question``, the id the table loader gives such a row.
 """
 
 from __future__ import annotations
 
 import ast
 import csv
-import hashlib
 import json
 import re
 from collections import Counter
@@ -32,7 +31,7 @@ from typing import Any
 import orjson
 
 from audit.errors import InputError, UsageError
-from audit.facts import fact_id
+from audit.facts import ANSWER_TYPES, QUESTION_RELATION, fact_id
 from audit.normalize import normalize
 
 #: Fields of a reference fact that ``--map FIELD=COLUMN`` can fill.
@@ -239,6 +238,9 @@ def problems(fact: dict[str, Any]) -> list[tuple[str, str]]:
         if name and not _words(name):
             out.append(("name normalises to nothing", f"name {name!r} normalises to nothing"))
             break
+    kind = fact.get("answer_type")
+    if kind is not None and kind not in ANSWER_TYPES:
+        out.append(("bad answer_type", f"answer_type {kind!r} is not one of {', '.join(ANSWER_TYPES)}"))
     if subject and obj:
         s, o = _words(subject), _words(obj)
         if s and s == o:
@@ -249,8 +251,6 @@ def problems(fact: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _question_id(relation: str, question: str) -> str:
-    return f"{relation}/q-{hashlib.sha256(normalize(question).encode()).hexdigest()[:12]}"
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -266,11 +266,11 @@ def _from_row(row: dict[str, Any], mapping: dict[str, tuple[str, ...]], options:
     for name in ("subject", "relation", "object", "question", "answer_type", "id"):
         value = _scalar(first(name))
         if value:
-            fact[name] = value
+            fact[name] = value.lower() if name == "answer_type" else value
     if options.relation is not None:
         fact["relation"] = options.relation
     elif "relation" not in fact and "metadata.topic" in mapping.get("relation", ()):
-        fact["relation"] = "simpleqa"  # SimpleQA without a topic
+        fact["relation"] = QUESTION_RELATION  # SimpleQA without a topic, as the loader names it
     for name in LIST_FIELDS:
         names: list[str] = []
         for column in mapping.get(name, ()):
@@ -283,7 +283,7 @@ def _from_row(row: dict[str, Any], mapping: dict[str, tuple[str, ...]], options:
         if fact.get("subject"):
             fact["id"] = fact_id(fact["relation"], fact["subject"])
         elif fact.get("question"):
-            fact["id"] = _question_id(fact["relation"], fact["question"])
+            fact["id"] = fact_id(fact["relation"], fact["question"])  # as the loader names such rows
     return fact
 
 

@@ -49,15 +49,23 @@ def test_simpleqa_layout_is_recognised(cli, tmp_path):
     rows = read_jsonl(out)
     assert [r["relation"] for r in rows] == ["Art", "Geography", "Science and technology"]  # sorted by id
     assert rows[2] == {
-        "id": rows[2]["id"], "relation": "Science and technology", "object": "Michio Sugeno",
-        "question": "Who received the IEEE Frank Rosenblatt Award in 2010?", "answer_type": "Person",
+        "id": "Science and technology/who received the ieee frank rosenblatt award in 2010?",
+        "relation": "Science and technology", "object": "Michio Sugeno",
+        "question": "Who received the IEEE Frank Rosenblatt Award in 2010?", "answer_type": "person",
     }  # fmt: skip
-    assert "subject" not in rows[2] and rows[2]["id"].startswith("Science and technology/q-")
-    assert rows[0]["answer_type"] == "Date" and rows[0]["object"] == "March 14, 1879"
+    assert rows[0]["answer_type"] == "date" and rows[0]["object"] == "March 14, 1879"
     again = tmp_path / "again.jsonl"
     assert cli("refs", src, "-o", again, "-q").exit_code == 0
     assert again.read_bytes() == out.read_bytes()  # byte-reproducible
     assert cli("refs", src, "-q").stdout.encode() == out.read_bytes()  # stdout is the same table
+    # the question-only table grades a model by id
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps({"id": r["id"], "answer": a}) + "\n" for r, a in zip(
+        rows, ["14 March 1879", "Calgary", "Michio Sugeno"], strict=True)))  # fmt: skip
+    graded = cli("outputs", answers, "-r", out, "--json", "-q", "--bootstrap", "0")
+    assert graded.exit_code == 0, graded.stderr
+    doc = orjson.loads(graded.stdout)
+    assert doc["overall"]["n"] == 3 and doc["overall"]["accuracy"] == pytest.approx(2 / 3)
 
 
 def test_popqa_layout_reads_json_list_columns(cli, tmp_path):
@@ -107,6 +115,7 @@ def test_parquet_with_a_column_mapping(cli, tmp_path):
         ({"subject": "Panama", "relation": "capital", "object": "Panama City"}, "lies inside its object"),
         ({"subject": "France", "relation": "capital", "object": "?!"}, "normalises to nothing"),
         ({"subject": "France", "relation": "", "object": "Paris"}, "empty relation"),
+        ({"subject": "Peru", "relation": "capital", "object": "Lima", "answer_type": "City"}, "answer_type 'city' is not one of"),
         ({"subject": "france", "relation": "capital", "object": "Paris"}, "duplicate id 'capital/france' (also"),
     ],
 )
