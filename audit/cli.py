@@ -197,6 +197,7 @@ def corpus(
     glob: Annotated[list[str] | None, typer.Option("--glob", metavar="GLOB", help="File pattern for directory inputs, e.g. '*.jsonl.zst'. Repeatable.", rich_help_panel="Input")] = None,
     doc_per_file: Annotated[bool, typer.Option("--doc-per-file", help="Plain text: each file is one document (default: each line).", rich_help_panel="Input")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad record (exit 3) instead of counting it.", rich_help_panel="Input")] = False,
+    max_record_bytes: Annotated[str, typer.Option("--max-record-bytes", metavar="SIZE", help="A longer record (line, row or --doc-per-file file) is counted bad (too_long) and skipped in bounded memory.", rich_help_panel="Input")] = "64M",
     tokenizer: Annotated[str | None, typer.Option("--tokenizer", metavar="TOKENIZER.json", help="A local tokenizer.json: also report the corpus size in its tokens.", rich_help_panel="Input")] = None,
     confidence: Annotated[float, typer.Option(metavar="P", help="Confidence of the missing-mass interval.", callback=_parse_confidence)] = 0.99,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
@@ -234,8 +235,8 @@ def corpus(
     """
     from audit.corpus import make_job
     from audit.parallel import default_workers, run_corpus
-    from audit.reading import ReadOptions, expand_paths
-    from audit.sketch import counter_spec
+    from audit.reading import ReadOptions, check_documents, discover_inputs, same_content
+    from audit.sketch import counter_spec, parse_memory
 
     if fmt not in FORMAT_CHOICES:
         raise typer.BadParameter(f"unknown format {fmt!r} (auto, jsonl, parquet, text)", param_hint="'--format'")
@@ -256,7 +257,8 @@ def corpus(
                                  param_hint="'--facts'")
     with errors_to_exit_codes():
         read = ReadOptions(text_field=text_field, id_field=id_field, format=fmt,
-                           doc_per_file=doc_per_file, strict=strict)
+                           doc_per_file=doc_per_file, strict=strict,
+                           max_record_bytes=parse_memory(max_record_bytes, "--max-record-bytes"))
         scale = {
             "counter": counter_spec(max_facts, max_memory),
             "dedup": dedup,
@@ -264,11 +266,18 @@ def corpus(
         }
         job = make_job(facts_path=facts, patterns=pattern or (), scope=scope, window=window,
                        read=read, tokenizer_path=tokenizer, **scale)
-        sources = expand_paths(inputs, glob)
+        found = discover_inputs(inputs, glob)
+        sources = found.sources
+        for line in found.warnings():
+            typer.echo(f"hallu-audit: warning: {line}", err=True)
         if not sources:
             fail("no input files found (check the paths and --glob)")
         check_outputs({"--output": output, "--per-fact": per_fact, "--sketch-out": sketch_out, "--mentions": mentions},
                       [*(s.path for s in sources), facts, tokenizer])
+        copies = same_content(sources, read)
+        for group in copies:
+            typer.echo(f"hallu-audit: warning: these inputs hold the same content and are all counted: "
+                       f"{', '.join(group)}", err=True)
         sizes = [s.size for s in sources]
         total = None if None in sizes else sum(s or 0 for s in sizes)
         started = time.perf_counter()
@@ -277,7 +286,11 @@ def corpus(
             result = run_corpus(job, sources, workers=workers or default_workers(), engine=engine,
                                 scheduler=scheduler, progress=update, mentions_path=mentions)
         elapsed = time.perf_counter() - started
+        check_documents(result.partial.read, sources, read)
         report = result.report(confidence, elapsed if timings else None, conflict_examples)
+        report.extra_inputs.update(found.report_fields())
+        if copies:
+            report.extra_inputs["duplicate_content"] = copies
         _deliver(result, report, per_fact=per_fact, sketch_out=sketch_out, output=output,
                  as_json=as_json, quiet=quiet, elapsed=elapsed)
 

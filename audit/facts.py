@@ -173,6 +173,8 @@ def load_references(path: str) -> list[Fact]:
             raise InputError(f"duplicate fact id {fact.id!r} (also fact #{seen[fact.id]})", path=path)
         seen[fact.id] = i
         facts.append(fact)
+    if not facts:  # every count and rate would be 0 of 0
+        raise InputError("reference table has no facts", path="<stdin>" if path == "-" else path)
     return facts
 
 

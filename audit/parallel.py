@@ -524,7 +524,7 @@ def run(
         raise ConfigError("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, got {workers}")
-    stdin = any(s.path == "-" for s in sources)
+    stdin = any(s.size is None for s in sources)  # stdin, FIFOs, <(...): one pass, here
     total = 0 if stdin else sum(s.size or 0 for s in sources)
     if engine == "local" and (workers == 1 or stdin or total < MIN_PARALLEL_BYTES):
         return scan(job, sources, progress, mentions=MentionWriter(mentions) if mentions is not None else None)

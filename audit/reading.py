@@ -14,11 +14,13 @@ first few ``file:line`` examples, and reading goes on. With ``strict=True`` the 
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import io
 import os
+import stat
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -36,8 +38,11 @@ DEFAULT_GLOBS = (
 )  # fmt: skip
 BAD_REASONS = (
     "invalid_json", "invalid_utf8", "not_an_object", "missing_text", "non_string_text",
-    "truncated_stream",
+    "truncated_stream", "too_long", "corrupt_row_group",
 )  # fmt: skip
+#: Default of ``--max-record-bytes``: a longer record is counted bad (``too_long``) and skipped.
+MAX_RECORD_BYTES = 64 << 20
+_BOM = b"\xef\xbb\xbf"
 MAX_EXAMPLES = 5
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -61,9 +66,9 @@ class ReadStats:
     bytes: int = 0
     bad: dict[str, BadTally] = field(default_factory=dict)
 
-    def add_bad(self, reason: str, where: str) -> None:
+    def add_bad(self, reason: str, where: str, count: int = 1) -> None:
         tally = self.bad.setdefault(reason, BadTally())
-        tally.count += 1
+        tally.count += count
         if len(tally.examples) < MAX_EXAMPLES:
             tally.examples.append(where)
 
@@ -98,6 +103,7 @@ class ReadOptions:
     doc_per_file: bool = False
     strict: bool = False
     parquet_batch_rows: int = 8192
+    max_record_bytes: int = MAX_RECORD_BYTES
 
 
 @dataclass(frozen=True)
@@ -111,38 +117,208 @@ class Source:
 
     @property
     def size(self) -> int | None:
+        """Bytes to read; None for a stream (stdin, a FIFO, ``<(...)``), which cannot be split."""
         if self.path == "-":
             return None
-        end = self.end if self.end is not None else os.path.getsize(self.path)
-        return end - self.start
+        if self.end is not None:
+            return self.end - self.start
+        st = os.stat(self.path)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        return st.st_size - self.start
 
 
 # -- discovering inputs ------------------------------------------------------------------------
-def expand_paths(paths: Iterable[str], globs: Iterable[str] | None = None) -> list[Source]:
-    """Expand files, directories (recursively, sorted, filtered by ``globs``) and ``-``.
+@dataclass
+class Inputs:
+    """What ``discover_inputs`` found: the sources to read, in order, and what it set aside."""
 
-    Every path is checked up front, so a typo fails before any work is done.
+    sources: list[Source] = field(default_factory=list)
+    bad_sources: list[tuple[str, str]] = field(default_factory=list)  # (path, why) skipped
+    repeated: list[str] = field(default_factory=list)  # given more than once: read once
+
+    def warnings(self) -> list[str]:
+        """One line each, for stderr."""
+        out = [f"{path}: skipped ({why})" for path, why in self.bad_sources]
+        out += [f"{path}: given more than once, read once" for path in self.repeated]
+        return out
+
+    def report_fields(self) -> dict[str, Any]:
+        """``inputs.bad_sources`` for the corpus report, when a source was skipped."""
+        if not self.bad_sources:
+            return {}
+        return {
+            "bad_sources": {
+                "count": len(self.bad_sources),
+                "examples": [f"{p}: {why}" for p, why in self.bad_sources[:MAX_EXAMPLES]],
+            }
+        }
+
+
+def discover_inputs(paths: Iterable[str], globs: Iterable[str] | None = None) -> Inputs:
+    """Expand files, directories (recursively, sorted, filtered by ``globs``), streams (``-``,
+    FIFOs, ``<(...)``, ``/dev/stdin``) into sources.
+
+    Every path given is checked up front, so a typo fails before any work is done. Inside a
+    folder, an entry that cannot be read (a dangling symlink, a symlink loop) is set aside in
+    ``bad_sources``; a file met twice (the same path, a symlink or hard link to it) is read once.
     """
     patterns = tuple(globs) if globs else DEFAULT_GLOBS
-    out: list[Source] = []
+    out = Inputs()
+    seen: set[tuple[int, int]] = set()
+
+    def add(path: str, st: os.stat_result) -> None:
+        key = (st.st_dev, st.st_ino)
+        if stat.S_ISREG(st.st_mode) and key in seen:
+            out.repeated.append(path)
+            return
+        seen.add(key)
+        out.sources.append(Source(path))
+
     for p in paths:
         if p == "-":
-            out.append(Source("-"))
-        elif os.path.isdir(p):
+            if any(s.path == "-" for s in out.sources):
+                out.repeated.append(p)
+            else:
+                out.sources.append(Source("-"))
+            continue
+        try:
+            st = os.stat(p)
+        except OSError as exc:
+            why = "no such file or directory" if isinstance(exc, FileNotFoundError) else (exc.strerror or str(exc))
+            raise InputError(why, path=p) from None
+        if stat.S_ISDIR(st.st_mode):
             found = []
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in files:
                     if not name.startswith(".") and any(fnmatch.fnmatch(name, g) for g in patterns):
                         found.append(os.path.join(root, name))
-            out.extend(Source(f) for f in sorted(found))
-        elif os.path.isfile(p):
+            for f in sorted(found):
+                try:
+                    fst = os.stat(f)
+                except OSError as exc:
+                    out.bad_sources.append((f, _unreadable(f, exc)))
+                    continue
+                if not os.access(f, os.R_OK):
+                    out.bad_sources.append((f, "permission denied"))
+                    continue
+                add(f, fst)
+        else:
             if not os.access(p, os.R_OK):
                 raise InputError("cannot open input: permission denied", path=p)
-            out.append(Source(p))
-        else:
-            raise InputError("no such file or directory", path=p)
+            add(p, st)
     return out
+
+
+def _unreadable(path: str, exc: OSError) -> str:
+    if os.path.islink(path):
+        if isinstance(exc, FileNotFoundError):
+            return f"dangling symlink to {os.readlink(path)!r}"
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+    return exc.strerror or str(exc)
+
+
+def expand_paths(paths: Iterable[str], globs: Iterable[str] | None = None) -> list[Source]:
+    """The sources of ``discover_inputs`` (what it set aside is dropped)."""
+    return discover_inputs(paths, globs).sources
+
+
+def same_content(sources: Iterable[Source], options: ReadOptions, head: int = 1 << 20) -> list[list[str]]:
+    """Groups of input files that hold the same corpus, however compressed (``x.jsonl``,
+    ``x.jsonl.gz``, ``x.jsonl.zst``): the same digest of their first ``head`` decompressed bytes
+    and the same decompressed size where it is known without reading the file (plain files;
+    gzip's size trailer). Streams are left out. Costs one ``head`` read a file, far less than
+    scanning it; meant for a warning, not to drop anything."""
+    import hashlib
+
+    skippable: tuple[type[BaseException], ...] = (InputError, OSError, *_truncation_errors())
+    by_digest: dict[bytes, list[tuple[str, int | None]]] = {}
+    for src in sources:
+        if src.path == "-" or src.start or src.end is not None or src.size is None:
+            continue
+        try:
+            with _open_raw(src.path) as raw:
+                magic = _peek(raw, 4)
+                fmt, compression = _detect(src.path, magic, options.format)
+                fh = _decompressed(raw, None if fmt == "parquet" else compression)
+                data = fh.read(head)
+            size: int | None = None
+            if len(data) < head:
+                size = len(data)  # the whole content
+            elif compression is None or fmt == "parquet":
+                size = os.path.getsize(src.path)
+            elif compression == "gzip":
+                with open(src.path, "rb") as f:
+                    f.seek(-4, os.SEEK_END)
+                    size = int.from_bytes(f.read(4), "little")  # ISIZE: the size mod 2^32
+        except skippable:
+            continue
+        if size is not None:
+            size &= 0xFFFFFFFF  # comparable with gzip's trailer
+        by_digest.setdefault(hashlib.blake2b(data, digest_size=16).digest(), []).append((src.path, size))
+    groups = []
+    for members in by_digest.values():
+        if len(members) < 2:
+            continue
+        sized = {sz for _, sz in members if sz is not None}
+        if len(sized) <= 1:
+            groups.append([p for p, _ in members])
+        else:  # same head, different sizes: group by size
+            for sz in sorted(sized):
+                same = [p for p, z in members if z == sz or z is None]
+                if len(same) > 1:
+                    groups.append(same)
+    return groups
+
+
+def check_documents(stats: ReadStats, sources: Sequence[Source], options: ReadOptions) -> None:
+    """A run in which records were read but every one was bad counted nothing: ``InputError``
+    naming the reasons (and, for a missing text field, the fields the first records do have)."""
+    if stats.documents or not stats.bad_total:
+        return
+    reasons = ", ".join(f"{r} {t.count:,}" for r, t in sorted(stats.bad.items()))
+    first = next(iter(t.examples[0] for t in stats.bad.values() if t.examples), "")
+    message = f"every record was bad ({reasons}; first: {first}), nothing was counted"
+    if "missing_text" in stats.bad:
+        fields = _first_fields(sources, options)
+        has = f"; the first records have: {', '.join(fields)}" if fields else ""
+        message = f"no record has a {options.text_field!r} field (--text-field){has}; {message}"
+    raise InputError(message)
+
+
+def _first_fields(sources: Sequence[Source], options: ReadOptions, records: int = 5) -> list[str]:
+    """The keys of the first few JSON objects of the first file that is not a stream."""
+    fields: dict[str, None] = {}
+    skippable: tuple[type[BaseException], ...] = (InputError, OSError, *_truncation_errors())
+    for src in sources:
+        if src.size is None or src.start:
+            continue
+        try:
+            with _open_raw(src.path) as raw:
+                fmt, compression = _detect(src.path, _peek(raw, 4), options.format)
+                if fmt != "jsonl":
+                    continue
+                fh = _decompressed(raw, compression)
+                seen = 0
+                for _, line, _ in _lines(fh, Source(src.path), options.max_record_bytes):
+                    if line is None or not line.strip():
+                        continue
+                    try:
+                        row = orjson.loads(line.removeprefix(_BOM))
+                    except orjson.JSONDecodeError:
+                        continue
+                    if isinstance(row, dict):
+                        fields.update(dict.fromkeys(map(str, row)))
+                    seen += 1
+                    if seen >= records:
+                        break
+        except skippable:
+            continue
+        if fields:
+            break
+    return list(fields)
 
 
 # -- opening -----------------------------------------------------------------------------------
@@ -348,8 +524,10 @@ def _bad(stats: ReadStats, options: ReadOptions, reason: str, name: str, line: i
     stats.add_bad(reason, f"{name}:{line}")
 
 
-def _lines(fh: IO[bytes], source: Source) -> Iterator[tuple[int, bytes]]:
-    """(line number, raw line) for the part of the file this source covers.
+def _lines(fh: IO[bytes], source: Source, limit: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """(line number, raw line, bytes) for the part of the file this source covers; the line is
+    None when it is longer than ``limit`` bytes (it is skipped to the next newline, reading at
+    most ``limit`` bytes at a time, so memory stays bounded however long it is).
 
     A range owns every line that starts in ``[start, end)``: one starting inside a line skips to
     the next line (the file is positioned at ``start - 1``, so a ``start`` that is a line start
@@ -358,27 +536,53 @@ def _lines(fh: IO[bytes], source: Source) -> Iterator[tuple[int, bytes]]:
     """
     line_no = source.line_offset
     pos = source.start
+    cap = limit + 1  # a record of exactly ``limit`` bytes plus its newline is fine
+    readline = fh.readline
     if source.start:
-        pos = source.start - 1 + len(fh.readline())  # rest of the line holding byte start-1
+        pos = source.start - 1 + _skip_line(readline, b"", cap)  # rest of the line holding byte start-1
     end = source.end
-    for line in fh:
+    while True:
+        line = readline(cap)
+        if not line:
+            return
         line_no += 1
-        if end is not None:
-            if pos >= end:
-                return
-            pos += len(line)
-        yield line_no, line
+        if end is not None and pos >= end:
+            return
+        n = len(line)
+        if n == cap and line[-1:] != b"\n":
+            n = _skip_line(readline, line, cap)
+            pos += n
+            yield line_no, None, n
+            continue
+        pos += n
+        yield line_no, line, n
+
+
+def _skip_line(readline: Callable[[int], bytes], first: bytes, cap: int) -> int:
+    """Read to the end of the current line in pieces of ``cap`` bytes; the bytes it had."""
+    n = len(first)
+    piece = first
+    if first and first[-1:] == b"\n":
+        return n
+    while True:
+        piece = readline(cap)
+        n += len(piece)
+        if not piece or piece[-1:] == b"\n":
+            return n
 
 
 def _records(fh, name, source, options, stats, progress) -> Iterator[tuple[int, bytes]]:
-    """``_lines`` with the bytes tallied and a truncated compressed stream recorded as a bad
-    record at the line it cut (what came before it is kept)."""
+    """``_lines`` with the bytes tallied, a line over ``--max-record-bytes`` counted as bad
+    (``too_long``), a UTF-8 byte order mark at the start of the file dropped, and a truncated
+    compressed stream recorded as a bad record at the line it cut (what came before is kept)."""
     truncation = _truncation_errors()
-    it = _lines(fh, source)
+    limit = options.max_record_bytes
+    it = _lines(fh, source, limit)
     line_no = source.line_offset
+    first = source.start == 0
     while True:
         try:
-            line_no, line = next(it)
+            line_no, line, nbytes = next(it)
         except StopIteration:
             return
         except truncation as exc:
@@ -391,9 +595,18 @@ def _records(fh, name, source, options, stats, progress) -> Iterator[tuple[int, 
                 f"compressed stream is truncated or corrupt ({exc})",
             )
             return
-        stats.bytes += len(line)
+        stats.bytes += nbytes
         if progress is not None:
-            progress(len(line))
+            progress(nbytes)
+        if line is None:
+            detail = f"record is longer than --max-record-bytes ({limit:,} bytes)"
+            _bad(stats, options, "too_long", name, line_no, detail)
+            first = False
+            continue
+        if first:
+            first = False
+            if line.startswith(_BOM):
+                line = line[3:]
         yield line_no, line
 
 
@@ -455,14 +668,20 @@ def _text_lines(fh, name, source, options, stats, progress) -> Iterator[Document
 
 
 def _whole_file(fh, name, options, stats, progress) -> Iterator[Document]:
+    limit = options.max_record_bytes
     try:
-        data = fh.read()
+        data = fh.read(limit + 1)
     except _truncation_errors() as exc:
         _bad(stats, options, "truncated_stream", name, 1, f"compressed stream is truncated or corrupt ({exc})")
         return
     stats.bytes += len(data)
     if progress is not None:
         progress(len(data))
+    if len(data) > limit:
+        _bad(stats, options, "too_long", name, 1, f"file is longer than --max-record-bytes ({limit:,} bytes)")
+        return
+    if data.startswith(_BOM):
+        data = data[3:]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -494,31 +713,47 @@ def _parquet(path, options, stats, progress) -> Iterator[Document]:
         id_top = options.id_field if options.id_field in names else options.id_field.split(".")[0]
         if id_top in names and id_top != text_top:
             columns.append(id_top)
-    row_no = 0
-    try:
-        for batch in pf.iter_batches(batch_size=options.parquet_batch_rows, columns=columns):
-            texts = batch.column(text_top).to_pylist()
-            ids = batch.column(id_top).to_pylist() if id_top in batch.schema.names else None
-            for i, value in enumerate(texts):
-                row_no += 1
-                if text_top != options.text_field:
-                    value = get_path({text_top: value}, options.text_field)
-                if not isinstance(value, str):
-                    reason = "missing_text" if value is None else "non_string_text"
-                    _bad(stats, options, reason, path, row_no, f"row has no string {options.text_field!r}")
-                    continue
-                nbytes = len(value.encode("utf-8")) if not value.isascii() else len(value)
-                stats.bytes += nbytes
-                if progress is not None:
-                    progress(nbytes)
-                doc_id = None
-                if ids is not None:
-                    v = ids[i] if id_top == options.id_field else get_path({id_top: ids[i]}, options.id_field or "")
-                    doc_id = None if v is None else str(v)
-                stats.documents += 1
-                yield Document(value, doc_id, path, row_no, nbytes)
-    except (pa.ArrowInvalid, OSError) as exc:
-        _bad(stats, options, "truncated_stream", path, row_no + 1, f"Parquet data is truncated or corrupt ({exc})")
+    limit = options.max_record_bytes
+    meta = pf.metadata
+    row_no = 0  # rows before the current row group, then the current row
+    for group in range(pf.num_row_groups):
+        group_rows = meta.row_group(group).num_rows
+        first_row, done = row_no, 0
+        try:
+            for batch in pf.iter_batches(batch_size=options.parquet_batch_rows, columns=columns, row_groups=[group]):
+                texts = batch.column(text_top).to_pylist()
+                ids = batch.column(id_top).to_pylist() if id_top in batch.schema.names else None
+                for i, value in enumerate(texts):
+                    row_no += 1
+                    done += 1
+                    if text_top != options.text_field:
+                        value = get_path({text_top: value}, options.text_field)
+                    if not isinstance(value, str):
+                        reason = "missing_text" if value is None else "non_string_text"
+                        _bad(stats, options, reason, path, row_no, f"row has no string {options.text_field!r}")
+                        continue
+                    nbytes = len(value.encode("utf-8")) if not value.isascii() else len(value)
+                    stats.bytes += nbytes
+                    if progress is not None:
+                        progress(nbytes)
+                    if nbytes > limit:
+                        detail = f"row is longer than --max-record-bytes ({limit:,} bytes)"
+                        _bad(stats, options, "too_long", path, row_no, detail)
+                        continue
+                    doc_id = None
+                    if ids is not None:
+                        v = ids[i] if id_top == options.id_field else get_path({id_top: ids[i]}, options.id_field or "")
+                        doc_id = None if v is None else str(v)
+                    stats.documents += 1
+                    yield Document(value, doc_id, path, row_no, nbytes)
+        except (pa.ArrowException, OSError) as exc:
+            # one corrupt row group loses its (remaining) rows, not the file: count them, go on
+            lost = max(1, group_rows - done)
+            detail = f"Parquet row group {group} is truncated or corrupt ({exc}): {lost:,} rows lost"
+            if options.strict:
+                raise BadRecordError(detail, path=path) from None
+            stats.add_bad("corrupt_row_group", f"{path}:row-group {group}", lost)
+        row_no = first_row + group_rows
 
 
 def batched(items: Iterable, size: int) -> Iterator[list]:

@@ -93,8 +93,9 @@ def capacity_for_memory(max_bytes: int) -> int:
 MAX_FACTS = 1 << 40
 
 
-def parse_memory(text: str) -> int:
-    """Parse ``"512M"``, ``"2G"``, ``"100k"`` or a plain number of bytes (positive, finite)."""
+def parse_memory(text: str, option: str = "--max-memory") -> int:
+    """Parse ``"512M"``, ``"2G"``, ``"100k"`` or a plain number of bytes (positive, finite);
+    ``OptionError`` names ``option``."""
     t = text.strip().upper().removesuffix("B")
     mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     scale = 1
@@ -103,11 +104,11 @@ def parse_memory(text: str) -> int:
     try:
         value = float(t) * scale
     except ValueError:
-        raise OptionError("--max-memory", f"cannot read memory size {text!r} (use e.g. 512M or 2G)") from None
-    if not math.isfinite(value) or value <= 0:
-        raise OptionError("--max-memory", f"must be a positive size such as 512M or 2G, got {text!r}")
+        raise OptionError(option, f"cannot read size {text!r} (use e.g. 512M or 2G)") from None
+    if not math.isfinite(value) or value < 1:
+        raise OptionError(option, f"must be a positive size such as 512M or 2G, got {text!r}")
     if value > MAX_FACTS * BYTES_PER_FACT:
-        raise OptionError("--max-memory", f"{text!r} is more than {MAX_FACTS * BYTES_PER_FACT >> 40}T")
+        raise OptionError(option, f"{text!r} is more than {MAX_FACTS * BYTES_PER_FACT >> 40}T")
     return int(value)
 
 

@@ -134,6 +134,8 @@ def inputs(tmp_path_factory) -> Path:
     for name, docs in (("dense", make_dense(rows, people, cities)), ("sparse", make_sparse(rows, people))):
         (d / f"{name}.jsonl").write_text("".join(json.dumps({"id": f"{name}-{i}", "text": t}) + "\n"
                                                  for i, t in enumerate(docs)))  # fmt: skip
+        # the same corpus under a second name: the dedup runs read both (a path given twice is read once)
+        (d / f"{name}-copy.jsonl").write_bytes((d / f"{name}.jsonl").read_bytes())
     return d
 
 
@@ -141,10 +143,10 @@ RUNS = {
     "dense-sentence": ["dense.jsonl"],
     "dense-window": ["dense.jsonl", "--scope", "window", "--window", "4"],
     "dense-doc": ["dense.jsonl", "--scope", "doc"],
-    "dense-dedup-minhash": ["dense.jsonl", "dense.jsonl", "--dedup", "minhash"],
+    "dense-dedup-minhash": ["dense.jsonl", "dense-copy.jsonl", "--dedup", "minhash"],
     "dense-sample-counter": ["dense.jsonl", "--max-facts", "100"],
     "sparse-sentence": ["sparse.jsonl"],
-    "sparse-dedup-exact": ["sparse.jsonl", "sparse.jsonl", "--dedup", "exact"],
+    "sparse-dedup-exact": ["sparse.jsonl", "sparse-copy.jsonl", "--dedup", "exact"],
 }
 
 
