@@ -56,10 +56,11 @@ def test_fifo_input_streams(cli, tmp_path, baseline_n):
     assert (doc["overall"]["N"], doc["inputs"]["documents"]) == baseline_n
 
 
-@pytest.mark.parametrize("how", ["<(cat {c})", "/dev/stdin < {c}"])
+@pytest.mark.parametrize("how", ["{run} <(cat {c})", "cat {c} | {run} /dev/stdin"])
 def test_process_substitution_and_dev_stdin_stream(how, baseline_n):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    command = f"{sys.executable} -m audit.cli corpus {how.format(c=CORPUS)} -f {REFS} --json -q -j 2"
+    run = f"{sys.executable} -m audit.cli corpus"
+    command = how.format(run=run, c=CORPUS) + f" -f {REFS} --json -q -j 2"
     out = subprocess.run(["bash", "-c", command], capture_output=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     doc = orjson.loads(out.stdout)
