@@ -604,6 +604,7 @@ def outputs(
     min_score: Annotated[list[str] | None, typer.Option("--min-score", metavar="T:S", help="Gate: fail if score_T is below S, e.g. 0.75:0.1. Repeatable.", rich_help_panel="CI gates")] = None,
     baseline: Annotated[str | None, typer.Option("--baseline", metavar="PREVIOUS.json", help="A previous outputs --json report to compare with.", rich_help_panel="CI gates")] = None,
     max_regression: Annotated[float | None, typer.Option("--max-regression", metavar="D", min=0, max=1, help="Gate (needs --baseline): fail if accuracy drops or the hallucination rate rises by more than D.", rich_help_panel="CI gates")] = None,
+    min_coverage: Annotated[float | None, typer.Option("--min-coverage", metavar="C", min=0, max=1, help="Gate: fail if fewer than C of the reference facts have a graded answer.", rich_help_panel="CI gates")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
     markdown_out: Annotated[str | None, typer.Option("--markdown", metavar="FILE", help="Write a Markdown summary (CI job summaries) to FILE, atomically; - for stdout.", rich_help_panel="Output")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report to FILE, atomically.", rich_help_panel="Output")] = None,
@@ -617,7 +618,10 @@ def outputs(
     Each answer is correct (the reference or an alias, numbers and dates compared as values,
     misspellings up to --fuzzy), incorrect (another candidate, or the right one beside an
     alternative: "Paris or Lyon"), or abstained (empty, a refusal, or no candidate of the
-    expected kind at all). Exit 1 when a gate fails, 3 on bad input.
+    expected kind at all), or incorrect as an echo of the subject ("Chad" for the capital of
+    Chad). Rows are counted once per fact (a repeated id is a bad row, "duplicate"); an
+    unusable confidence is dropped and counted, never the row. Exit 1 when a gate fails (every
+    gate fails when no answer was graded), 3 on bad input or when no row could be graded.
 
     \b
     Examples:
@@ -640,7 +644,8 @@ def outputs(
     if max_regression is not None and baseline is None:
         raise typer.BadParameter("needs --baseline PREVIOUS.json", param_hint="'--max-regression'")
     gates = Gates(max_hallucination=max_hallucination, min_accuracy=min_accuracy,
-                  min_scores=_parse_min_scores(min_score), max_regression=max_regression)
+                  min_scores=_parse_min_scores(min_score), max_regression=max_regression,
+                  min_coverage=min_coverage)
     parsed_targets = _parse_targets(targets) or DEFAULT_TARGETS
     check_outputs({"--output": output, "--markdown": markdown_out, "--junit": junit, "--grades": grades},
                   [answers, refs, per_fact, predicted, baseline])
@@ -674,6 +679,9 @@ def outputs(
             typer.echo(f"hallu-audit: {line}", err=True)
         if failure is not None:
             raise failure
+        empty = report.nothing_graded()
+        if empty is not None:
+            raise empty
     if not report.passed:
         raise typer.Exit(int(ExitCode.GATE_FAILED))
 

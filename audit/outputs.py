@@ -39,7 +39,7 @@ from audit.errors import BadRecordError, ConfigError, FormatError, InputError, M
 from audit.facts import Fact, digest, join_keys
 from audit.grading import ABSTAINED, CORRECT, GRADES, INCORRECT, Grader, GraderConfig
 from audit.normalize import normalize
-from audit.reading import ReadStats, json_rows, open_lines
+from audit.reading import MAX_EXAMPLES, BadTally, ReadStats, json_rows, open_lines
 
 KIND = "hallu-audit/outputs-report"
 SCHEMA = 1
@@ -58,6 +58,7 @@ ECE_BINS = 10
 MISSING_EXAMPLES = 10
 _CODE = {CORRECT: 0, INCORRECT: 1, ABSTAINED: 2}
 _ABSENT: Any = object()  # a key not in a row (None is a JSON null)
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ class Gates:
     min_accuracy: float | None = None
     min_scores: tuple[tuple[float, float], ...] = ()
     max_regression: float | None = None
+    min_coverage: float | None = None
 
 
 @dataclass
@@ -264,6 +266,8 @@ class Graded:
     reasons: dict[str, dict[str, int]] = field(default_factory=lambda: {g: {} for g in GRADES})
     read: ReadStats = field(default_factory=ReadStats)
     seen: set[str] = field(default_factory=set)
+    #: rows graded without their confidence (out of [0, 1], not a number, NaN)
+    confidence_dropped: BadTally = field(default_factory=BadTally)
     confidence: array = field(default_factory=lambda: array("d"))
     confidence_grade: array = field(default_factory=lambda: array("b"))
     buckets: dict[str, Counts] | None = None
@@ -301,7 +305,9 @@ def grade_outputs(
     conf_field, question_field = config.confidence_field, config.question_field
     read = out.read
     confs, conf_grades = out.confidence, out.confidence_grade
-    seen_add = out.seen.add
+    seen = out.seen
+    seen_add = seen.add
+    dropped = out.confidence_dropped
     buckets = out.buckets
     # (relation, grade, reason) -> rows: one dict update a row; Counts are built after the loop
     tally: defaultdict[tuple[str, str, str], int] = defaultdict(int)
@@ -324,9 +330,11 @@ def grade_outputs(
             except orjson.JSONDecodeError as exc:
                 if not raw.strip():
                     continue  # a blank line (orjson refuses an empty document): not a row
-                rows += 1
-                bad("invalid_json", line_no, f"invalid JSON ({exc.msg})")
-                continue
+                row = _without_bom(raw) if line_no == 1 else _ABSENT
+                if row is _ABSENT:
+                    rows += 1
+                    bad("invalid_json", line_no, f"invalid JSON ({exc.msg})")
+                    continue
             rows += 1
             if not isinstance(row, dict):
                 bad("not_an_object", line_no, "row is not a JSON object")
@@ -371,14 +379,24 @@ def grade_outputs(
                     bad("ambiguous_question", line_no, "question matches several reference facts")
                     continue
                 fact = found
+            if fact.id in seen:
+                # the first answer to a fact counts: copies would weigh it twice
+                bad("duplicate", line_no, f"a second answer to {fact.id!r}")
+                continue
             conf = row.get("confidence", _ABSENT) if conf_field is None else _ABSENT
             if conf is _ABSENT:
                 conf = _first(row, conf_field, CONFIDENCE_FIELDS)
             if conf is not None and not (type(conf) is float and 0.0 <= conf <= 1.0) and (
                 isinstance(conf, bool) or not isinstance(conf, (int, float)) or not 0 <= conf <= 1
             ):
-                bad("bad_confidence", line_no, "confidence must be a number in [0, 1]")
-                continue
+                # the answer is graded all the same: dropping the row would let a bad
+                # confidence take its grade out of every rate
+                if config.strict:
+                    raise BadRecordError("confidence must be a number in [0, 1]", path=name, line=line_no)
+                dropped.count += 1
+                if len(dropped.examples) < MAX_EXAMPLES:
+                    dropped.examples.append(f"{name}:{line_no}")
+                conf = None
             grade, reason, matched = grade_fields(fact, answer, row.get("abstain") is True)
             tally[fact.relation, grade, reason] += 1
             seen_add(fact.id)
@@ -428,6 +446,17 @@ def grade_outputs(
         by_reason = reasons[grade]
         by_reason[reason] = by_reason.get(reason, 0) + n
     return out
+
+
+def _without_bom(raw: bytes) -> Any:
+    """The first row of a file that opens with a UTF-8 byte order mark, as some editors write
+    it (orjson refuses the mark); ``_ABSENT`` when that is not why the line is no JSON."""
+    if not raw.startswith(_BOM):
+        return _ABSENT
+    try:
+        return orjson.loads(raw[len(_BOM) :])
+    except orjson.JSONDecodeError:
+        return _ABSENT
 
 
 def load_per_fact(path: str) -> dict[str, int]:
@@ -661,6 +690,19 @@ class OutputsReport:
     def to_json(self) -> bytes:
         return orjson.dumps(self.data, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
 
+    def nothing_graded(self) -> InputError | None:
+        """The error of a run in which no row could be graded (its rates are undefined, and a
+        run that counted nothing must not look like a success); None when some were graded."""
+        rows = self.data["rows"]
+        if rows["graded"]:
+            return None
+        bad = rows["bad"]["by_reason"]
+        why = "; ".join(f"{r}: {t['count']:,}" for r, t in bad.items()) or "no rows"
+        return InputError(
+            f"no answer could be graded ({rows['read']:,} rows read; {why})",
+            path=self.data["inputs"]["outputs"],
+        )
+
 
 def _gate(
     name: str, observed: float | None, threshold: float, ok: bool, what: str
@@ -676,11 +718,15 @@ def _gate(
 
 
 def evaluate_gates(
-    overall: dict[str, Any], gates: Gates, baseline: dict[str, Any] | None
+    overall: dict[str, Any], gates: Gates, baseline: dict[str, Any] | None, coverage: float | None = None
 ) -> list[dict[str, Any]]:
-    """One entry per configured gate: name, observed, threshold, passed, message."""
+    """One entry per configured gate: name, observed, threshold, passed, message. With no graded
+    answer every gate fails: a run that counted nothing passes nothing."""
     eps = 1e-12
     out = []
+    if gates.min_coverage is not None:
+        ok = coverage is not None and overall["n"] > 0 and coverage >= gates.min_coverage - eps
+        out.append(_gate("min-coverage", coverage, gates.min_coverage, ok, "coverage"))
     if gates.max_hallucination is not None:
         h = overall["hallucination_rate"]
         ok = h is not None and h <= gates.max_hallucination + eps
@@ -760,6 +806,7 @@ def audit_outputs(
         relations[rel] = block
 
     missing = sorted(f.id for f in facts if f.id not in graded.seen)
+    coverage = graded.overall.n / len(facts) if facts else None
     data: dict[str, Any] = {
         "kind": KIND,
         "schema": SCHEMA,
@@ -778,6 +825,11 @@ def audit_outputs(
             "read": graded.rows,
             "graded": graded.overall.n,
             "bad": graded.read.to_dict(),
+            "confidence_dropped": {
+                "count": graded.confidence_dropped.count,
+                "examples": graded.confidence_dropped.examples,
+            },
+            "coverage": coverage,
         },
         "missing": {"count": len(missing), "examples": missing[:MISSING_EXAMPLES]},
         "overall": overall,
@@ -805,7 +857,7 @@ def audit_outputs(
             "hallucination_rate": b.get("hallucination_rate"),
             "n": b.get("n"),
         }
-    data["gates"] = evaluate_gates(overall, gates, base_doc)
+    data["gates"] = evaluate_gates(overall, gates, base_doc, coverage)
     data["passed"] = all(g["passed"] for g in data["gates"])
     _finite(data)
     return OutputsReport(data)

@@ -48,9 +48,15 @@ def table(doc: dict[str, Any]) -> str:
         lines.append(f"skipped {bad['total']:,} bad rows:")
         for reason, t in bad["by_reason"].items():
             lines.append(f"  {reason}: {t['count']:,} (e.g. {', '.join(t['examples'][:3])})")
+    dropped = rows.get("confidence_dropped") or {}
+    if dropped.get("count"):
+        ex = ", ".join(dropped["examples"][:3])
+        lines.append(f"graded {dropped['count']:,} answers without their unusable confidence (e.g. {ex})")
     if doc["missing"]["count"]:
         ex = ", ".join(doc["missing"]["examples"][:3])
         lines.append(f"{doc['missing']['count']:,} reference facts have no answer (e.g. {ex})")
+    if rows.get("coverage") is not None:
+        lines.append(f"coverage {_pct(rows['coverage'])} of {doc['inputs']['facts']:,} reference facts")
     lines.append("")
     width = max(len(label) for _, label in _METRICS)
     for key, label in _METRICS:
@@ -166,12 +172,16 @@ def markdown(doc: dict[str, Any]) -> str:
                 "vacuous" if p["vacuous"] or p["lower_bound"] is None else _pct(p["lower_bound"])
             )
             out.append(f"| {scope} | {floor} | {_pct(p['observed'])} | {p['message']} |")
-    bad = doc["rows"]["bad"]["total"]
-    if bad or doc["missing"]["count"]:
-        out += [
-            "",
-            f"{bad:,} bad rows skipped; {doc['missing']['count']:,} facts without an answer.",
-        ]
+    rows = doc["rows"]
+    out += ["", f"Coverage: {_pct(rows.get('coverage'))} of {doc['inputs']['facts']:,} reference facts graded."]
+    if rows["bad"]["total"] or doc["missing"]["count"]:
+        out.append("")
+        out.append(f"{rows['bad']['total']:,} bad rows skipped; {doc['missing']['count']:,} facts without an answer.")
+        for reason, t in rows["bad"]["by_reason"].items():
+            out.append(f"- skipped, {reason}: {t['count']:,} (e.g. {', '.join(t['examples'][:3])})")
+    dropped = rows.get("confidence_dropped") or {}
+    if dropped.get("count"):
+        out += ["", f"{dropped['count']:,} answers graded without their unusable confidence."]
     return "\n".join(out) + "\n"
 
 
@@ -184,7 +194,15 @@ def junit(doc: dict[str, Any]) -> str:
         f'<testsuites name="hallu-audit" tests="{len(gates)}" failures="{failures}">',
         f'  <testsuite name="hallu-audit outputs" tests="{len(gates)}" failures="{failures}" '
         'errors="0" skipped="0">',
+        "    <properties>",
     ]
+    rows = doc["rows"]
+    props: list[tuple[str, Any]] = [("rows_read", rows["read"]), ("rows_graded", rows["graded"])]
+    props.append(("coverage", "n/a" if rows.get("coverage") is None else f"{rows['coverage']:.4f}"))
+    props += [(f"skipped:{reason}", t["count"]) for reason, t in rows["bad"]["by_reason"].items()]
+    props.append(("confidence_dropped", (rows.get("confidence_dropped") or {}).get("count", 0)))
+    out += [f"      <property name={quoteattr(k)} value={quoteattr(str(v))}/>" for k, v in props]
+    out.append("    </properties>")
     for g in gates:
         name = quoteattr(g["name"])
         if g["passed"]:

@@ -315,16 +315,20 @@ def test_grading_leaves_the_cycle_collector_as_it_was(cli) -> None:
 
 def test_fixture_answers(cli) -> None:
     """fixtures/outputs/sample_answers.jsonl, tallied by hand from the categories listed in
-    fixtures/README.md: correct = 20 plain + 4 hedged + 2 naming a second city in passing +
-    Colombo + 4 through accents or aliases = 31; incorrect = 16 wrong capitals + 3 naming two
-    candidates + Cotonou + Belize City = 21; abstained = 5 refusals + 3 restating + 2 empty = 10."""
+    fixtures/README.md, each fact's first answer only (the 6 later answers to a repeated id are
+    bad rows, "duplicate": Zurich, Toronto, the Canberra hedge, "Either Sydney or Canberra",
+    Abuja-before-Lagos, "Ankara or Istanbul"): correct = 20 plain + 3 hedged + 1 naming a second
+    city in passing + Colombo + 4 through accents or aliases = 29; incorrect = 14 wrong capitals
+    + 1 naming two candidates + Cotonou + Belize City = 17; abstained = 5 refusals + 3 restating
+    + 2 empty = 10."""
     refs, answers = (
         FIXTURES / "refs" / "capitals.jsonl",
         FIXTURES / "outputs" / "sample_answers.jsonl",
     )
     doc = orjson.loads(cli("outputs", answers, "-r", refs, "--json", "-q").stdout)
     o = doc["overall"]
-    assert (o["correct"], o["incorrect"], o["abstained"]) == (31, 21, 10)
+    assert (o["correct"], o["incorrect"], o["abstained"]) == (29, 17, 10)
+    assert doc["rows"]["bad"]["by_reason"]["duplicate"]["count"] == 6
     assert doc["calibration"]["rows_without_confidence"] == 1  # capital/suriname
 
 
