@@ -20,6 +20,7 @@ HEAVY = (
     "tokenizers",
     "datasketch",
     "daachorse",
+    "ahocorasick",
     "rapidfuzz",
     "zstandard",
     "tqdm",
