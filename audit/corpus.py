@@ -17,7 +17,7 @@ from audit.counting import ExactCounter, FactCounter
 from audit.dates import compatible
 from audit.errors import ConfigError, InputError, MergeError, UsageError
 from audit.extract import Extractor, FactMatcher
-from audit.facts import ReferenceTable, load_table
+from audit.facts import Fact, ReferenceTable, load_table
 from audit.patterns import PatternExtractor, compile_patterns
 from audit.reading import ReadOptions, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
@@ -181,6 +181,7 @@ def scan(
     extractor: Extractor | None = None,
     duplicates: Iterable[bool] | None = None,
     mentions: MentionWriter | None = None,
+    zeros: bool = True,
 ) -> CorpusPartial:
     """Read ``sources`` and count every mention: the whole job for one process.
 
@@ -188,16 +189,16 @@ def scan(
     and its mentions go into ``partial.distinct`` only when it duplicates none of them;
     ``duplicates`` (one flag per document, in order) replaces that check when a parallel run
     has already decided it across shards (``audit.parallel``). ``mentions`` gets a row per
-    mention (``--mentions``); without it the scan makes none of what the rows need.
+    mention (``--mentions``); without it the scan makes none of what the rows need. ``zeros``
+    registers every reference fact with count 0 (a parallel task leaves that to the parent,
+    so its partial does not carry the whole table).
     """
     extractor = extractor or job.extractor()
     partial = CorpusPartial.empty(job.config)
     counter = partial.counter
     distinct = partial.distinct
-    if isinstance(extractor, FactMatcher):
-        for c in (counter, distinct):
-            if isinstance(c, ExactCounter):
-                c.add_zeros((fact.id, fact.relation) for fact in extractor.facts)
+    if isinstance(extractor, FactMatcher) and zeros:
+        add_reference_zeros(partial, extractor.facts)
     dup_flags = iter(duplicates) if duplicates is not None else None
     deduper = None
     if distinct is not None and dup_flags is None:
@@ -250,6 +251,14 @@ def scan(
     if tally is not None:
         tally.flush()
     return partial
+
+
+def add_reference_zeros(partial: CorpusPartial, facts: Iterable[Fact]) -> None:
+    """List every reference fact in the exact counters, so unseen facts are reported with 0."""
+    facts = list(facts)
+    for c in (partial.counter, partial.distinct):
+        if isinstance(c, ExactCounter):
+            c.add_zeros((fact.id, fact.relation) for fact in facts)
 
 
 class _Tally:

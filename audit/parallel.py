@@ -463,16 +463,17 @@ def _scan_task(job: CorpusJob, sources: list[Source], dups: bytes | None, rows_t
     from audit.mentions import MentionWriter
 
     flags = None if dups is None else np.frombuffer(dups, dtype=bool).tolist()
+    common = {"extractor": _extractor(job), "duplicates": flags, "zeros": False}
     if rows_to is None:
-        partial = scan(job, sources, extractor=_extractor(job), duplicates=flags)
+        partial = scan(job, sources, **common)
         return PartialFile(job.config, partial).to_bytes()
     if rows_to == "":
         buffer = io.BytesIO()
-        partial = scan(job, sources, extractor=_extractor(job), duplicates=flags, mentions=MentionWriter(buffer))
+        partial = scan(job, sources, **common, mentions=MentionWriter(buffer))
         return PartialFile(job.config, partial).to_bytes(), buffer.getvalue()
     fd, path = tempfile.mkstemp(dir=rows_to, suffix=".jsonl")
     with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
-        partial = scan(job, sources, extractor=_extractor(job), duplicates=flags, mentions=MentionWriter(fh))
+        partial = scan(job, sources, **common, mentions=MentionWriter(fh))
     return PartialFile(job.config, partial).to_bytes(), path
 
 
@@ -578,6 +579,10 @@ def run(
                 scans.append(pool.submit(_scan_task, job, t, _check(deduper, keys), rows_to))
                 merge_ready(wait=False)
         merge_ready(wait=True)
+    if job.facts_path is not None:  # the tasks leave the table's zero rows to this process
+        from audit.corpus import add_reference_zeros
+
+        add_reference_zeros(merged, job.reference_table().facts)
     return merged
 
 
