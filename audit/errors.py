@@ -26,6 +26,8 @@ class AuditError(Exception):
     exit_code: ExitCode = ExitCode.BAD_INPUT
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
+        # one line, whatever a library below said (pyarrow's messages end in newlines)
+        message = " ".join(part.strip() for part in message.splitlines() if part.strip())
         self.path = path
         self.line = line
         self.reason = message

@@ -699,7 +699,8 @@ def _parquet(path, options, stats, progress) -> Iterator[Document]:
 
     try:
         pf = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+        pf.schema_arrow  # noqa: B018 - decoding the schema is where a corrupt footer shows
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"not a readable Parquet file ({exc})", path=path) from None
     names = set(pf.schema_arrow.names)
     text_top = options.text_field if options.text_field in names else options.text_field.split(".")[0]
@@ -746,7 +747,7 @@ def _parquet(path, options, stats, progress) -> Iterator[Document]:
                         doc_id = None if v is None else str(v)
                     stats.documents += 1
                     yield Document(value, doc_id, path, row_no, nbytes)
-        except (pa.ArrowException, OSError) as exc:
+        except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
             # one corrupt row group loses its (remaining) rows, not the file: count them, go on
             lost = max(1, group_rows - done)
             detail = f"Parquet row group {group} is truncated or corrupt ({exc}): {lost:,} rows lost"
