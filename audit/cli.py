@@ -188,7 +188,7 @@ def _parse_confidence(value: float) -> float:
 def corpus(
     inputs: Annotated[list[str], typer.Argument(help="Files, directories (recursive) or - for stdin.", show_default=False, metavar="INPUT")],
     facts: Annotated[str | None, typer.Option("--facts", "-f", metavar="REFS.jsonl", help="Reference table (JSONL): count these facts.", rich_help_panel="Facts")] = None,
-    pattern: Annotated[list[str] | None, typer.Option("--pattern", "-p", metavar="PACK|REGEX", autocompletion=_offer_packs, help="Open extraction: a built-in pack (birth_date, capital, founding_year), NAME=REGEX or REGEX with named groups subject and object. Repeatable.", rich_help_panel="Facts")] = None,
+    pattern: Annotated[list[str] | None, typer.Option("--pattern", "-p", metavar="PACK|REGEX", autocompletion=_offer_packs, help="Open extraction: a built-in pack (birth_date, capital, founding_year), NAME=REGEX or REGEX (RE2 syntax: linear time, no lookaround or backreferences) with named groups subject and object. Repeatable.", rich_help_panel="Facts")] = None,
     scope: Annotated[str, typer.Option(metavar="SCOPE", autocompletion=_offer(*SCOPE_CHOICES), help="Where subject and object must co-occur (reference mode): sentence, window or doc.", rich_help_panel="Facts")] = "sentence",
     window: Annotated[int, typer.Option(metavar="N", min=0, help="Words between subject and object for --scope window.", rich_help_panel="Facts")] = 0,
     text_field: Annotated[str, typer.Option("--text-field", metavar="FIELD", help="JSON/Parquet field holding the text (dotted path for nested).", rich_help_panel="Input")] = "text",
@@ -369,11 +369,11 @@ def merge(
 def refs(
     source: Annotated[str, typer.Argument(metavar="SOURCE", help="CSV, TSV, Parquet or JSONL file, or a pattern-mode per-fact file (corpus -p ... --per-fact).", show_default=False)],
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the table to FILE (atomically); default stdout.")] = None,
-    mapping: Annotated[list[str] | None, typer.Option("--map", metavar="FIELD=COLUMN", help="Fill FIELD (id, subject, relation, object, aliases, subject_aliases, question, answer_type) from COLUMN (dotted for nested). Repeatable.")] = None,
+    mapping: Annotated[list[str] | None, typer.Option("--map", metavar="FIELD=COLUMN", autocompletion=_offer(*(f"{f}=" for f in ("id", "subject", "relation", "object", "aliases", "subject_aliases", "question", "answer_type"))), help="Fill FIELD (id, subject, relation, object, aliases, subject_aliases, question, answer_type) from COLUMN (dotted for nested). Repeatable.")] = None,
     relation: Annotated[str | None, typer.Option("--relation", metavar="NAME", help="The relation of every row, for sources without one.")] = None,
-    layout: Annotated[str, typer.Option("--layout", metavar="LAYOUT", help="auto (from the column names), popqa, simpleqa, table, per-fact or map.")] = "auto",
-    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="auto (from the extension), csv, tsv, parquet or jsonl.")] = "auto",
-    conflicts: Annotated[str, typer.Option("--conflicts", metavar="flag|drop", help="Per-fact sources: keep a prompt whose objects disagree with its majority object, flagged (conflict: true), or drop it.")] = "flag",
+    layout: Annotated[str, typer.Option("--layout", metavar="LAYOUT", autocompletion=_offer("auto", "popqa", "simpleqa", "table", "per-fact", "map"), help="auto (from the column names), popqa, simpleqa, table, per-fact or map.")] = "auto",
+    fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", autocompletion=_offer("auto", "csv", "tsv", "parquet", "jsonl"), help="auto (from the extension), csv, tsv, parquet or jsonl.")] = "auto",
+    conflicts: Annotated[str, typer.Option("--conflicts", metavar="flag|drop", autocompletion=_offer("flag", "drop"), help="Per-fact sources: keep a prompt whose objects disagree with its majority object, flagged (conflict: true), or drop it.")] = "flag",
     drop_invalid: Annotated[bool, typer.Option("--drop-invalid", help="Leave out rows that fail validation (counted on stderr) instead of stopping at the first (exit 3).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
