@@ -14,6 +14,7 @@ Figures are printed, never asserted. By default every process is pinned to one c
     python3 bench/corpus_bench.py --facts 100000,1000000 --repeat 3
     python3 bench/corpus_bench.py --size-mb 20 --with "--tokenizer fixtures/tokenizer.json" \\
         --with "--dedup minhash"                               # what an option costs (ratio)
+    git worktree add /tmp/before <commit> && python3 bench/corpus_bench.py --baseline /tmp/before
 
 The name-dense corpus is biographies: every other sentence names a person and their birth place
 or date (about 11 mentions per KB). The sparse one is filler text with a fact statement in one
@@ -128,11 +129,12 @@ with open(sys.argv[1], "rb", buffering=1 << 20) as fh:
 """
 
 
-def measure(cmd: list[str], pin: bool) -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one child process, its own (``wait4``)."""
+def measure(cmd: list[str], pin: bool, tree: Path = ROOT) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one child process, its own (``wait4``), running the
+    package of the source tree ``tree``."""
     if pin:
         cmd = ["taskset", "-c", "0", *cmd]
-    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -171,7 +173,14 @@ def main() -> None:
     )
     ap.add_argument("--cores", default="1", help="1: pin to one core with taskset; all: no pinning")
     ap.add_argument("--keep", help="folder to keep the generated data in (reused when present)")
+    ap.add_argument(
+        "--baseline",
+        metavar="TREE",
+        help="another source tree (e.g. a `git worktree` of an older "
+        "commit) measured in the same run, interleaved: a before/after ratio under the same load",
+    )
     args = ap.parse_args()
+    trees = [("", ROOT)] + ([("baseline", Path(args.baseline).resolve())] if args.baseline else [])
     pin = args.cores == "1" and shutil.which("taskset") is not None
     folder = Path(args.keep or tempfile.mkdtemp(prefix="hallu-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -198,30 +207,37 @@ def main() -> None:
             out = folder / "report.json"
             base: list[float] = []
             for extra in [[], *map(shlex.split, args.variants)]:
-                starts, runs, floors, rss, frss = [], [], [], [], []
+                got: dict[str, dict[str, list[float]]] = {t: {k: [] for k in ("start", "run", "rss")} for t, _ in trees}
+                floors, frss = [], []
                 for _ in range(args.repeat):
                     t_floor, r_floor = measure([sys.executable, "-c", FLOOR, str(corpus)], pin)
-                    t_start, _ = measure(cli(one, refs, out, extra), pin)
-                    t_run, r_run = measure(cli(corpus, refs, out, extra), pin)
                     floors.append(t_floor)
                     frss.append(r_floor)
-                    starts.append(t_start)
-                    runs.append(t_run)
-                    rss.append(r_run)
+                    for name, tree in trees:  # interleaved, so both see the same load
+                        t_start, _ = measure(cli(one, refs, out, extra), pin, tree)
+                        t_run, r_run = measure(cli(corpus, refs, out, extra), pin, tree)
+                        got[name]["start"].append(t_start)
+                        got[name]["run"].append(t_run)
+                        got[name]["rss"].append(r_run)
                 report = json.loads(out.read_text())
                 per_kb = report["overall"]["N"] / (report["inputs"]["bytes"] / 1e3)
-                mbs = [mb / t for t in runs]
-                ratio = [f / t for f, t in zip(floors, runs, strict=True)]
-                note = shlex.join(extra)
-                if extra and base:
-                    note += f" ({statistics.median(runs) / statistics.median(base):.2f}x the plain run)"
-                else:
-                    base = runs
-                row = (f"{n_facts:>8} {density:>7} {mb:>6.1f} {per_kb:>8.1f} {span(starts, '.2f'):>10} "
-                       f"{span(runs, '.2f'):>12} {span(mbs, '.1f'):>12} {span([mb / t for t in floors], '.0f'):>11} "
-                       f"{span(ratio, '.3f'):>12} {span([r / 2**20 for r in rss], '.0f'):>11} "
-                       f"{span([r / 2**20 for r in frss], '.0f'):>9} {note}")  # fmt: skip
-                print(row, flush=True)
+                for name, _ in trees:
+                    starts, runs, rss = got[name]["start"], got[name]["run"], got[name]["rss"]
+                    mbs, floor_mbs = [mb / t for t in runs], [mb / t for t in floors]
+                    ratio = [f / t for f, t in zip(floors, runs, strict=True)]
+                    note = " ".join(x for x in (name, shlex.join(extra)) if x)
+                    if extra and base:
+                        note += f" ({statistics.median(runs) / statistics.median(base):.2f}x the plain run)"
+                    elif not name:
+                        base = runs
+                    if name == "" and len(trees) > 1:
+                        before = statistics.median(got["baseline"]["run"])
+                        note += f" ({before / statistics.median(runs):.2f}x the baseline's speed)"
+                    row = (f"{n_facts:>8} {density:>7} {mb:>6.1f} {per_kb:>8.1f} {span(starts, '.2f'):>10} "
+                           f"{span(runs, '.2f'):>12} {span(mbs, '.1f'):>12} {span(floor_mbs, '.0f'):>11} "
+                           f"{span(ratio, '.3f'):>12} {span([r / 2**20 for r in rss], '.0f'):>11} "
+                           f"{span([r / 2**20 for r in frss], '.0f'):>9} {note}")  # fmt: skip
+                    print(row, flush=True)
     print("# start s: the same command on a one-document corpus (interpreter, imports, table, matcher, report)")
     print("# MB/s: corpus MB / run s, start-up included; ratio: run throughput / floor throughput, same file")
     print("# floor: read the file line by line and orjson.loads each line; RSS: peak resident set")
