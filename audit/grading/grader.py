@@ -290,7 +290,8 @@ class Grader:
         if slot is not None and m.kind == "name":
             short = len(slot.toks) <= SHORT_TOKENS
             span = noun_phrase(answer, slot, m.excluded(), short)
-            if span is not None:
+            s, e = span or (0, 0)
+            if span is not None and not wrong_type(answer[s:e], answer[e : e + 30], m.semantic()):
                 toks = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(answer, span[0], span[1])]
                 los = [_lo(t[0]) for t in toks]
                 it = self._classify_name(m, answer, toks, los, 0, len(toks))
@@ -538,8 +539,11 @@ class Grader:
             for sm in shape.finditer(answer):
                 s, e = sm.span()
                 if not any(it.start < e and s < it.end for it in items):
-                    status = _HIT if loose(sm.group()) in m.names else _OTHER
-                    items.append(_Item(s, e, status, sm.group()))
+                    lo = loose(sm.group())
+                    if lo in m.names:
+                        items.append(_Item(s, e, _HIT, sm.group()))
+                    elif not all(w in m.excluded() for w in lo.split()):  # "M1" of "M1 Abrams"
+                        items.append(_Item(s, e, _OTHER, sm.group()))
         items.sort(key=lambda it: it.start)
         return items
 

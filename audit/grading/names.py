@@ -44,6 +44,7 @@ STOP_WORDS: frozenset[str] = _words(
 
     ai assistant chatbot model language llm gpt chatgpt openai google wikipedia britannica
     information knowledge data cutoff training update
+    version release edition
     """
 )
 

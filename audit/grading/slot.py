@@ -28,6 +28,9 @@ from audit.grading.names import _APOSTROPHES, _ASCII_TOKEN, _PARTICLES, _TOKEN, 
 #: An answer of at most this many words is all slot ("Chad.", "It's Brunei.").
 SHORT_TOKENS = 4
 _COPULAS = _words("is are was were remains")
+#: "s" after one of these is a copula ("It's Chad"); after another word, a possessive
+#: ("Chad's capital"), which may stand in a restated question.
+_CLITIC_HOSTS = _words("it that this there here what which who")
 #: Ends of a sentence: . ! ? before a blank or the end (not "St. Louis" or "D.C." inside a name:
 #: a one-letter word or an abbreviation before the dot is skipped), or a line break.
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n")
@@ -46,7 +49,8 @@ _CATEGORY = _words(
     place river lake sea ocean mountain island continent world population people person year
     years date day month number name title author founder president king queen language
     currency official largest biggest smallest oldest famous best first last answer question
-    thing things one mystery secret debate dispute controversy matter subject topic
+    thing things one mystery secret debate dispute controversy matter subject topic kingdom
+    republic empire territory colony sultanate monarchy emirate principality
     """
 )
 _FUNCTION = STOP_WORDS - _CATEGORY
@@ -112,7 +116,10 @@ def wrong_type(text: str, following: str, semantic: str) -> bool:
         words = [t for t, _, _ in tokens(text)]
     if not words:
         return False
-    if any(w in _REGION_WORDS for w in words) and all(w in _REGION_WORDS or w in _COMPASS for w in words):
+    # "North Africa", "the Middle East", "North African": regions and their adjectives
+    if all(w in _REGION_WORDS or w in _COMPASS or w in _DEMONYMS for w in words) and any(
+        w in _REGION_WORDS or w in _DEMONYMS for w in words
+    ):
         return True
     if len(words) == 1:
         w = words[0]
@@ -183,8 +190,8 @@ def find_slot(answer: str, context: frozenset[str]) -> Slot | None:
     for s, e in _statements(answer):
         toks = [t for t in every if s <= t[1] and t[2] <= e]
         for i, (lo, _, end) in enumerate(toks):
-            if lo in _COPULAS:
-                if i and all(t in context or t in STOP_WORDS or t in _PARTICLES for t, _, _ in toks[:i]):
+            if lo in _COPULAS or lo == "s" and i and toks[i - 1][0] in _CLITIC_HOSTS:
+                if i and all(t in context or t in STOP_WORDS or t in _PARTICLES or t == "s" for t, _, _ in toks[:i]):
                     return Slot(toks[i - 1][2], end, e, s, every)
                 break
     if len(every) <= SHORT_TOKENS and "?" not in answer:
@@ -233,7 +240,9 @@ def echo(
             and restates(answer, slot, filler)
         ):
             return answer[before[0][1] : before[-1][2]]
-    while toks and toks[0][0] in _OPENERS:
+    while toks and (toks[0][0] in _OPENERS or toks[0][0] in _CLITIC_HOSTS or toks[0][0] in _COPULAS):
+        toks = toks[1:]  # "a", "simply"; in a short answer "it is", "it's"
+    while toks and toks[0][0] == "s":
         toks = toks[1:]
     spans = list(copied)
     if not toks or toks[0][0] not in subject and not any(a <= toks[0][1] < b for a, b in spans):
@@ -250,8 +259,9 @@ def noun_phrase(
 ) -> tuple[int, int] | None:
     """The span of the noun phrase a slot names ("a bear" -> "bear"), or None.
 
-    The phrase must open with a determiner (or be a short answer), run over words that are not
-    function words, and hold no category noun ("a beautiful city") or context word.
+    The phrase must open with a determiner (or be a short answer), run over lower-case words
+    that are not function words, and hold no category noun ("a beautiful city") or context
+    word.
     """
     s, e = value_phrase(answer, slot)
     toks = slot.words(s, e)
@@ -271,4 +281,6 @@ def noun_phrase(
         return None
     if any(t in _CATEGORY or t in context for t, _, _ in toks[i:j]):
         return None
+    if any(not answer[s:e].islower() for _, s, e in toks[i:j]):
+        return None  # capitalised words are names, found (or dropped) by the name scan
     return toks[i][1], toks[j - 1][2]
