@@ -7,6 +7,7 @@ This is the only module that knows about typer, stdout/stderr and exit codes. Li
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -576,8 +577,8 @@ def _parse_min_scores(values: list[str] | None) -> tuple[tuple[float, float], ..
             pair = (float(t), float(s))
         except ValueError:
             pair = (-1.0, 0.0)
-        if not sep or not 0 <= pair[0] < 1:
-            raise typer.BadParameter(f"expected T:S with T in [0, 1), e.g. 0.75:0.1, got {spec!r}", param_hint="'--min-score'")
+        if not sep or not 0 <= pair[0] < 1 or not math.isfinite(pair[1]):
+            raise typer.BadParameter(f"expected T:S with T in [0, 1) and a finite S, e.g. 0.75:0.1, got {spec!r}", param_hint="'--min-score'")
         out.append(pair)
     return tuple(out)
 
@@ -643,6 +644,8 @@ def outputs(
         raise typer.BadParameter("--json and --markdown - both write to stdout: give one a FILE", param_hint="'--markdown'")
     if max_regression is not None and baseline is None:
         raise typer.BadParameter("needs --baseline PREVIOUS.json", param_hint="'--max-regression'")
+    if min_errors is not None and not math.isfinite(min_errors):
+        raise typer.BadParameter(f"must be a finite number >= 1, got {min_errors}", param_hint="'--min-errors'")
     gates = Gates(max_hallucination=max_hallucination, min_accuracy=min_accuracy,
                   min_scores=_parse_min_scores(min_score), max_regression=max_regression,
                   min_coverage=min_coverage)

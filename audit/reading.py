@@ -539,7 +539,7 @@ def _lines(fh: IO[bytes], source: Source, limit: int) -> Iterator[tuple[int, byt
     cap = limit + 1  # a record of exactly ``limit`` bytes plus its newline is fine
     readline = fh.readline
     if source.start:
-        pos = source.start - 1 + _skip_line(readline, b"", cap)  # rest of the line holding byte start-1
+        pos = source.start - 1 + _skip_line(readline, cap)  # rest of the line holding byte start-1
     end = source.end
     while True:
         line = readline(cap)
@@ -550,7 +550,8 @@ def _lines(fh: IO[bytes], source: Source, limit: int) -> Iterator[tuple[int, byt
             return
         n = len(line)
         if n == cap and line[-1:] != b"\n":
-            n = _skip_line(readline, line, cap)
+            del line  # before reading on: the skip then holds 1 MB, not the cap as well
+            n += _skip_line(readline, cap)
             pos += n
             yield line_no, None, n
             continue
@@ -558,14 +559,13 @@ def _lines(fh: IO[bytes], source: Source, limit: int) -> Iterator[tuple[int, byt
         yield line_no, line, n
 
 
-def _skip_line(readline: Callable[[int], bytes], first: bytes, cap: int) -> int:
-    """Read to the end of the current line in pieces of ``cap`` bytes; the bytes it had."""
-    n = len(first)
-    piece = first
-    if first and first[-1:] == b"\n":
-        return n
+def _skip_line(readline: Callable[[int], bytes], cap: int) -> int:
+    """Read to the end of the current line in pieces of at most 1 MB, each dropped at once, so
+    skipping holds no more than that; the bytes read."""
+    n = 0
+    step = min(cap, 1 << 20)
     while True:
-        piece = readline(cap)
+        piece = readline(step)
         n += len(piece)
         if not piece or piece[-1:] == b"\n":
             return n

@@ -688,6 +688,8 @@ def write_simulation(
     """``simulate`` into ``out_dir`` (created if needed): corpus, refs, eval prompts, truth."""
     paths = paths_in(out_dir, compress)
     cfg.validate()
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise OptionError("OUT_DIR", f"{out_dir!r} exists and is not a folder")
     created = not os.path.isdir(out_dir)
     try:
         os.makedirs(out_dir, exist_ok=True)

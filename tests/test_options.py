@@ -60,6 +60,9 @@ def test_corpus_options(cli, tmp_path, args, option):
         (["--targets", "0.5,1"], "--targets"),
         (["--max-hallucination", "2"], "--max-hallucination"),
         (["--max-regression", "0.1"], "--max-regression"),
+        (["--min-score", "0.5:nan"], "--min-score"),
+        (["--min-errors", "inf"], "--min-errors"),
+        (["--fuzzy", "nan"], "--fuzzy"),
     ],
 )
 def test_outputs_options(cli, args, option):
@@ -112,6 +115,13 @@ def test_predict_report_with_huge_n_is_bad_input(cli, tmp_path):
     result = cli("predict", report, "-a", "10", "-q")
     assert result.exit_code == 3 and "Traceback" not in result.stderr
     assert "overall.N" in result.stderr
+
+
+def test_simulate_into_a_file_is_a_usage_error(cli, tmp_path):
+    target = tmp_path / "afile"
+    target.write_bytes(b"keep")
+    usage_error(cli("simulate", target, "-n", "100", "-q"), "OUT_DIR")
+    assert target.read_bytes() == b"keep"
 
 
 def test_simulate_bad_seed_leaves_no_folder(cli, tmp_path):
