@@ -14,6 +14,7 @@ bench:
     python3 bench/corpus_bench.py
     python3 bench/outputs_bench.py
     python3 bench/scale_bench.py
+    python3 bench/patterns_bench.py
 
 # The main job on the bundled sample.
 demo:

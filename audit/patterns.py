@@ -117,7 +117,7 @@ _F_YEAR_AFTER_NAME = rf"(?P<subject>{NAME}) \((?P<object>1\d{{3}}|20\d{{2}})\),?
 _T_PAREN = r"\([^()\d]{0,130}\d"
 _T_BORN = r"\bborn\b"
 _T_CAPITAL = r"capital"
-_T_FOUND = r"[Ff]ound|[Ee]stablish|[Ii]ncorporat|[Ff]ormed|chartered|set up"
+_T_FOUND = r"\b(?:[Ff]ounded|[Ee]stablished|[Ii]ncorporated|[Ff]ormed|chartered|set up|co-?founded)\b"
 PACKS: dict[str, tuple[tuple[str, str, str], ...]] = {
     "birth_date": ((_B_PAREN, "paren", _T_PAREN), (_B_WAS_BORN, "born", _T_BORN), (_B_BORN, "born", _T_BORN)),
     "capital": (
@@ -130,8 +130,9 @@ PACKS: dict[str, tuple[tuple[str, str, str], ...]] = {
         (_F_APPOSITION, "after_name", _T_FOUND), (_F_YEAR_AFTER_NAME, "after_name", _T_FOUND),
     ),
 }
-#: Characters of text around a trigger hit in which a pack regex runs: longer than any match.
-WINDOW = 400
+#: Characters of text on each side of a trigger hit in which a pack regex runs: more than any
+#: match reaches (a name of 7 words, a parenthesis and a clause of 80 characters each, a date).
+WINDOW = 320
 
 #: Capitalised words that start sentences but never start a name (trimmed from the front of a
 #: name; a name that is only such words is no name).
