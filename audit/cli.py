@@ -317,7 +317,7 @@ def _deliver(
     failure: AuditError | None = None
     try:
         write_outputs([
-            ("per-fact counts", per_fact, lambda: per_fact_rows(result.partial)),
+            ("per-fact counts", per_fact, lambda: per_fact_rows(result.partial, result.config)),
             ("sketch", sketch_out, result.to_bytes),
             ("report", output, report.to_json),
         ])
@@ -663,6 +663,8 @@ def outputs(
                                per_fact=per_fact, predicted=predicted, baseline=baseline,
                                gates=gates, grades_path=grades)
         doc = report.data
+        for line in report.warnings:
+            typer.echo(f"hallu-audit: warning: {line}", err=True)
         failure: AuditError | None = None
         try:
             write_outputs([

@@ -459,16 +459,82 @@ def _without_bom(raw: bytes) -> Any:
         return _ABSENT
 
 
-def load_per_fact(path: str) -> dict[str, int]:
-    """``{id: count}`` from a ``corpus --per-fact`` JSONL file; any bad line is fatal."""
+PER_FACT_KIND = "hallu-audit/per-fact"  # the header line of corpus --per-fact (audit.report)
+
+
+def load_per_fact(path: str, refs_digest: str | None = None) -> tuple[dict[str, int], bool]:
+    """``{id: count}`` from a ``corpus --per-fact`` JSONL file (any bad line is fatal), and
+    whether its header line names the reference table it was counted from. Counts of another
+    table than ``refs_digest`` are refused (exit 3); pattern-mode counts name no table."""
     counts: dict[str, int] = {}
+    first, named = True, False
     for name, line_no, row in json_rows(path, "per-fact counts"):
+        if first and isinstance(row, dict) and row.get("kind") == PER_FACT_KIND:
+            named = _check_per_fact_header(row, name, refs_digest)
+            first = False
+            continue
+        first = False
         count = row.get("count") if isinstance(row, dict) else None
         fid = row.get("id") if isinstance(row, dict) else None
         if fid is None or isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise InputError("per-fact row needs an id and a count >= 0", path=name, line=line_no)
         counts[str(fid)] = count
-    return counts
+    return counts, named
+
+
+def _check_per_fact_header(row: dict[str, Any], path: str, refs_digest: str | None) -> bool:
+    """Refuse the header of counts made from another table; True when it names one."""
+    if row.get("schema") != 1:
+        raise FormatError(f"unsupported per-fact schema {row.get('schema')!r}", path=path)
+    if row.get("mode") == "patterns":
+        return False
+    theirs = row.get("facts_digest")
+    if not isinstance(theirs, str) or not theirs:
+        raise FormatError("per-fact header has no facts_digest", path=path)
+    if refs_digest is not None and theirs != refs_digest:
+        raise MergeError(
+            f"per-fact counts were made from another reference table (digest {theirs[:12]}, "
+            f"this table's {refs_digest[:12]}): count again with corpus --facts on this table",
+            path=path,
+        )
+    return True
+
+
+def _check_prediction_table(pred: Any, path: str, refs_digest: str) -> None:
+    """A prediction names the reference table of its corpus report: refuse another one's."""
+    theirs = pred.get("facts_digest") if isinstance(pred, dict) else None
+    if isinstance(theirs, str) and theirs != refs_digest:
+        raise MergeError(
+            f"the prediction was made from counts of another reference table (digest "
+            f"{theirs[:12]}, this table's {refs_digest[:12]}): its floors are of other facts",
+            path=path,
+        )
+
+
+def _join_warnings(graded: Graded, per_fact: str | None, named: bool, pred: Any,
+                   predicted: str | None) -> list[str]:  # fmt: skip
+    """Warnings for files that do not name their reference table and join less than half the
+    graded answers: per-fact counts by fact id, a prediction by relation."""
+    out = []
+    n = graded.overall.n
+    if per_fact is not None and not named and graded.buckets is not None and n:
+        joined = n - graded.buckets["unknown"].n
+        if joined < n / 2:
+            out.append(
+                f"{per_fact}: only {joined:,} of {n:,} graded answers have a corpus count; the file "
+                "names no reference table (pattern mode, by hand, or an older hallu-audit): was it "
+                "counted from this one?"
+            )
+    if predicted is not None and isinstance(pred, dict) and not isinstance(pred.get("facts_digest"), str) and n:
+        found = pred.get("relations")
+        rels: dict[str, Any] = found if isinstance(found, dict) else {}
+        joined = sum(c.n for r, c in graded.relations.items() if r in rels)
+        if joined < n / 2:
+            out.append(
+                f"{predicted}: only {joined:,} of {n:,} graded answers are of a relation the "
+                f"prediction covers ({', '.join(sorted(rels)) or 'none'}); it names no reference table"
+            )
+    return out
 
 
 def join_per_fact(counts: dict[str, int], facts: list[Fact]) -> dict[str, int]:
@@ -675,9 +741,11 @@ def _baseline_metrics(doc: Any, path: str) -> dict[str, Any]:
 # -- the report --------------------------------------------------------------------------------
 @dataclass
 class OutputsReport:
-    """Everything ``hallu-audit outputs`` reports; ``data`` is the JSON document."""
+    """Everything ``hallu-audit outputs`` reports; ``data`` is the JSON document, ``warnings``
+    lines for stderr (inputs that may not belong together)."""
 
     data: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -783,7 +851,12 @@ def audit_outputs(
                 path=baseline,
             )
     pred_doc = _load_json(predicted, "prediction") if predicted is not None else None
-    counts_by_id = join_per_fact(load_per_fact(per_fact), facts) if per_fact is not None else None
+    if pred_doc is not None and predicted is not None:
+        _check_prediction_table(pred_doc, predicted, refs_digest)
+    counts_by_id, named = None, False
+    if per_fact is not None:
+        counts, named = load_per_fact(per_fact, refs_digest)
+        counts_by_id = join_per_fact(counts, facts)
     index = FactIndex.build(facts)
 
     if grades_path is not None:
@@ -860,7 +933,7 @@ def audit_outputs(
     data["gates"] = evaluate_gates(overall, gates, base_doc, coverage)
     data["passed"] = all(g["passed"] for g in data["gates"])
     _finite(data)
-    return OutputsReport(data)
+    return OutputsReport(data, _join_warnings(graded, per_fact, named, pred_doc, predicted))
 
 
 def _grade_to_file(

@@ -74,6 +74,7 @@ class CorpusReport:
     relations: dict[str, Stats]
     counts: str = "raw"  # "raw" (every mention) or "distinct" (over distinct sources, --dedup)
     dedup: str | None = None  # the --dedup mode of the distinct-source counts
+    facts_digest: str | None = None  # the reference table counted (None in pattern mode)
 
 
 def _need(obj: Mapping[str, Any], key: str, where: str, source: str) -> Any:
@@ -178,7 +179,16 @@ def parse_corpus_report(data: bytes, source: str = "<report>", counts: str | Non
         },
         counts="distinct" if dedup is not None else "raw",
         dedup=dedup,
+        facts_digest=_facts_digest(doc),
     )
+
+
+def _facts_digest(doc: dict[str, Any]) -> str | None:
+    """The reference table a corpus report counted (``config.facts_digest``); None in pattern
+    mode or when the report does not say."""
+    cfg = doc.get("config")
+    found = cfg.get("facts_digest") if isinstance(cfg, dict) and cfg.get("mode") == "facts" else None
+    return found if isinstance(found, str) and found else None
 
 
 def read_bytes(path: str) -> bytes:
@@ -309,12 +319,15 @@ class PredictionReport:
     relations: dict[str, Prediction] = field(default_factory=dict)
     counts: str = "raw"
     dedup: str | None = None
+    facts_digest: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """``{"kind": "hallu-audit/prediction", "schema": 1, "version", "config_id", "confidence",
         "calibration_delta", "counts": "raw" | "distinct", "dedup", "overall": P, "relations":
         {relation: P}}``, P as in ``Prediction.to_dict``; ``version`` is the version of
-        hallu-audit that predicted; ``dedup`` the mode behind distinct-source counts (else null)."""
+        hallu-audit that predicted; ``dedup`` the mode behind distinct-source counts (else null);
+        ``facts_digest`` the reference table the corpus counted (null in pattern mode), which
+        ``outputs --predicted`` checks against the table it grades with."""
         return {
             "kind": PREDICTION_KIND,
             "schema": SCHEMA,
@@ -322,6 +335,7 @@ class PredictionReport:
             "config_id": self.config_id,
             "counts": self.counts,
             "dedup": self.dedup,
+            "facts_digest": self.facts_digest,
             "confidence": self.confidence,
             "calibration_delta": self.calibration_delta,
             "overall": self.overall.to_dict(),
@@ -441,6 +455,7 @@ def predict(
         relations=relations,
         counts=report.counts,
         dedup=report.dedup,
+        facts_digest=report.facts_digest,
     )
 
 

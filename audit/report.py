@@ -240,17 +240,39 @@ def write_atomic(path: str, data: bytes) -> None:
     write_output(path, data)
 
 
-def per_fact_rows(partial: CorpusPartial) -> bytes:
-    """JSONL ``{id, relation, count}`` for every fact (zeros included with a reference table).
+PER_FACT_KIND = "hallu-audit/per-fact"
+
+
+def per_fact_header(config: CorpusConfig, relations: list[str]) -> bytes:
+    """The first line of a ``--per-fact`` file: what the counts are of, so that ``outputs
+    --per-fact`` can refuse counts made from another reference table (or by patterns, whose
+    ids are not a table's): ``{"kind": "hallu-audit/per-fact", "schema": 1, "config_id",
+    "mode", "facts_digest", "relations"}``; ``facts_digest`` is "" in pattern mode."""
+    return orjson.dumps(
+        {
+            "kind": PER_FACT_KIND,
+            "schema": 1,
+            "config_id": config.id,
+            "mode": config.mode,
+            "facts_digest": config.facts_digest,
+            "relations": relations,
+        }
+    ) + b"\n"
+
+
+def per_fact_rows(partial: CorpusPartial, config: CorpusConfig | None = None) -> bytes:
+    """JSONL ``{id, relation, count}`` for every fact (zeros included with a reference table),
+    after the ``per_fact_header`` line of ``config`` when given.
 
     Pattern-mode rows add ``objects`` (``[{object, count}]``, most mentioned first, at most
     ``MAX_OBJECTS_PER_PROMPT``) and ``conflict`` (two of them disagree)."""
+    head = per_fact_header(config, partial.counter.relations()) if config is not None else b""
     if not partial.objects:
-        return b"".join(
+        return head + b"".join(
             orjson.dumps({"id": fact, "relation": rel, "count": count}) + b"\n"
             for fact, rel, count in partial.counter.items()
         )
-    rows = []
+    rows = [head]
     for fact, rel, count in partial.counter.items():
         objs = partial.objects.get(fact, {})
         row = {

@@ -27,3 +27,10 @@ def cli():
 
 def read_jsonl(path: Path) -> list[dict]:
     return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def read_per_fact(path: Path) -> list[dict]:
+    """The fact rows of a ``corpus --per-fact`` file, after checking its header line."""
+    rows = read_jsonl(path)
+    assert rows and rows[0]["kind"] == "hallu-audit/per-fact" and rows[0]["schema"] == 1, rows[:1]
+    return rows[1:]

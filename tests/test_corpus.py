@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from tests.conftest import ROOT, read_jsonl
+from tests.conftest import ROOT, read_per_fact
 
 COUNTRIES = {
     "France": ["Paris"],
@@ -105,7 +105,7 @@ def per_fact(cli, *args) -> dict[str, int]:
     out = Path(args[-1])
     result = cli("corpus", *args[:-1], "--per-fact", out, "--quiet")
     assert result.exit_code == 0, result.stderr
-    return {r["id"]: r["count"] for r in read_jsonl(out)}
+    return {r["id"]: r["count"] for r in read_per_fact(out)}
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "gz", "zst", "parquet", "text", "noext-zst"])
@@ -325,7 +325,7 @@ def test_pattern_mode_counts_prompts_and_conflicts(cli, tmp_path):
         "corpus", path, "-p", "birth_date", "-p", "capital", "-p", "founding_year", "--json", "-q", "--per-fact", pf
     )
     r = orjson.loads(result.stdout)
-    counts = {row["id"]: row["count"] for row in read_jsonl(pf)}
+    counts = {row["id"]: row["count"] for row in read_per_fact(pf)}
     assert counts == {
         "birth_date/albert einstein": 3,
         "birth_date/marie curie": 1,
@@ -399,7 +399,7 @@ def test_real_fixture_matches_hand_checked_counts(cli, tmp_path):
         "-q",
     )
     assert result.exit_code == 0
-    counts = {r["id"]: r["count"] for r in read_jsonl(pf)}
+    counts = {r["id"]: r["count"] for r in read_per_fact(pf)}
     assert counts["capital/france"] == 8
     assert counts["capital/canada"] == 2
     assert counts["capital/australia"] == 1
@@ -420,7 +420,7 @@ def test_capital_pack_word_orders(cli, tmp_path):
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     pf = tmp_path / "pf.jsonl"
     assert cli("corpus", path, "-p", "capital", "--per-fact", pf, "-q").exit_code == 0
-    assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {"capital/france": 2, "capital/australia": 3}
+    assert {r["id"]: r["count"] for r in read_per_fact(pf)} == {"capital/france": 2, "capital/australia": 3}
 
 
 def test_names_with_inner_punctuation(cli, tmp_path):
@@ -442,7 +442,7 @@ def test_names_with_inner_punctuation(cli, tmp_path):
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     pf = tmp_path / "pf.jsonl"
     assert cli("corpus", path, "-f", refs, "--per-fact", pf, "-q").exit_code == 0
-    assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {
+    assert {r["id"]: r["count"] for r in read_per_fact(pf)} == {
         "birth_date/albert einstein": 2,
         "capital/united states": 1,
     }
@@ -466,7 +466,7 @@ def test_punctuation_in_the_text_but_not_in_the_table(cli, tmp_path):
     path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     pf = tmp_path / "pf.jsonl"
     assert cli("corpus", path, "-f", refs, "--per-fact", pf, "-q").exit_code == 0
-    assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {"capital/united states": 3, "largest_city/missouri": 1}
+    assert {r["id"]: r["count"] for r in read_per_fact(pf)} == {"capital/united states": 3, "largest_city/missouri": 1}
 
 
 def test_reference_table_from_stdin_or_a_pipe_is_read_once(cli, tmp_path, refs):

@@ -65,7 +65,7 @@ def test_user_regex_offsets_are_characters(cli, tmp_path):
     pf = tmp_path / "pf.jsonl"
     result = cli("corpus", c, "-p", r"founded=(?P<subject>\pL+) → (?P<object>\d+)", "--per-fact", pf, "--json", "-q")
     assert result.exit_code == 0, result.stderr
-    rows = {r["id"]: r["count"] for r in map(orjson.loads, pf.read_bytes().splitlines())}
+    rows = {r["id"]: r["count"] for r in map(orjson.loads, pf.read_bytes().splitlines()[1:])}
     assert rows == {"founded/zurich": 2, "founded/geneve": 1}
 
 
@@ -91,7 +91,7 @@ def test_per_fact_rows_carry_objects_and_report_lists_conflicts(cli, tmp_path):
         assert result.exit_code == 0, result.stderr
         outs[workers] = (pf.read_bytes(), result.stdout)
     assert outs["1"] == outs["2"]
-    rows = {r["id"]: r for r in map(orjson.loads, outs["1"][0].splitlines())}
+    rows = {r["id"]: r for r in map(orjson.loads, outs["1"][0].splitlines()[1:])}
     assert rows["capital/france"]["objects"] == [{"object": "paris", "count": 3}, {"object": "lyon", "count": 1}]
     assert rows["capital/france"]["conflict"] is True and rows["capital/canada"]["conflict"] is False
     assert rows["capital/canada"]["objects"] == [{"object": "ottawa", "count": 1}]

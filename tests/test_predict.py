@@ -236,6 +236,7 @@ def test_json_is_deterministic_and_has_the_schema() -> None:
         "calibration_delta",
         "counts",
         "dedup",
+        "facts_digest",
         "overall",
         "relations",
     }
