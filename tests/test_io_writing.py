@@ -80,7 +80,8 @@ def test_dash_and_dev_stdout_mean_stdout_for_every_file_option(cli, tmp_path, mo
         result = corpus(cli, "--per-fact", target)
         assert result.exit_code == 0, result.stderr
         rows = [orjson.loads(line) for line in result.stdout.splitlines()]
-        assert len(rows) == 248 and {"id", "relation", "count"} <= set(rows[0])
+        assert rows[0]["kind"] == "hallu-audit/per-fact"  # the header line, then one row a fact
+        assert len(rows) == 1 + 248 and {"id", "relation", "count"} <= set(rows[1])
     assert not (tmp_path / "-").exists()
     result = cli("outputs", ANSWERS, "-r", REFS, "-q", "--bootstrap", "0", "--grades", "-")
     assert result.exit_code in (0, 1), result.stderr

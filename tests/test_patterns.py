@@ -134,7 +134,7 @@ def _scores(cli, tmp_path, sample: str, relation: str) -> tuple[float, float, in
     pf = tmp_path / f"{sample}.{relation}.jsonl"
     result = cli("corpus", path, "-p", relation, "--per-fact", pf, "-q", "-j", "1")
     assert result.exit_code == 0, result.stderr
-    found = {(r["id"], o["object"]): o["count"] for r in map(orjson.loads, pf.read_bytes().splitlines())
+    found = {(r["id"], o["object"]): o["count"] for r in map(orjson.loads, pf.read_bytes().splitlines()[1:])
              for o in r["objects"]}  # fmt: skip
     labels = []
     for row in map(orjson.loads, path.read_bytes().splitlines()):
@@ -192,7 +192,8 @@ def _facts(cli, tmp_path, pack: str, text: str) -> dict[str, list[str]]:
     pf = tmp_path / "one.pf.jsonl"
     result = cli("corpus", path, "-p", pack, "--per-fact", pf, "-q", "-j", "1")
     assert result.exit_code == 0, result.stderr
-    return {r["id"]: [o["object"] for o in r["objects"]] for r in map(orjson.loads, pf.read_bytes().splitlines())}
+    rows = map(orjson.loads, pf.read_bytes().splitlines()[1:])  # past the header line
+    return {r["id"]: [o["object"] for o in r["objects"]] for r in rows}
 
 
 @pytest.mark.parametrize(
