@@ -327,6 +327,8 @@ def build_refs(path: str, options: RefsOptions) -> RefsResult:
     result = RefsResult(rows=[], layout="")
     seen: dict[str, str] = {}
     for where, row in iter_rows(path, options.format):
+        if layout is None and row.get("kind") == "hallu-audit/per-fact":
+            continue  # the header line of corpus --per-fact: what was counted, not a fact
         result.read += 1
         if layout is None:
             layout = detect_layout(set(row), options)

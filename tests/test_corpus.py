@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from tests.conftest import ROOT, read_per_fact
+from tests.conftest import ROOT, read_jsonl, read_per_fact
 
 COUNTRIES = {
     "France": ["Paris"],

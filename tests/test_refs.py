@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import read_jsonl
+from tests.conftest import read_jsonl, read_per_fact
 
 # SimpleQA's test set is a CSV with columns metadata, problem, answer; metadata is a Python-literal
 # dict with topic, answer_type and urls (as in its documentation).
@@ -87,7 +87,7 @@ def test_popqa_layout_reads_json_list_columns(cli, tmp_path):
     corpus.write_text(json.dumps({"text": "Nairobi City is the capital of Kenya."}) + "\n")
     pf = tmp_path / "pf.jsonl"
     assert cli("corpus", corpus, "-f", out, "--per-fact", pf, "-q").exit_code == 0
-    assert {r["id"]: r["count"] for r in read_jsonl(pf)} == {"capital/kenya": 1, "occupation/george rankin": 0}
+    assert {r["id"]: r["count"] for r in read_per_fact(pf)} == {"capital/kenya": 1, "occupation/george rankin": 0}
 
 
 def test_parquet_with_a_column_mapping(cli, tmp_path):
