@@ -376,6 +376,7 @@ def refs(
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", autocompletion=_offer("auto", "csv", "tsv", "parquet", "jsonl"), help="auto (from the extension), csv, tsv, parquet or jsonl.")] = "auto",
     conflicts: Annotated[str, typer.Option("--conflicts", metavar="flag|drop", autocompletion=_offer("flag", "drop"), help="Per-fact sources: keep a prompt whose objects disagree with its majority object, flagged (conflict: true), or drop it.")] = "flag",
     drop_invalid: Annotated[bool, typer.Option("--drop-invalid", help="Leave out rows that fail validation (counted on stderr) instead of stopping at the first (exit 3).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Treat the warnings (a subject equal to or inside its object: sound to grade, unsound to count in a corpus) as errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
     """Build a reference table (the JSONL that corpus --facts and outputs --refs read) from a
@@ -399,7 +400,7 @@ def refs(
 
     with errors_to_exit_codes():
         options = RefsOptions(format=fmt, layout=layout, mapping=parse_map(mapping or []), relation=relation,
-                              conflicts=conflicts, drop_invalid=drop_invalid)  # fmt: skip
+                              conflicts=conflicts, drop_invalid=drop_invalid, strict=strict)  # fmt: skip
         result = build_refs(source, options)
         emit(result.to_jsonl(), output)
         if not quiet:
@@ -411,7 +412,13 @@ def refs(
             if invalid:
                 parts.append("left out " + ", ".join(f"{k} {v:,}" for k, v in sorted(invalid.items()))
                              + f"; first: {result.first_problem}")  # fmt: skip
+            if result.warnings:
+                parts.append(f"{len(result.warnings):,} kept with a warning")
             typer.echo("; ".join(parts), err=True)
+            for line in result.warnings[:5]:
+                typer.echo(f"hallu-audit: warning: {line}", err=True)
+            if len(result.warnings) > 5:
+                typer.echo(f"hallu-audit: warning: ... and {len(result.warnings) - 5:,} more", err=True)
 
 
 # -- predict -----------------------------------------------------------------------------------

@@ -68,6 +68,7 @@ class RefsOptions:
     relation: str | None = None  # a constant relation for sources without one
     conflicts: str = "flag"  # per-fact sources: flag | drop
     drop_invalid: bool = False  # drop rows that fail validation instead of stopping
+    strict: bool = False  # warnings (a subject equal to or inside its object) are errors too
 
 
 @dataclass
@@ -80,6 +81,8 @@ class RefsResult:
     dropped: Counter[str] = field(default_factory=Counter)
     conflicts: int = 0
     first_problem: str | None = None
+    # rows kept with a warning: "file:line: message", in input order
+    warnings: list[str] = field(default_factory=list)
 
     def to_jsonl(self) -> bytes:
         return b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for r in self.rows)
@@ -224,6 +227,12 @@ def _words(name: str) -> str:
     return " ".join(_WORDS.findall(normalize(name)))
 
 
+#: Problems that keep the row (with a warning) unless ``strict``: the fact is real ("Mexico" /
+#: "Mexico City") and grading it is sound, but counting it in a corpus is not (each mention of the
+#: object also names the subject).
+WARNINGS = frozenset({"subject equals object", "subject inside object"})
+
+
 def problems(fact: dict[str, Any]) -> list[tuple[str, str]]:
     """What is wrong with one row of the table, as (reason, message); empty when nothing is."""
     out = []
@@ -350,6 +359,9 @@ def build_refs(path: str, options: RefsOptions) -> RefsResult:
         fid = fact.get("id")
         if not found and fid in seen:
             found = [("duplicate id", f"duplicate id {fid!r} (also {seen[str(fid)]})")]
+        if found and not options.strict and all(reason in WARNINGS for reason, _ in found):
+            result.warnings.append(f"{where}: {found[0][1]}")
+            found = []
         if found:
             reason, message = found[0]
             if not options.drop_invalid:

@@ -111,8 +111,6 @@ def test_parquet_with_a_column_mapping(cli, tmp_path):
     [
         ({"subject": "France", "relation": "capital", "object": ""}, "empty object"),
         ({"subject": "", "relation": "capital", "object": "Paris"}, "empty subject and no question"),
-        ({"subject": "Monaco", "relation": "capital", "object": "Monaco"}, "subject equals object"),
-        ({"subject": "Panama", "relation": "capital", "object": "Panama City"}, "lies inside its object"),
         ({"subject": "France", "relation": "capital", "object": "?!"}, "normalises to nothing"),
         ({"subject": "France", "relation": "", "object": "Paris"}, "empty relation"),
         ({"subject": "Peru", "relation": "capital", "object": "Lima", "answer_type": "City"}, "answer_type 'city' is not one of"),
@@ -134,10 +132,29 @@ def test_validation_names_file_and_line(cli, tmp_path, row, problem):
     assert f"first: {src}:2:" in dropped.stderr
 
 
+@pytest.mark.parametrize(
+    ("row", "warning"),
+    [
+        ({"subject": "Monaco", "relation": "capital", "object": "Monaco"}, "subject equals object"),
+        ({"subject": "Panama", "relation": "capital", "object": "Panama City"}, "lies inside its object"),
+    ],
+)
+def test_subject_in_object_is_kept_with_a_warning(cli, tmp_path, row, warning):
+    # a real fact, sound to grade a model on, unsound to count in a corpus: kept, warned about
+    src = tmp_path / "facts.jsonl"
+    src.write_text(json.dumps({"subject": "France", "relation": "capital", "object": "Paris"}) + "\n" + json.dumps(row) + "\n")
+    result = cli("refs", src)
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == 2
+    assert f"hallu-audit: warning: {src}:2: " in result.stderr and warning in result.stderr
+    assert "1 kept with a warning" in result.stderr
+    strict = cli("refs", src, "--strict")
+    assert strict.exit_code == 3 and f"{src}:2: " in strict.stderr and warning in strict.stderr
+
+
 def test_csv_lines_count_quoted_newlines(cli, tmp_path):
     src = tmp_path / "facts.csv"
     src.write_text('subject,relation,object\n"Cote\nd\'Ivoire",capital,Yamoussoukro\nChad,capital,Chad\n')
-    result = cli("refs", src)
+    result = cli("refs", src, "--strict")
     assert result.exit_code == 3 and f"{src}:4: subject equals object" in result.stderr
 
 
