@@ -518,10 +518,11 @@ def make_counter(config_id: str, counter: str = "exact", seed: int = 1) -> FactC
     raise ConfigError(f"unknown counter {counter!r} (expected exact or sample:<max facts>)")
 
 
-def counter_from_bytes(data: bytes, source: str = "<bytes>") -> FactCounter:
+def counter_from_bytes(data: bytes | memoryview, source: str = "<bytes>") -> FactCounter:
     """Load an ``ExactCounter`` or a ``SampleCounter`` by its magic."""
-    if data[:8] == SampleCounter.MAGIC:
+    magic = bytes(data[:8])
+    if magic == SampleCounter.MAGIC:
         return SampleCounter.from_bytes(data, source)
-    if data[:8] == ExactCounter.MAGIC:
+    if magic == ExactCounter.MAGIC:
         return ExactCounter.from_bytes(data, source)
     raise FormatError("not a hallu-audit counter (bad magic)", path=source)

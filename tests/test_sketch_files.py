@@ -399,3 +399,23 @@ def test_random_json_values_give_a_result_or_exit_3(files, name, data) -> None:
     except orjson.JSONEncodeError:
         return
     _read(raw)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["exact", "sample"]), st.lists(mutation, min_size=1, max_size=4), st.booleans())
+def test_counters_alone_give_a_counter_or_exit_3(files, name, muts, reseal) -> None:
+    """The counter formats on their own (``counter_from_bytes``), mutated and, past the checksum,
+    resealed: a counter whose stats can be computed, or a FormatError."""
+    from audit.sketch import counter_from_bytes
+
+    raw = split_partial(files[name].read_bytes())["counter"]
+    data = _mutate(raw[:-4] if reseal else raw, muts)
+    if reseal:
+        data += struct.pack("<I", zlib.crc32(data))
+    try:
+        counter = counter_from_bytes(data, "c.bin")
+    except FormatError as exc:
+        assert exc.exit_code == ExitCode.BAD_INPUT and "\n" not in str(exc)
+        return
+    for rel in [None, *counter.relations()]:
+        counter.stats(rel)
