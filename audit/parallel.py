@@ -620,6 +620,10 @@ def run_corpus(
                        inputs)
 
 
+#: The signals that stop a parallel run (the parent stops its workers first).
+_STOP_SIGNALS = {2, 15}  # SIGINT, SIGTERM (numbered so that importing stays cheap)
+
+
 class _Stop(BaseException):
     """SIGTERM or SIGINT reached the parent while workers ran (a BaseException: nothing may
     swallow it)."""
@@ -633,6 +637,8 @@ def _worker_init(parent: int) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):  # blocked by the parent's submit while it forked
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
     os.close(devnull)
@@ -683,23 +689,26 @@ class _LocalPool:
         self._procs: dict[int, Any] = {}
         self._handlers: dict[int, Any] = {}
         self._signal = 0
-        self._submitting = False
 
     def _on_signal(self, signum: int, frame: Any) -> None:
         self._signal = signum
-        # submit forks the workers, and Python ignores (and prints) what a handler raises in
-        # its fork hooks: there the signal waits for submit to return
-        if not self._submitting:
-            raise _Stop(signum)
+        raise _Stop(signum)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        self._submitting = True
+        import signal
+
+        # submit may fork a worker. SIGINT and SIGTERM wait until it has: Python ignores what a
+        # handler raises inside its fork hooks, and a new worker must not run the parent's
+        # handler before its own are set (it unblocks them then, in _worker_init)
+        block = hasattr(signal, "pthread_sigmask")
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if block else None
         try:
             future = self._pool.submit(fn, *args)
+            # remember the processes: a broken pool forgets them, and their exit codes say why
+            self._procs.update(getattr(self._pool, "_processes", None) or {})
         finally:
-            self._submitting = False
-        # remember the processes: a broken pool forgets them, and their exit codes say why
-        self._procs.update(getattr(self._pool, "_processes", None) or {})
+            if old is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came is raised here
         if self._signal:
             raise _Stop(self._signal)
         return future

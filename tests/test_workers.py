@@ -144,3 +144,15 @@ def test_workers_die_with_a_killed_parent(big) -> None:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         proc.stderr.close()
+
+
+def test_ctrl_c_to_the_process_group_is_one_line(big) -> None:
+    """A terminal's Ctrl-C sends SIGINT to every process of the group: the workers leave it to
+    the parent, which stops them and says so once (no worker traceback)."""
+    proc, parent, workers = _start(big, shell_pipe=False)
+    os.killpg(parent, signal.SIGINT)
+    out, err = _finish(proc)
+    assert proc.returncode == 130 and err == "hallu-audit: interrupted\n", (proc.returncode, err)
+    assert out == b""
+    time.sleep(0.2)
+    assert _alive(workers) == []
