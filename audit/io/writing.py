@@ -84,6 +84,15 @@ def resolve(path: str) -> Target:
 
 
 def _umask_mode() -> int:
+    """The mode ``open`` gives a new file: 0666 less the umask (read without changing it where
+    Linux says it, since setting it twice races with other threads creating files)."""
+    try:
+        with open("/proc/self/status", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return 0o666 & ~mask
