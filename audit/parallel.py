@@ -50,6 +50,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
+import re
 import struct
 import sys
 from collections import deque
@@ -225,11 +226,18 @@ class PartialFile:
             r.list_(item, f"input {i}", 2)
             inputs.append([r.str_(item[0], f"input {i} id"), r.str_(item[1], f"input {i} path")])
         sources = [r.str_(x, "source") for x in r.list_(h["sources"], "sources")]
+        if len(inputs) != len(sources):
+            r.fail(f"{len(inputs)} input ids for {len(sources)} sources")
+        for i, (iid, _) in enumerate(inputs):
+            if not _INPUT_ID.fullmatch(iid):
+                r.fail(f"input {i} id {iid[:40]!r} is not an input id")
         read = ReadStats(r.int_(h["documents"], "documents"), r.int_(h["bytes"], "bytes"))
         for reason, tally in r.dict_(h["bad"], "bad").items():
             count, examples = r.list_(tally, f"bad {reason!r}", 2)
             examples = [r.str_(e, "bad record example") for e in r.list_(examples, "examples")]
             read.bad[reason] = BadTally(r.int_(count, f"bad {reason!r} count", lo=1), examples)
+            if len(examples) > count:
+                r.fail(f"bad {reason!r}: more examples than records")
         tokens = r.optional(h["tokens"], r.int_, "tokens")
         duplicates = r.int_(h["duplicates"], "duplicates", hi=read.documents)
         objects: dict[str, dict[str, tuple[int, str]]] = {}
@@ -259,6 +267,9 @@ class PartialFile:
         partial = CorpusPartial(cid, counter, read, tokens, objects, distinct, duplicates)
         return cls(config, partial, sources, refs["reference_facts"], refs["reference_objects"], tokenizer, inputs)
 
+
+#: ``input_id`` (32 hex digits) or ``content_id`` ("stream-" and 32 hex digits).
+_INPUT_ID = re.compile(r"(?:stream-)?[0-9a-f]{32}")
 
 _HEADER_KEYS = {
     "config", "inputs", "sources", "documents", "bytes", "bad", "tokens", "duplicates", "objects",
