@@ -167,6 +167,8 @@ def test_two_outputs_on_one_file_are_refused(cli, tmp_path):
     result = corpus(cli, "-o", tmp_path / "x.json", "--per-fact", tmp_path / "x.json")
     assert result.exit_code == 2 and "--per-fact" in result.stderr
     assert not (tmp_path / "x.json").exists()
+    result = corpus(cli, "-o", "-", "--per-fact", "/dev/stdout")
+    assert result.exit_code == 2 and "stdout" in result.stderr and result.stdout == ""
 
 
 @pytest.mark.parametrize("option", ["--per-fact", "--sketch-out", "-o"])

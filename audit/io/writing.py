@@ -126,6 +126,12 @@ def check_outputs(outputs: Mapping[str, str | None], inputs: Iterable[str] = ())
             raise OutputPathError("empty path", option=option, path=path)
         target = resolve(path)
         if target.kind == "fd":
+            stream = f"fd:{target.fd}"
+            if stream in seen:
+                where = {"fd:1": "stdout", "fd:2": "stderr"}.get(stream, f"file descriptor {target.fd}")
+                message = f"{seen[stream]} also writes to {where}: give one a FILE"
+                raise OutputPathError(message, option=option, path=path)
+            seen[stream] = option
             continue
         if os.path.isdir(path):
             raise OutputPathError(f"{path!r} is a folder, not a file", option=option, path=path)
