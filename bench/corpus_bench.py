@@ -136,7 +136,8 @@ def measure(cmd: list[str], pin: bool, tree: Path = ROOT) -> tuple[float, int]:
         cmd = ["taskset", "-c", "0", *cmd]
     env = {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    # run in the tree: `python -m` puts the working folder first on sys.path
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=tree)
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - t
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -182,7 +183,7 @@ def main() -> None:
     args = ap.parse_args()
     trees = [("", ROOT)] + ([("baseline", Path(args.baseline).resolve())] if args.baseline else [])
     pin = args.cores == "1" and shutil.which("taskset") is not None
-    folder = Path(args.keep or tempfile.mkdtemp(prefix="hallu-bench-"))
+    folder = Path(args.keep or tempfile.mkdtemp(prefix="hallu-bench-")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     print(f"# corpus_bench: whole CLI as a subprocess, {'one core (taskset -c 0)' if pin else 'all cores'}, "
           f"{os.cpu_count()} cores on the machine, {args.repeat} repeat(s)")  # fmt: skip
