@@ -119,6 +119,9 @@ def name_keys(name: str) -> list[str]:
         return []
     if len(words) == 1:
         return [words[0]]
+    if len(words) == 2:  # most names: the same keys as the general case, made directly
+        a, b = words
+        return list(dict.fromkeys((view, f"{a} {b}", f"{a}  {b}")))
     variants = [view]
     if len(words) <= MAX_GAP_WORDS:
         for gaps in itertools.product((" ", "  "), repeat=len(words) - 1):
