@@ -250,9 +250,8 @@ class Grader:
                     if it.status != _OTHER or not wrong_type(it.text, answer[it.end : it.end + 30], m.semantic())
                 ]
             if any(it.status == _HIT for it in items) and m.ref_in_context():
-                context = m.excluded()
-                slot = find_slot(answer, context)
-                if slot is not None and slot.restated_end and not restates(answer, slot, context):
+                slot = find_slot(answer, m.excludes)
+                if slot is not None and slot.restated_end and not restates(answer, slot, m.excludes):
                     a, b = slot.restated_start, slot.restated_end
                     items = [it for it in items if it.status != _HIT or not (a <= it.start < b)]
         elif kind == "number" and not m.percent():
@@ -274,10 +273,10 @@ class Grader:
         )
         if not can_echo and (pm is not None or m.kind != "name"):
             return (ABSTAINED, self._labels[pm.lastgroup or ""], pm.group(0)) if pm else _NO_CANDIDATE
-        slot = find_slot(answer, m.excluded())
+        slot = find_slot(answer, m.excludes)
         if slot is not None and can_echo:
             copied = self._copied_values(m, answer, slot)
-            echoed = echo(answer, slot, m.subject_words(), m.excluded(), copied)
+            echoed = echo(answer, slot, m.subject_words(), m.excludes, copied)
             if echoed is not None:
                 return INCORRECT, "echo", echoed
             if m.kind in ("year", "date") and slot.restated_end:
@@ -289,7 +288,7 @@ class Grader:
             return ABSTAINED, self._labels[pm.lastgroup or ""], pm.group(0)
         if slot is not None and m.kind == "name":
             short = len(slot.toks) <= SHORT_TOKENS
-            span = noun_phrase(answer, slot, m.excluded(), short)
+            span = noun_phrase(answer, slot, m.excludes, short)
             s, e = span or (0, 0)
             if span is not None and not wrong_type(answer[s:e], answer[e : e + 30], m.semantic()):
                 toks = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(answer, span[0], span[1])]
@@ -542,7 +541,7 @@ class Grader:
                     lo = loose(sm.group())
                     if lo in m.names:
                         items.append(_Item(s, e, _HIT, sm.group()))
-                    elif not all(w in m.excluded() for w in lo.split()):  # "M1" of "M1 Abrams"
+                    elif not all(m.excludes(w) for w in lo.split()):  # "M1" of "M1 Abrams"
                         items.append(_Item(s, e, _OTHER, sm.group()))
         items.sort(key=lambda it: it.start)
         return items

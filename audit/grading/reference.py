@@ -233,22 +233,22 @@ class _MatchInfo:
         """Whether a reference name occurs in the subject, question or relation (then a copy of
         the question in the answer holds it without answering)."""
         if self._ref_in_ctx is None:
-            raw = self._context()
-            low = raw.lower()
-            if raw.isascii() and "'" not in raw and not any(n.split(" ", 1)[0] in low for n in self.names):
-                self._ref_in_ctx = False  # loose(raw)'s words are substrings of raw.lower()
-            else:
-                ctx = " " + loose(raw) + " "
-                self._ref_in_ctx = any(" " + n + " " in ctx for n in self.names)
+            # every word of a name in the context is a context word: the cheap test first
+            found = any(all(self.excludes(w) for w in n.split()) for n in self.names)
+            if found:
+                ctx = " " + loose(self._context()) + " "
+                found = any(" " + n + " " in ctx for n in self.names)
+            self._ref_in_ctx = found
         return self._ref_in_ctx
 
     def shape(self) -> re.Pattern[str] | None:
         """For a name with digits (a code or version: "MP-22", "1.2.1", "Apollo 11"), a regex
         of strings written the same way: letters for letters, digits for digits."""
         if self._shape is False:
-            obj = self.fact.object.strip().strip(_OUTER_PUNCT)
+            obj = self.fact.object
             rx = None
             if self.kind == "name" and _DIGIT.search(obj) and len(obj) <= 40:
+                obj = obj.strip().strip(_OUTER_PUNCT)
                 body = "".join(
                     r"\d+" if part[0].isdigit() else r"[^\W\d_]+" if part[0].isalpha() else re.escape(part)
                     for part in re.findall(r"\d+|[^\W\d_]+|[\W_]+", obj)

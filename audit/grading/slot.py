@@ -20,7 +20,7 @@ The slot decides three things the candidate scan cannot:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from audit.grading.names import _APOSTROPHES, _ASCII_TOKEN, _PARTICLES, _TOKEN, STOP_WORDS, _lo, _words
@@ -133,6 +133,8 @@ def wrong_type(text: str, following: str, semantic: str) -> bool:
 
 
 Token = tuple[str, int, int]  # (lowercased word, start, end)
+#: Whether a (lowercased) word is one of the subject, question or relation.
+InContext = Callable[[str], bool]
 
 
 def tokens(text: str) -> list[Token]:
@@ -177,10 +179,10 @@ def _statements(answer: str) -> Iterable[tuple[int, int]]:
         yield start, len(answer)
 
 
-def find_slot(answer: str, context: frozenset[str]) -> Slot | None:
+def find_slot(answer: str, context: InContext) -> Slot | None:
     """The slot of ``answer``, or None.
 
-    ``context``: the words of the subject, the question and the relation. A restated part is
+    ``context``: whether a word is one of the subject, the question or the relation. A restated part is
     the text before the first copula of a sentence, when every word of it is a context word
     or a stop word; the slot runs from the copula to the end of that sentence. Failing that, a
     short answer is all slot (no restated part: 0). Questions ("What is the capital of
@@ -191,7 +193,7 @@ def find_slot(answer: str, context: frozenset[str]) -> Slot | None:
         toks = [t for t in every if s <= t[1] and t[2] <= e]
         for i, (lo, _, end) in enumerate(toks):
             if lo in _COPULAS or lo == "s" and i and toks[i - 1][0] in _CLITIC_HOSTS:
-                if i and all(t in context or t in STOP_WORDS or t in _PARTICLES or t == "s" for t, _, _ in toks[:i]):
+                if i and all(context(t) or t in STOP_WORDS or t in _PARTICLES or t == "s" for t, _, _ in toks[:i]):
                     return Slot(toks[i - 1][2], end, e, s, every)
                 break
     if len(every) <= SHORT_TOKENS and "?" not in answer:
@@ -206,18 +208,18 @@ def value_phrase(answer: str, slot: Slot) -> tuple[int, int]:
     return s, (m.start() if m else e)
 
 
-def restates(answer: str, slot: Slot, context: frozenset[str]) -> bool:
+def restates(answer: str, slot: Slot, context: InContext) -> bool:
     """Whether the slot's value phrase only restates the question ("Djibouti is the capital of
     Djibouti": the value stands before the copula, not in the slot)."""
     s, e = value_phrase(answer, slot)
-    return all(t in context or t in STOP_WORDS or t in _PARTICLES for t, _, _ in slot.words(s, e))
+    return all(context(t) or t in STOP_WORDS or t in _PARTICLES for t, _, _ in slot.words(s, e))
 
 
 def echo(
     answer: str,
     slot: Slot,
     subject: frozenset[str],
-    filler: frozenset[str],
+    filler: InContext,
     copied: Iterable[tuple[int, int]] = (),
 ) -> str | None:
     """The echoed text when the slot's value phrase is the subject: it opens (after "a", "the",
@@ -249,13 +251,13 @@ def echo(
         return None  # "a city in Lesotho", "in France": the subject is no value there
     for lo, ts, te in toks[1:]:
         copy = any(a <= ts and te <= b for a, b in spans)
-        if not (copy or lo in subject or lo in STOP_WORDS or lo in _PARTICLES or lo in filler):
+        if not (copy or lo in subject or lo in STOP_WORDS or lo in _PARTICLES or filler(lo)):
             return None
     return answer[toks[0][1] : toks[-1][2]]
 
 
 def noun_phrase(
-    answer: str, slot: Slot, context: frozenset[str], short: bool
+    answer: str, slot: Slot, context: InContext, short: bool
 ) -> tuple[int, int] | None:
     """The span of the noun phrase a slot names ("a bear" -> "bear"), or None.
 
@@ -279,7 +281,7 @@ def noun_phrase(
         j += 1
     if j == i or j - i > 4:
         return None
-    if any(t in _CATEGORY or t in context for t, _, _ in toks[i:j]):
+    if any(t in _CATEGORY or context(t) for t, _, _ in toks[i:j]):
         return None
     if any(not answer[s:e].islower() for _, s, e in toks[i:j]):
         return None  # capitalised words are names, found (or dropped) by the name scan
