@@ -67,7 +67,17 @@ from audit.grading.phrases import (
     _compile_phrases,
 )
 from audit.grading.reference import _MatchInfo
-from audit.grading.slot import SHORT_TOKENS, Slot, echo, find_slot, noun_phrase, restates, value_phrase, wrong_type
+from audit.grading.slot import (
+    SHORT_TOKENS,
+    YEAR_POSITION,
+    Slot,
+    echo,
+    find_slot,
+    noun_phrase,
+    restates,
+    value_phrase,
+    wrong_type,
+)
 from audit.normalize import normalize
 
 
@@ -280,10 +290,9 @@ class Grader:
             if echoed is not None:
                 return INCORRECT, "echo", echoed
             if m.kind in ("year", "date") and slot.restated_end:
-                s, e = value_phrase(answer, slot)
-                for ns, ne, _ in iter_numbers(answer[s:e]):
-                    if not any(a <= s + ns and s + ne <= b for a, b in copied):
-                        return INCORRECT, "wrong-value", answer[s + ns : s + ne]
+                found = self._slot_number(answer, slot, copied)
+                if found is not None:
+                    return INCORRECT, "wrong-value", found
         if pm is not None:
             return ABSTAINED, self._labels[pm.lastgroup or ""], pm.group(0)
         if slot is not None and m.kind == "name":
@@ -300,6 +309,25 @@ class Grader:
                     return ABSTAINED, "incomplete", it.text
                 return INCORRECT, "wrong-value", it.text
         return _NO_CANDIDATE
+
+    def _slot_number(self, answer: str, slot: Slot, copied: list[tuple[int, int]]) -> str | None:
+        """A number standing where the year of a year or date question stands ("Copernicus was
+        born in 19.69"): right after the copula, or after "in", "around" and the like; not one
+        copied from the question, nor the day of a day and month ("on the 3rd of March")."""
+        s, e = value_phrase(answer, slot)
+        text = answer[s:e]
+        if not _DIGIT.search(text):
+            return None
+        in_dates = [(a, b) for a, b, _ in iter_dates(text)]
+        for ns, ne, _ in iter_numbers(text):
+            if any(a <= s + ns and s + ne <= b for a, b in copied) or any(a < ne and ns < b for a, b in in_dates):
+                continue
+            before = text[:ns].split()
+            if _DURATION.match(text, ne):
+                continue  # "born 3 years before Luther": a span of time, not a year
+            if not before or before[-1].lower().strip(".,") in YEAR_POSITION:
+                return answer[s + ns : s + ne]
+        return None
 
     def _copied_values(self, m: _MatchInfo, answer: str, slot: Slot) -> list[tuple[int, int]]:
         """Spans of the numbers (or dates) in the slot that the question or subject holds."""
@@ -656,6 +684,7 @@ class Grader:
 
 
 _CITY_QUESTION = re.compile(r"capital|city", re.I)
+_DURATION = re.compile(r"\s*(?:years?|months?|weeks?|days?|decades?|centur(?:y|ies)|hours?)\b", re.I)
 
 
 def _same_settlement(m: _MatchInfo, los: list[str], extra: list[int], first_hit: int) -> bool:

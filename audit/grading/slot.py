@@ -80,11 +80,21 @@ _DEMONYMS = _words(
     romanian bulgarian ukrainian belgian austrian portuguese brazilian argentine argentinian
     chilean peruvian colombian venezuelan canadian australian egyptian african european asian
     latin celtic roman byzantine ottoman soviet slavic nordic basque catalan jewish muslim
-    christian catholic buddhist hindu kurdish filipino vietnamese malay indonesian iranian
+    catholic buddhist hindu kurdish filipino vietnamese malay indonesian iranian
     iraqi israeli saudi afghan pakistani bangladeshi nepali tibetan mongolian kazakh uzbek
     """
 )
 _DEMONYM_ENDING = re.compile(r"(?:ian|ean|ese|ish)$")
+#: Nouns of what a person is, after which a nationality adjective stands ("an Italian painter").
+_ROLES = _words(
+    """
+    painter artist writer poet novelist composer musician singer actor actress scientist
+    physicist chemist biologist mathematician philosopher politician leader general explorer
+    architect engineer inventor ruler emperor monarch saint scholar author citizen national
+    """
+)
+#: Words before a number that put it where a year stands ("born in 19.69", "was 14.73").
+YEAR_POSITION = _words("in on around circa about approximately c year born is was")
 #: A question or relation that asks for a place, or for a person (when there is no answer_type).
 _PLACE_WORDS = re.compile(
     r"\b(?:capital|city|cities|town|village|country|birthplace|place|location|headquarters"
@@ -125,9 +135,10 @@ def wrong_type(text: str, following: str, semantic: str) -> bool:
         w = words[0]
         if w in _DEMONYMS:
             return True
-        # an adjective before a lower-case noun: "a Moroccan city", "the Venetian painter"
-        nxt = following.lstrip()
-        if _DEMONYM_ENDING.search(w) and nxt[:1].islower() and nxt.split(" ", 1)[0] not in STOP_WORDS:
+        # an adjective before a noun of a place or a person: "a Moroccan city", "the Venetian
+        # painter" (before any other word it may be a name: "Damian won")
+        nxt = following.lstrip().split(" ", 1)[0].rstrip(".,;:!?").lower()
+        if _DEMONYM_ENDING.search(w) and (nxt in _CATEGORY or nxt in _ROLES):
             return True
     return False
 
