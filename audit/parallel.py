@@ -81,12 +81,12 @@ MIN_PARALLEL_BYTES = 16 << 20
 
 # -- the partial-result file ---------------------------------------------------------------------
 #: Bytes read from each end of an input for its ``input_id``.
-ID_BYTES = 1 << 20
+ID_BYTES = 64 << 10
 
 
 def input_id(source: Source) -> str | None:
     """What identifies one input's content, so that ``merge`` can refuse to count it twice:
-    BLAKE2b-128 of its size and its first and last MiB (all of it when smaller), as 32 hex
+    BLAKE2b-128 of its size and its first and last 64 KiB (all of it when smaller), as 32 hex
     digits. The same file under another name or on another machine has the same id. ``None``
     for what cannot be read twice (stdin, a pipe): ``run_corpus`` then names the content
     counted instead (``content_id``)."""
