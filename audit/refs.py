@@ -322,6 +322,17 @@ def _from_per_fact(row: dict[str, Any], options: RefsOptions) -> dict[str, Any] 
     return fact
 
 
+def _absent_columns(row: dict[str, Any], mapping: dict[str, str]) -> str:
+    """``; no column 'X' (--map F=X) in this row, which has: ...`` for each ``--map`` column the
+    row lacks, so that a misspelt column is named rather than reported as an empty field."""
+    absent = [f"{column!r} (--map {name}={column})" for name, column in mapping.items()
+              if column not in row and column.partition(".")[0] not in row]  # fmt: skip
+    if not absent:
+        return ""
+    has = ", ".join(sorted(map(str, row))[:12])
+    return f"; no column {', '.join(absent)} in this row, which has: {has}"
+
+
 def build_refs(path: str, options: RefsOptions) -> RefsResult:
     """Read ``path``, convert and validate every row, and return the sorted table.
 
@@ -365,7 +376,8 @@ def build_refs(path: str, options: RefsOptions) -> RefsResult:
         if found:
             reason, message = found[0]
             if not options.drop_invalid:
-                raise InputError(f"{message} (--drop-invalid leaves such rows out)", path=where)
+                hint = _absent_columns(row, options.mapping) or " (--drop-invalid leaves such rows out)"
+                raise InputError(f"{message}{hint}", path=where)
             result.first_problem = result.first_problem or f"{where}: {message}"
             result.dropped[reason] += 1
             continue

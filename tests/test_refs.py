@@ -192,3 +192,22 @@ def test_pattern_run_to_reference_table_to_graded_model(cli, tmp_path):
     assert doc["overall"]["n"] == 3 and doc["overall"]["accuracy"] == pytest.approx(2 / 3)
     assert doc["per_fact"]["facts_with_counts"] == 3
     assert doc["per_fact"]["buckets"]["1"]["n"] == 1 and doc["per_fact"]["buckets"]["1"]["accuracy"] == 0.0
+
+
+def test_a_mapped_column_that_is_not_there_is_named(cli, tmp_path):
+    # A misspelt --map column used to be reported as "empty subject" with advice to drop the
+    # rows; the error names the column that is not there and the columns that are.
+    src = tmp_path / "kb.csv"
+    src.write_text("country,capital\nKenya,Nairobi\nPeru,Lima\n")
+    out = tmp_path / "refs.jsonl"
+    out.write_text("keep me\n")
+    result = cli("refs", src, "--map", "subject=nation", "--map", "object=capital", "--relation", "capital", "-o", out)
+    assert result.exit_code == 3 and result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"hallu-audit: error: {src}:2: empty subject")
+    assert "no column 'nation' (--map subject=nation) in this row, which has: capital, country" in result.stderr
+    assert "--drop-invalid" not in result.stderr
+    assert out.read_text() == "keep me\n"
+    # a column that is there but empty in one row is still that row's problem
+    src.write_text("country,capital\nKenya,Nairobi\n,Lima\n")
+    empty = cli("refs", src, "--map", "subject=country", "--map", "object=capital", "--relation", "capital")
+    assert empty.exit_code == 3 and f"{src}:3: empty subject" in empty.stderr and "no column" not in empty.stderr
