@@ -41,6 +41,7 @@ from audit.errors import ConfigError, FormatError, InputError, OptionError
 
 REPORT_KIND = "hallu-audit/corpus-report"
 PREDICTION_KIND = "hallu-audit/prediction"
+OUTPUTS_KIND = "hallu-audit/outputs-report"
 SCHEMA = 1
 #: Counts and answer numbers are 64-bit: a report with N = 1e300 is corrupt, not a corpus.
 MAX_COUNT = (1 << 63) - 1
@@ -206,6 +207,13 @@ def calibration_from_outputs(data: bytes, source: str = "<outputs report>") -> f
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise InputError(f"not a JSON outputs report ({exc.msg})", path=source) from None
+    kind = doc.get("kind") if isinstance(doc, dict) else None
+    if kind is not None and kind != OUTPUTS_KIND:
+        raise InputError(
+            f"not an outputs report (kind {kind!r}, expected {OUTPUTS_KIND!r}); "
+            "--calibration-from reads the report of outputs --json or -o",
+            path=source,
+        )
     cal = doc.get("calibration") if isinstance(doc, dict) else None
     delta = cal.get("delta") if isinstance(cal, dict) else None
     if delta is None:

@@ -328,6 +328,10 @@ def test_cli_calibration(cli, tmp_path) -> None:
     assert bad.exit_code == 3 and "no calibration.delta" in bad.stderr
     both = cli("predict", path, "--calibration", "0.1", "--calibration-from", graded)
     assert both.exit_code == 2
+    # the corpus report given where the graded report belongs: named as what it is
+    mixed = cli("predict", path, "--calibration-from", path)
+    assert mixed.exit_code == 3 and mixed.stderr.count("\n") == 1
+    assert f"{path}: not an outputs report (kind 'hallu-audit/corpus-report'" in mixed.stderr
 
 
 def test_cli_confidence(cli, tmp_path) -> None:
