@@ -702,7 +702,7 @@ def outputs(
 @app.command(no_args_is_help=True)
 def report(
     inputs: Annotated[list[str], typer.Argument(metavar="REPORT.json", help="A corpus report, a prediction and graded reports (outputs --json), in any number and order: told apart by their kind.", show_default=False)],
-    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the HTML to FILE, atomically (default: stdout).")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the HTML to FILE, atomically (default: stdout, unless it is a terminal).")] = None,
     title: Annotated[str, typer.Option(metavar="TEXT", help="Title of the page.")] = "hallu-audit report",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
 ) -> None:
@@ -723,6 +723,12 @@ def report(
     """
     from audit.html_report import load_inputs, render_html
 
+    if output is None and sys.stdout.isatty():
+        raise typer.BadParameter(
+            "the page is about 5 MB of HTML, too much for a terminal: give -o FILE "
+            "(or redirect stdout, or -o - to print it anyway)",
+            param_hint="'--output'",
+        )
     check_outputs({"--output": output}, inputs)
     with errors_to_exit_codes():
         page = render_html(load_inputs(inputs), title=title)

@@ -241,3 +241,26 @@ def _complete(*words: str) -> list[str]:
 )
 def test_completion_offers_values(words: tuple[str, ...], expected: list[str]) -> None:
     assert _complete(*words) == expected
+
+
+def test_report_does_not_pour_its_page_into_a_terminal(tmp_path) -> None:
+    # `report X.json` without -o on a terminal used to print 5 MB of HTML into it.
+    import pty
+
+    corpus = tmp_path / "report.json"
+    run = subprocess.run([sys.executable, "-m", "audit.cli", "corpus", str(SAMPLE), "-f", str(CAPITALS),
+                          "-o", str(corpus), "-q", "-j", "1"], cwd=ROOT, capture_output=True)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    leader, follower = pty.openpty()
+    try:
+        tty = subprocess.run([sys.executable, "-m", "audit.cli", "report", str(corpus)], cwd=ROOT,
+                             stdout=follower, stderr=subprocess.PIPE, text=True, timeout=60)  # fmt: skip
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert tty.returncode == 2
+    assert "give -o FILE" in tty.stderr and "Traceback" not in tty.stderr
+    # a pipe, or -o FILE, still gets the page
+    piped = subprocess.run([sys.executable, "-m", "audit.cli", "report", str(corpus), "-q"], cwd=ROOT,
+                           capture_output=True, timeout=60)  # fmt: skip
+    assert piped.returncode == 0 and piped.stdout.startswith(b"<!DOCTYPE html>")
