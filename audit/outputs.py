@@ -271,6 +271,9 @@ class Graded:
     confidence: array = field(default_factory=lambda: array("d"))
     confidence_grade: array = field(default_factory=lambda: array("b"))
     buckets: dict[str, Counts] | None = None
+    #: the fields of the first row that had no answer (or no id and no question), for the error
+    #: of a run that graded nothing: a misnamed field shows there
+    first_bad_fields: tuple[str, ...] = ()
 
 
 def _first(row: dict, name: str | None, names: tuple[str, ...]) -> Any:
@@ -345,6 +348,7 @@ def grade_outputs(
                 answer = _first(row, answer_field, ANSWER_FIELDS)
             if answer is None:
                 bad("no_answer", line_no, "row has no answer field (or it is null)")
+                out.first_bad_fields = out.first_bad_fields or tuple(sorted(map(str, row)))
                 continue
             if not isinstance(answer, str):
                 if isinstance(answer, (int, float)) and not isinstance(answer, bool):
@@ -368,6 +372,7 @@ def grade_outputs(
                 question = _first(row, question_field, QUESTION_FIELDS)
                 if not isinstance(question, str):
                     bad("no_id", line_no, "row has no id and no question to match")
+                    out.first_bad_fields = out.first_bad_fields or tuple(sorted(map(str, row)))
                     continue
                 key = _question_key(question)
                 by_question = index.by_question
@@ -746,6 +751,7 @@ class OutputsReport:
 
     data: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    first_bad_fields: tuple[str, ...] = ()  # not in the JSON: see Graded.first_bad_fields
 
     @property
     def passed(self) -> bool:
@@ -766,8 +772,20 @@ class OutputsReport:
             return None
         bad = rows["bad"]["by_reason"]
         why = "; ".join(f"{r}: {t['count']:,}" for r, t in bad.items()) or "no rows"
+        hint = ""
+        if self.first_bad_fields:
+            fields = self.data["config"]["fields"]
+
+            def names(*kinds: str) -> str:
+                return ", ".join(n for k in kinds for n in ([fields[k]] if isinstance(fields[k], str) else fields[k]))
+
+            looked = [f"{names('answer')} (--answer-field)"] if "no_answer" in bad else []
+            if "no_id" in bad:
+                looked.append(f"{names('id', 'question')} (--id-field, --question-field)")
+            hint = (f"; looked for {' and for '.join(looked)}, and the first such row has: "
+                    f"{', '.join(self.first_bad_fields[:12])}")  # fmt: skip
         return InputError(
-            f"no answer could be graded ({rows['read']:,} rows read; {why})",
+            f"no answer could be graded ({rows['read']:,} rows read; {why}){hint}",
             path=self.data["inputs"]["outputs"],
         )
 
@@ -933,7 +951,7 @@ def audit_outputs(
     data["gates"] = evaluate_gates(overall, gates, base_doc, coverage)
     data["passed"] = all(g["passed"] for g in data["gates"])
     _finite(data)
-    return OutputsReport(data, _join_warnings(graded, per_fact, named, pred_doc, predicted))
+    return OutputsReport(data, _join_warnings(graded, per_fact, named, pred_doc, predicted), graded.first_bad_fields)
 
 
 def _grade_to_file(

@@ -127,6 +127,28 @@ def test_nothing_graded_fails_every_gate_and_exits_3(cli, tmp_path: Path) -> Non
     assert res.exit_code == 3 and "no answer could be graded (0 rows read; no rows)" in res.stderr
 
 
+def test_nothing_graded_for_a_misnamed_field_names_the_fields(cli, tmp_path: Path) -> None:
+    # The answers are in "text": the error says which fields were looked for and which the rows
+    # have, instead of only "no_answer: 2".
+    rows = [{"id": "capital/france", "text": "Paris"}, {"id": "capital/peru", "text": "Lima"}]
+    answers = _write(tmp_path / "answers.jsonl", rows)
+    res = cli("outputs", answers, "-r", REFS, "-q")
+    assert res.exit_code == 3 and res.stderr.count("\n") == 1
+    assert res.stderr == (
+        f"hallu-audit: error: {answers}: no answer could be graded (2 rows read; no_answer: 2); looked for "
+        "answer, response, output, prediction, completion (--answer-field), and the first such row has: id, text\n"
+    )
+    named = cli("outputs", answers, "-r", REFS, "-q", "--answer-field", "reply")
+    assert "looked for reply (--answer-field), and the first such row has: id, text" in named.stderr
+    assert cli("outputs", answers, "-r", REFS, "-q", "--answer-field", "text").exit_code == 0
+    no_id = _write(tmp_path / "no_id.jsonl", [{"q": "What is the capital of France?", "answer": "Paris"}])
+    res = cli("outputs", no_id, "-r", REFS, "-q")
+    assert res.exit_code == 3
+    looked = "looked for id, fact_id, qid, question_id, question, prompt, input (--id-field, --question-field)"
+    assert looked in res.stderr
+    assert res.stderr.endswith("the first such row has: answer, q\n")
+
+
 def test_skipped_rows_by_reason_in_markdown_and_junit(cli, tmp_path: Path) -> None:
     rows = _rows() + [{"id": "capital/atlantis", "answer": "x"}, {"answer": "no id"}]
     answers = _write(tmp_path / "a.jsonl", rows)
