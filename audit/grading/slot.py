@@ -171,14 +171,29 @@ class Slot:
     start: int
     end: int
     restated_start: int
-    toks: list[Token]
+    toks: list[Token]  # every word of the answer
+    #: end of the value phrase (``value_phrase``), its words, and the restated part's words
+    phrase_end: int
+    phrase: list[Token]
+    before: list[Token]
 
-    def words(self, start: int, end: int) -> list[Token]:
-        return [t for t in self.toks if start <= t[1] and t[2] <= end]
+    @classmethod
+    def make(cls, answer: str, toks: list[Token], restated: tuple[int, int], start: int, end: int) -> Slot:
+        m = _PHRASE_END.search(answer, start, end)
+        pe = m.start() if m else end
+        return cls(
+            restated[1], start, end, restated[0], toks, pe,
+            [t for t in toks if start <= t[1] and t[2] <= pe],
+            [t for t in toks if restated[0] <= t[1] and t[2] <= restated[1]],
+        )  # fmt: skip
 
 
 def _statements(answer: str) -> Iterable[tuple[int, int]]:
     """(start, end) of each sentence that is not a question."""
+    body = answer.rstrip(" \t.!")
+    if not ("." in body or "!" in body or "?" in answer or "\n" in body):
+        yield 0, len(answer)  # one statement: most answers
+        return
     start = 0
     for m in _SENTENCE_END.finditer(answer):
         if m.group().startswith(".") and _ABBREV_END.search(answer, max(0, m.start() - 5), m.start()):
@@ -201,29 +216,26 @@ def find_slot(answer: str, context: InContext) -> Slot | None:
     """
     every = tokens(answer)
     for s, e in _statements(answer):
-        toks = [t for t in every if s <= t[1] and t[2] <= e]
+        toks = every if s == 0 and e == len(answer) else [t for t in every if s <= t[1] and t[2] <= e]
         for i, (lo, _, end) in enumerate(toks):
             if lo in _COPULAS or lo == "s" and i and toks[i - 1][0] in _CLITIC_HOSTS:
-                if i and all(context(t) or t in STOP_WORDS or t in _PARTICLES or t == "s" for t, _, _ in toks[:i]):
-                    return Slot(toks[i - 1][2], end, e, s, every)
+                if i and all(t in STOP_WORDS or t in _PARTICLES or t == "s" or context(t) for t, _, _ in toks[:i]):
+                    return Slot.make(answer, every, (s, toks[i - 1][2]), end, e)
                 break
     if len(every) <= SHORT_TOKENS and "?" not in answer:
-        return Slot(0, 0, len(answer), 0, every)
+        return Slot.make(answer, every, (0, 0), 0, len(answer))
     return None
 
 
 def value_phrase(answer: str, slot: Slot) -> tuple[int, int]:
     """The part of the slot that can hold the value: up to the first clause or remark."""
-    s, e = slot.start, slot.end
-    m = _PHRASE_END.search(answer, s, e)
-    return s, (m.start() if m else e)
+    return slot.start, slot.phrase_end
 
 
 def restates(answer: str, slot: Slot, context: InContext) -> bool:
     """Whether the slot's value phrase only restates the question ("Djibouti is the capital of
     Djibouti": the value stands before the copula, not in the slot)."""
-    s, e = value_phrase(answer, slot)
-    return all(context(t) or t in STOP_WORDS or t in _PARTICLES for t, _, _ in slot.words(s, e))
+    return all(t in STOP_WORDS or t in _PARTICLES or context(t) for t, _, _ in slot.phrase)
 
 
 def echo(
@@ -238,12 +250,11 @@ def echo(
     the question for a question-only fact) or a value copied from the question (``copied``:
     their spans), and holds nothing else but stop words and ``filler`` (other words of the
     question and relation); else None."""
-    s, e = value_phrase(answer, slot)
-    toks = slot.words(s, e)
+    toks = slot.phrase
     if slot.restated_end and toks:
         # "El Salvador is the capital of El Salvador": the slot restates the question about the
         # subject, so what stands before the copula is the answer, and it is the subject
-        before = slot.words(slot.restated_start, slot.restated_end)
+        before = slot.before
         while before and before[0][0] in _DETERMINERS:
             before = before[1:]
         if (
@@ -276,8 +287,7 @@ def noun_phrase(
     that are not function words, and hold no category noun ("a beautiful city") or context
     word.
     """
-    s, e = value_phrase(answer, slot)
-    toks = slot.words(s, e)
+    toks = slot.phrase
     i = 0
     opened = short
     while i < len(toks) and toks[i][0] in _OPENERS:
@@ -292,7 +302,7 @@ def noun_phrase(
         j += 1
     if j == i or j - i > 4:
         return None
-    if any(t in _CATEGORY or context(t) for t, _, _ in toks[i:j]):
+    if any(t in _CATEGORY for t, _, _ in toks[i:j]) or any(context(t) for t, _, _ in toks[i:j]):
         return None
     if any(not answer[s:e].islower() for _, s, e in toks[i:j]):
         return None  # capitalised words are names, found (or dropped) by the name scan
