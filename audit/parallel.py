@@ -344,6 +344,14 @@ def read_partial_files(paths: Sequence[str]) -> PartialFile:
         if merged is None:
             merged = part
         else:
+            if part.config.id != merged.config.id:
+                # before the overlap check: the same file counted under other options is a
+                # config mismatch first (the fix is other options, not another file)
+                raise MergeError(
+                    f"cannot merge results of different configs ({merged.config.id} in {paths[0]}, "
+                    f"{part.config.id} here): make every part with the same corpus options",
+                    path=path,
+                )
             both = merged.overlap(part)
             if both is not None:
                 there = "" if both[1] == both[2] else f" as {both[1]} (the same content)"

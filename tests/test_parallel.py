@@ -145,6 +145,13 @@ def test_merge_refuses_mixed_configs_and_bad_files(cli, corpus, tmp_path) -> Non
         "--max-facts", "10")  # fmt: skip
     r = cli("merge", a, b, "--json")
     assert r.exit_code == 3 and "different configs" in r.stderr and r.stderr.count("\n") == 1
+    # the same shard counted under other options is refused for its options, not as a repeat
+    c = tmp_path / "c.sketch"
+    cli("corpus", corpus[0], "-p", "capital", "-q", "-o", tmp_path / "3.json", "--sketch-out", c)
+    r = cli("merge", a, c)
+    assert r.exit_code == 3 and r.stderr.count("\n") == 1
+    assert r.stderr.startswith(f"hallu-audit: error: {c}: cannot merge results of different configs (")
+    assert f" in {a}, " in r.stderr and "count it twice" not in r.stderr
     bad = tmp_path / "bad.sketch"
     bad.write_bytes(b"HAPART\x00\x00\x07\x00garbage")
     r = cli("merge", bad)
