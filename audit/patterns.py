@@ -365,6 +365,17 @@ def compile_patterns(specs: Iterable[str]) -> list[Pattern]:
         if spec in PACKS:
             out.extend(Pattern(spec, re.compile(rx), spec, rule, re.compile(t)) for rx, rule, t in PACKS[spec])
             continue
+        if re.fullmatch(r"[A-Za-z_][\w-]*", spec):
+            # a bare word is a pack name (a regex of one word has no groups to find facts with)
+            import difflib
+
+            near = difflib.get_close_matches(spec.lower().replace("-", "_"), PACKS, n=1)
+            raise ConfigError(
+                f"--pattern {spec!r}: no built-in pack of that name"
+                + (f" (did you mean {near[0]!r}?)" if near else "")
+                + f"; the packs are {', '.join(PACKS)}, and a regex of your own is NAME=REGEX with "
+                "named groups (?P<subject>...) and (?P<object>...)"
+            )
         relation, _, rx = spec.partition("=") if re.match(r"^\w+=", spec) else ("custom", "", spec)
         compiled = compile_user_regex(spec, rx)
         missing = {"subject", "object"} - set(compiled.groupindex)

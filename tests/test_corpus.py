@@ -369,6 +369,9 @@ def test_tokenizer_counts_tokens(cli, tmp_path, refs):
         (["corpus", "missing.jsonl", "-p", "capital"], 3, "missing.jsonl: no such file or directory"),
         (["corpus", "{c}"], 2, "give either --facts"),
         (["corpus", "{c}", "-p", "(?P<subject>x)"], 3, "needs named groups"),
+        # a misspelt pack name is named as such, not as a regex without groups
+        (["corpus", "{c}", "-p", "birthdate"], 3, "no built-in pack of that name (did you mean 'birth_date'?)"),
+        (["corpus", "{c}", "-p", "nosuchpack"], 3, "no built-in pack of that name; the packs are birth_date, capital"),
         (["corpus", "{c}", "-f", "{c}"], 3, "no usable 'subject'"),
         (["corpus", "{c}", "-p", "capital", "--confidence", "1.5"], 2, "between 0 and 1"),
         (["corpus", "{c}", "-f", "{refs}", "--scope", "paragraph"], 2, "unknown scope"),
