@@ -81,7 +81,10 @@ def load_inputs(paths: list[str]) -> Inputs:
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
-            raise InputError(f"not a JSON report ({exc.msg})", path=path) from None
+            hint = ""
+            if "after document" in exc.msg:  # several JSON values: a JSONL file
+                hint = "; report reads the JSON reports that corpus, predict and outputs write with -o or --json"
+            raise InputError(f"not a JSON report ({exc.msg}){hint}", path=path) from None
         kind = doc.get("kind") if isinstance(doc, dict) else None
         if kind not in KINDS:
             raise InputError(

@@ -145,7 +145,10 @@ def parse_corpus_report(data: bytes, source: str = "<report>", counts: str | Non
     try:
         doc = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        raise InputError(f"not a JSON corpus report ({exc.msg})", path=source) from None
+        hint = ""
+        if "after document" in exc.msg:  # several JSON values: a JSONL file such as the table
+            hint = "; predict reads the one JSON document that corpus writes with -o FILE or --json"
+        raise InputError(f"not a JSON corpus report ({exc.msg}){hint}", path=source) from None
     if not isinstance(doc, dict) or doc.get("kind") != REPORT_KIND:
         kind = doc.get("kind") if isinstance(doc, dict) else type(doc).__name__
         raise InputError(

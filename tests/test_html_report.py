@@ -146,6 +146,8 @@ def test_bad_inputs_exit_3_with_one_line_and_keep_the_output(cli, demo, tmp_path
     out.write_text("previous report")
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
+    jsonl = tmp_path / "grades.jsonl"
+    jsonl.write_text('{"id": "capital/france"}\n{"id": "capital/peru"}\n')
     other = tmp_path / "other.json"
     other.write_bytes(orjson.dumps({"kind": "something/else", "schema": 1}))
     pred = _load(demo["prediction.json"])
@@ -153,6 +155,7 @@ def test_bad_inputs_exit_3_with_one_line_and_keep_the_output(cli, demo, tmp_path
     mixed.write_bytes(orjson.dumps({**pred, "config_id": "cfg-0000000000000000"}))
     cases = [
         ((bad,), f"{bad}: not a JSON report"),
+        ((jsonl,), f"{jsonl}: not a JSON report (unexpected content after document); report reads the JSON reports"),
         ((other,), "not a hallu-audit report (kind 'something/else'"),
         ((tmp_path / "missing.json",), "cannot read"),
         ((demo["corpus.json"], demo["corpus.json"]), "two corpus reports"),

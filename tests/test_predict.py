@@ -348,6 +348,8 @@ def test_cli_confidence(cli, tmp_path) -> None:
     ("content", "args", "message"),
     [
         (b"not json at all", (), "not a JSON corpus report"),
+        # a JSONL file (the reference table, per-fact counts) given for the report
+        (b'{"id": "capital/france"}\n{"id": "capital/peru"}\n', (), "predict reads the one JSON document"),
         (orjson.dumps({"kind": "something/else"}), (), "not a corpus report"),
         (
             orjson.dumps({k: v for k, v in report(summary(10, 0.2)).items() if k != "relations"}),
