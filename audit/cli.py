@@ -434,7 +434,7 @@ def _read_input(path: str) -> bytes:
 @app.command(no_args_is_help=True)
 def predict(
     report: Annotated[str, typer.Argument(metavar="REPORT.json", help="A corpus report (hallu-audit corpus --json), or - for stdin.", show_default=False)],
-    answers: Annotated[list[str] | None, typer.Option("--answers", "-a", metavar="N|RELATION=N", help=f"Plausible answers per prompt, for every relation or one. Repeatable. {PLAUSIBLE_ANSWERS} Default: the distinct objects seen, flagged as an estimate.")] = None,
+    answers: Annotated[list[str] | None, typer.Option("--answers", "-a", metavar="N|RELATION=N", help=f"Plausible answers per prompt, for every relation or one. Repeatable. {PLAUSIBLE_ANSWERS} Default: the distinct objects of the reference table (or seen, in pattern mode), flagged as an estimate.")] = None,
     counts: Annotated[str | None, typer.Option("--counts", metavar="raw|distinct", autocompletion=_offer(*COUNT_CHOICES), help="Counts over every mention (raw) or over distinct sources (a report made with --dedup). Default: distinct when the report has them.", show_default=False)] = None,
     calibration: Annotated[float | None, typer.Option("--calibration", metavar="DELTA", help="The model's calibration gap delta (0 = calibrated). Default 0.")] = None,
     calibration_from: Annotated[str | None, typer.Option("--calibration-from", metavar="OUTPUTS.json", help="Take delta from an outputs report (hallu-audit outputs --json).")] = None,

@@ -424,8 +424,8 @@ def predict(
     """Predict the hallucination bounds of ``report``, overall and per relation.
 
     ``answers`` applies to every relation, ``answers_per_relation`` overrides it per relation;
-    relations left without one get an estimate (their distinct objects seen). ``confidence``
-    defaults to the report's.
+    relations left without one get an estimate (their distinct objects: of the table, or seen in
+    pattern mode). ``confidence`` defaults to the report's.
     """
     per = dict(answers_per_relation or {})
     unknown = sorted(set(per) - set(report.relations))
@@ -534,9 +534,8 @@ def render_table(pred: PredictionReport) -> str:
             "the bounds use the estimate."
         )
     if any(p.answers_estimated for _, p in items):
-        notes.append(
-            "* answers estimated from the distinct objects seen; pass --answers to set them."
-        )
+        where = "of the reference table" if pred.facts_digest else "seen in the corpus"
+        notes.append(f"* answers estimated from the distinct objects {where}; pass --answers to set them.")
     if pred.relations and pred.overall.answers_max != pred.overall.answers:
         notes.append(
             "Overall: lower bound uses the fewest answers of any relation, upper bound the most."

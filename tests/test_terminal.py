@@ -4,6 +4,7 @@ outputs can be combined in one run. Each test drives the real CLI."""
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import re
 import subprocess
@@ -264,3 +265,21 @@ def test_report_does_not_pour_its_page_into_a_terminal(tmp_path) -> None:
     piped = subprocess.run([sys.executable, "-m", "audit.cli", "report", str(corpus), "-q"], cwd=ROOT,
                            capture_output=True, timeout=60)  # fmt: skip
     assert piped.returncode == 0 and piped.stdout.startswith(b"<!DOCTYPE html>")
+
+
+def test_predict_says_where_estimated_answers_come_from(cli, tmp_path) -> None:
+    # With a reference table the estimate is the table's distinct objects (Lima counts, though
+    # the corpus never states it); the note used to say "distinct objects seen" in both modes.
+    corpus = tmp_path / "c.jsonl"
+    corpus.write_text('{"text": "Paris is the capital of France. Rome is the capital of Italy."}\n')
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"subject": s, "relation": "capital", "object": o}) + "\n"
+                            for s, o in [("France", "Paris"), ("Italy", "Rome"), ("Peru", "Lima")]))  # fmt: skip
+    modes = [(["-f", refs], 3, "of the reference table"), (["-p", "capital"], 2, "seen in the corpus")]
+    for args, answers, where in modes:
+        report = tmp_path / "report.json"
+        assert cli("corpus", corpus, *args, "-o", report, "-q", "-j", "1").exit_code == 0
+        res = cli("predict", report)
+        assert res.exit_code == 0
+        assert f"* answers estimated from the distinct objects {where}; pass --answers" in res.stderr
+        assert re.search(rf"^capital\s+2\s+2\s+1\.0000\s+{answers}\*", res.stderr, re.M), res.stderr
