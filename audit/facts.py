@@ -93,6 +93,14 @@ def _strings(value: object, field: str, path: str, line: int) -> tuple[str, ...]
     raise InputError(f"field {field!r} must be a string or a list of strings", path=path, line=line)
 
 
+def _fields_if_absent(row: dict, *names: str) -> str:
+    """``; the row's fields are: ...`` when the row has none of ``names`` at all: most often
+    another file (a corpus, answers) given where the table belongs."""
+    if any(name in row for name in names):
+        return ""
+    return f"; the row's fields are: {', '.join(sorted(map(str, row))[:12]) or 'none'}"
+
+
 def parse_fact(row: object, path: str, line: int) -> Fact:
     """Build a ``Fact`` from one decoded JSON row, or raise ``InputError`` naming the line."""
     if not isinstance(row, dict):
@@ -109,12 +117,17 @@ def parse_fact(row: object, path: str, line: int) -> Fact:
         for name, value in (("subject", subject), ("relation", relation)):
             if not _usable(value):
                 raise InputError(
-                    f"reference fact has no usable {name!r} (and no question to stand for it)",
+                    f"reference fact has no usable {name!r} (and no question to stand for it)"
+                    + _fields_if_absent(row, name),
                     path=path,
                     line=line,
                 )
     if not _usable(obj):
-        raise InputError("reference fact has no usable 'object'", path=path, line=line)
+        raise InputError(
+            "reference fact has no usable 'object'" + _fields_if_absent(row, "object", "answer"),
+            path=path,
+            line=line,
+        )
     subject, relation, obj = str(subject), sys.intern(str(relation)), str(obj)
     fid = row.get("id")
     if fid is None:

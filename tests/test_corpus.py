@@ -372,7 +372,8 @@ def test_tokenizer_counts_tokens(cli, tmp_path, refs):
         # a misspelt pack name is named as such, not as a regex without groups
         (["corpus", "{c}", "-p", "birthdate"], 3, "no built-in pack of that name (did you mean 'birth_date'?)"),
         (["corpus", "{c}", "-p", "nosuchpack"], 3, "no built-in pack of that name; the packs are birth_date, capital"),
-        (["corpus", "{c}", "-f", "{c}"], 3, "no usable 'subject'"),
+        # the corpus given as the table: the error shows the row's fields
+        (["corpus", "{c}", "-f", "{c}"], 3, "no usable 'subject' (and no question to stand for it); the row's fields are: text"),  # noqa: E501
         (["corpus", "{c}", "-p", "capital", "--confidence", "1.5"], 2, "between 0 and 1"),
         (["corpus", "{c}", "-f", "{refs}", "--scope", "paragraph"], 2, "unknown scope"),
         (["corpus", "{c}", "-f", "{refs}", "--scope", "window"], 2, "--window N"),
