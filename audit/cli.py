@@ -20,7 +20,7 @@ import typer.core
 
 import audit
 from audit.bounds import PLAUSIBLE_ANSWERS
-from audit.errors import AuditError, ExitCode, OptionError
+from audit.errors import AuditError, ExitCode, InputError, OptionError
 
 if TYPE_CHECKING:
     from audit.parallel import PartialFile
@@ -681,6 +681,8 @@ def outputs(
             ])
         except AuditError as exc:
             failure = exc
+        if report.grades_error is not None:  # named with the other outputs that failed, if any
+            failure = report.grades_error if failure is None else InputError(f"{report.grades_error}; {failure}")
         if markdown_out == "-":
             emit(markdown(doc).encode(), None)
         if as_json:

@@ -291,7 +291,7 @@ def grade_outputs(
     config: OutputsConfig,
     *,
     counts_by_id: dict[str, int] | None = None,
-    grades_out: IO[bytes] | None = None,
+    grades_out: IO[bytes] | _Sink | None = None,
 ) -> Graded:
     """Grade every row of an outputs JSONL file; bad rows are counted by reason (file:line
     examples), or raise ``BadRecordError`` at the first one under ``config.strict``."""
@@ -752,6 +752,7 @@ class OutputsReport:
     data: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     first_bad_fields: tuple[str, ...] = ()  # not in the JSON: see Graded.first_bad_fields
+    grades_error: InputError | None = None  # the --grades file could not be written (raised last)
 
     @property
     def passed(self) -> bool:
@@ -877,8 +878,9 @@ def audit_outputs(
         counts_by_id = join_per_fact(counts, facts)
     index = FactIndex.build(facts)
 
+    grades_error: InputError | None = None
     if grades_path is not None:
-        graded = _grade_to_file(outputs, index, config, counts_by_id, grades_path)
+        graded, grades_error = _grade_to_file(outputs, index, config, counts_by_id, grades_path)
     else:
         graded = grade_outputs(outputs, index, config, counts_by_id=counts_by_id)
 
@@ -951,7 +953,9 @@ def audit_outputs(
     data["gates"] = evaluate_gates(overall, gates, base_doc, coverage)
     data["passed"] = all(g["passed"] for g in data["gates"])
     _finite(data)
-    return OutputsReport(data, _join_warnings(graded, per_fact, named, pred_doc, predicted), graded.first_bad_fields)
+    return OutputsReport(
+        data, _join_warnings(graded, per_fact, named, pred_doc, predicted), graded.first_bad_fields, grades_error
+    )
 
 
 def _grade_to_file(
@@ -960,13 +964,44 @@ def _grade_to_file(
     config: OutputsConfig,
     counts_by_id: dict[str, int] | None,
     path: str,
-) -> Graded:
+) -> tuple[Graded, InputError | None]:
     """Grade while streaming the per-answer rows to ``path`` (``audit.io.writing.open_output``:
-    a regular file is replaced only once grading succeeded; ``-`` is stdout)."""
+    a regular file is replaced only once grading succeeded; ``-`` is stdout).
+
+    A write that fails part way (a full disk, ``/dev/full``) does not stop the grading: the rows
+    after it are dropped, an atomic target is left as it was, and the error is returned beside
+    the grades so that the other outputs are still written before it is named.
+    """
     from audit.io.writing import open_output
 
-    with open_output(path, "grades") as fh:
-        return grade_outputs(outputs, index, config, counts_by_id=counts_by_id, grades_out=fh)
+    sink = _Sink()
+    graded: Graded | None = None
+    try:
+        with open_output(path, "grades") as fh:
+            sink.fh = fh
+            graded = grade_outputs(outputs, index, config, counts_by_id=counts_by_id, grades_out=sink)
+            if sink.error is not None:
+                raise sink.error  # leaves an atomic target as it was
+    except InputError as exc:
+        if graded is None:
+            raise
+        return graded, exc
+    return graded, None
+
+
+class _Sink:
+    """Writes through to ``fh`` until a write fails; then keeps the error and drops the rest."""
+
+    def __init__(self) -> None:
+        self.fh: IO[bytes] | None = None
+        self.error: OSError | None = None
+
+    def write(self, data: bytes) -> None:
+        if self.error is None and self.fh is not None:
+            try:
+                self.fh.write(data)
+            except OSError as exc:
+                self.error = exc
 
 
 def _finite(obj: Any) -> None:

@@ -209,3 +209,16 @@ def test_open_output_names_the_path_on_os_errors(tmp_path):
     with pytest.raises(InputError, match="cannot write grades"), open_output(str(full), "grades") as fh:
         fh.write(b"x" * (1 << 16))
         fh.flush()
+
+
+def test_a_grades_file_that_cannot_be_written_does_not_cost_the_report(cli, tmp_path):
+    full = char_device(tmp_path, "full", 7)
+    report, junit = tmp_path / "graded.json", tmp_path / "graded.xml"
+    result = cli("outputs", ANSWERS, "-r", REFS, "-q", "--grades", full, "-o", report, "--junit", junit)
+    assert result.exit_code == 3
+    assert str(full) in result.stderr and "grades" in result.stderr
+    assert "Traceback" not in result.stderr
+    doc = orjson.loads(report.read_bytes())
+    assert doc["kind"] == "hallu-audit/outputs-report" and doc["rows"]["graded"] > 0
+    assert junit.read_bytes().startswith(b"<?xml")
+    assert stat.S_ISCHR(os.stat(full).st_mode)
