@@ -1,34 +1,45 @@
-"""Does the bound hold? From a corpus to a trained model to observed hallucination.
+"""Does the bound hold, how tight is it, and does abstaining pay? Corpus -> models -> answers.
 
-For each of several prompt-distribution shapes (singleton rates from about 0.05 to 0.8) this
-script runs the whole chain that ``hallu-audit`` audits, on data whose truth is known:
+For each of several prompt-distribution shapes (singleton rates from about 0.1 to 0.8) and each
+seed, this script runs the whole chain that ``hallu-audit`` audits, on data whose truth is known:
 
 1. ``hallu-audit simulate``: a synthetic biography corpus of N birth-date mentions drawn i.i.d.
    from a zipf prompt distribution over invented people, plus fresh evaluation prompts from the
-   same distribution (library call, the same code as the command);
+   same distribution (library call, the same code as the command). One corpus per (shape, seed),
+   shared by every model trained for that seed;
 2. ``hallu-audit corpus`` counts the mentions against the reference table (sentence scope) and
    ``hallu-audit predict`` turns the counts into Theorem 2's lower bound (Kalai et al. 2025) and
    the calibrated memoriser's upper bound, both at 99%, with |E_c| + 1 = the days in the birth
    years (subprocess calls of the real CLI);
-3. a small word-level transformer LM is trained from scratch on the corpus text (PyTorch, CPU);
-4. the LM is asked every evaluation prompt ("<name> was born on"), greedy-decoded, with its
+3. small word-level language models are trained from scratch on the corpus text (PyTorch): a
+   GPT-style transformer and an LSTM, each for two training lengths (separate runs, each with
+   its own warmup + cosine schedule), so that the error can be watched approaching the floor as
+   the model memorises more;
+4. each model is asked every evaluation prompt ("<name> was born on"), greedy-decoded, with its
    confidence = the product of the probabilities of the answer's tokens;
-5. ``hallu-audit outputs`` grades the answers (one row per evaluation draw, so rates are
-   weighted by the prompt distribution, as the theorem's error is), measures the calibration gap
-   delta and the error per corpus-count bucket, and compares with the prediction;
+5. ``hallu-audit outputs --targets 0,0.5,0.75,0.9`` grades the answers (one row per evaluation
+   draw, so rates are weighted by the prompt distribution, as the theorem's error is): the
+   hallucination rate, the error per corpus-count bucket, the calibration gap delta and ECE, and
+   the confidence-target scores of sec. 4.2, both for always answering (``overall.scores``) and
+   for answering only when confidence > t (``calibration.behavioral``);
    ``predict --calibration-from`` then gives the bound with the measured delta subtracted;
 6. the paper's calibrated memoriser (sec. 3.3: answer what was seen, guess uniformly among the
    plausible answers otherwise) is scored on the same evaluation draws, exactly: its expected
    error is (share of draws never seen in training) x (1 - 1/answers).
 
-Writes ``results.csv``, ``results.md``, ``plot.png`` and ``run.json`` (command, seed, hardware,
-timings) to ``--out``. ``--size test`` runs in about a minute on one CPU core and is what
-``tests/test_study.py`` runs; ``--size full`` is the committed study.
+Writes to ``--out``: ``results.csv`` (one row per singleton rate, architecture, training length
+and seed), ``thresholds.csv`` (one row per architecture, training length, seed, singleton rate,
+t and policy), ``results.md`` (tables over seeds: mean and 95% t-interval), ``plot.png``,
+``thresholds.png`` and ``run.json`` (command, seeds, hardware, load, timings, every row).
+
+``--size test`` takes about a minute on one CPU core and is what ``tests/test_study.py`` runs;
+``--size full`` is the committed study. ``--jobs`` trains that many models at once (one CPU
+thread each); ``--device cuda`` trains and answers on a GPU (one job).
 
 Needs the ``study`` extra (``pip install -e ".[study]"``: torch, matplotlib). Run from the
 repository root::
 
-    python study/run_study.py --size full --out study/results
+    python study/run_study.py --size full --jobs 2 --out study/results
 """
 
 from __future__ import annotations
@@ -37,15 +48,20 @@ import argparse
 import csv
 import io
 import math
+import multiprocessing
 import os
 import platform
 import re
+import resource
 import shlex
+import statistics
 import subprocess
 import sys
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +74,25 @@ if str(ROOT) not in sys.path:
 from audit import simulate as sim  # noqa: E402
 
 RELATION = sim.RELATION
+#: Confidence targets t of sec. 4.2 (t = 0 is binary grading); passed to ``outputs --targets``.
+TARGETS: tuple[float, ...] = (0.0, 0.5, 0.75, 0.9)
+ARCHS = ("transformer", "lstm")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One architecture at one width: ``heads`` is used by the transformer only."""
+
+    arch: str
+    d_model: int
+    layers: int
+    lr: float
+    heads: int = 4
+
+    def describe(self) -> str:
+        if self.arch == "transformer":
+            return f"transformer, {self.layers} layers, d_model {self.d_model}, {self.heads} heads"
+        return f"LSTM, {self.layers} layer{'s' * (self.layers > 1)}, hidden {self.d_model}"
 
 
 @dataclass(frozen=True)
@@ -66,14 +101,12 @@ class Size:
 
     mentions: int
     targets: tuple[float, ...]  # expected singleton rates of the sweep
+    seeds: tuple[int, ...]  # one corpus per (target, seed), shared by every model
     eval_prompts: int
-    d_model: int
-    layers: int
-    heads: int
-    seq: int
-    batch: int
-    epochs: float
-    lr: float
+    models: tuple[ModelSpec, ...]
+    epochs: tuple[float, ...]  # training lengths: one separate run of every model at each
+    seq: int = 32
+    batch: int = 64
     filler: float = 0.2
     first_year: int = 1900
     last_year: int = 1999
@@ -81,12 +114,14 @@ class Size:
 
 SIZES: dict[str, Size] = {
     "test": Size(
-        mentions=3000, targets=(0.1, 0.45, 0.8), eval_prompts=400, d_model=64, layers=2,
-        heads=4, seq=32, batch=64, epochs=6, lr=3e-3,
+        mentions=2000, targets=(0.1, 0.7), seeds=(1, 2), eval_prompts=300,
+        models=(ModelSpec("transformer", 32, 1, 3e-3, heads=2), ModelSpec("lstm", 48, 1, 1e-2)),
+        epochs=(2, 6), batch=16,
     ),
     "full": Size(
-        mentions=100_000, targets=(0.05, 0.2, 0.4, 0.6, 0.8), eval_prompts=2000, d_model=64,
-        layers=2, heads=4, seq=32, batch=64, epochs=2, lr=3e-3,
+        mentions=10_000, targets=(0.1, 0.4, 0.7), seeds=(1, 2, 3), eval_prompts=1000,
+        models=(ModelSpec("transformer", 64, 2, 3e-3), ModelSpec("lstm", 128, 1, 1e-2)),
+        epochs=(4, 16),
     ),
 }  # fmt: skip
 
@@ -103,7 +138,7 @@ def hallu(*args: str) -> subprocess.CompletedProcess[bytes]:
     return proc
 
 
-# -- the language model --------------------------------------------------------------------------
+# -- the language models -------------------------------------------------------------------------
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 SPECIALS = ("<pad>", "<eos>", "<unk>")
 STOP = frozenset({".", ",", "in", "<eos>"})
@@ -124,7 +159,12 @@ class Vocab:
         return len(self.itos)
 
 
-def build_model(vocab: int, size: Size):  # type: ignore[no-untyped-def]
+def build_model(vocab: int, spec: ModelSpec, context: int):  # type: ignore[no-untyped-def]
+    """A causal LM over ``vocab`` tokens with tied input and output embeddings.
+
+    Every model has ``context`` (the longest window it is trained on) so that answering can
+    crop its input the same way for both architectures.
+    """
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
@@ -144,15 +184,16 @@ def build_model(vocab: int, size: Size):  # type: ignore[no-untyped-def]
             x = x + self.proj(y.transpose(1, 2).reshape(b, t, d))
             return x + self.ff(self.ln2(x))
 
-    class LM(nn.Module):
-        """A GPT-style decoder with tied input and output embeddings."""
+    class Transformer(nn.Module):
+        """A GPT-style decoder: learned positions, pre-norm blocks."""
 
         def __init__(self) -> None:
             super().__init__()
-            self.emb = nn.Embedding(vocab, size.d_model)
-            self.pos = nn.Embedding(size.seq, size.d_model)
-            self.blocks = nn.ModuleList(Block(size.d_model, size.heads) for _ in range(size.layers))
-            self.ln = nn.LayerNorm(size.d_model)
+            self.context = context
+            self.emb = nn.Embedding(vocab, spec.d_model)
+            self.pos = nn.Embedding(context, spec.d_model)
+            self.blocks = nn.ModuleList(Block(spec.d_model, spec.heads) for _ in range(spec.layers))
+            self.ln = nn.LayerNorm(spec.d_model)
             for p in self.parameters():
                 if p.dim() > 1:
                     nn.init.normal_(p, std=0.02)
@@ -163,7 +204,26 @@ def build_model(vocab: int, size: Size):  # type: ignore[no-untyped-def]
                 h = block(h)
             return self.ln(h) @ self.emb.weight.T
 
-    return LM()
+    class Recurrent(nn.Module):
+        """An LSTM language model (the recurrent architecture of the comparison)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.context = context
+            self.emb = nn.Embedding(vocab, spec.d_model)
+            nn.init.normal_(self.emb.weight, std=0.02)
+            self.rnn = nn.LSTM(spec.d_model, spec.d_model, spec.layers, batch_first=True)
+            self.ln = nn.LayerNorm(spec.d_model)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            h, _ = self.rnn(self.emb(x))
+            return self.ln(h) @ self.emb.weight.T
+
+    if spec.arch == "transformer":
+        return Transformer()
+    if spec.arch == "lstm":
+        return Recurrent()
+    raise ValueError(f"unknown architecture {spec.arch!r} (one of {', '.join(ARCHS)})")
 
 
 @dataclass
@@ -177,8 +237,10 @@ class Training:
     vocab: int
 
 
-def train(corpus_path: str, size: Size, seed: int, log: Any) -> tuple[Any, Vocab, Training]:
-    """Train the LM on the corpus text: random windows, AdamW, warmup + cosine decay."""
+def train(
+    corpus_path: str, spec: ModelSpec, epochs: float, size: Size, seed: int, device: str, log: Any
+) -> tuple[Any, Vocab, Training]:
+    """Train one LM on the corpus text: random windows, AdamW, warmup + cosine decay."""
     import torch
     import torch.nn.functional as F
 
@@ -192,11 +254,11 @@ def train(corpus_path: str, size: Size, seed: int, log: Any) -> tuple[Any, Vocab
     stream.append(eos)
     data = torch.tensor(stream, dtype=torch.long)
     torch.manual_seed(seed)
-    model = build_model(len(vocab), size)
+    model = build_model(len(vocab), spec, size.seq).to(device)
     gen = torch.Generator().manual_seed(seed)
-    steps = max(1, math.ceil(size.epochs * len(data) / (size.batch * size.seq)))
+    steps = max(1, math.ceil(epochs * len(data) / (size.batch * size.seq)))
     warmup = max(1, steps // 20)
-    opt = torch.optim.AdamW(model.parameters(), lr=size.lr, betas=(0.9, 0.98), weight_decay=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, betas=(0.9, 0.98), weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt,
         lambda s: min(1.0, (s + 1) / warmup) * (0.5 * (1 + math.cos(math.pi * min(1.0, s / steps))) * 0.95 + 0.05),
@@ -207,7 +269,7 @@ def train(corpus_path: str, size: Size, seed: int, log: Any) -> tuple[Any, Vocab
     model.train()
     for step in range(steps):
         starts = torch.randint(0, len(data) - size.seq - 1, (size.batch,), generator=gen)
-        window = data[starts[:, None] + offsets]
+        window = data[starts[:, None] + offsets].to(device)
         logits = model(window[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
@@ -216,8 +278,9 @@ def train(corpus_path: str, size: Size, seed: int, log: Any) -> tuple[Any, Vocab
         opt.step()
         sched.step()
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        if (step + 1) % max(1, steps // 5) == 0 or step + 1 == steps:
-            log(f"    step {step + 1}/{steps}  loss {ema:.3f}  {time.perf_counter() - started:.0f}s")
+        if (step + 1) % max(1, steps // 4) == 0 or step + 1 == steps:
+            log(f"    {spec.arch} {epochs:g} ep, seed {seed}: step {step + 1}/{steps}  "
+                f"loss {ema:.3f}  {time.perf_counter() - started:.0f}s")  # fmt: skip
     model.eval()
     return (
         model,
@@ -234,7 +297,9 @@ def train(corpus_path: str, size: Size, seed: int, log: Any) -> tuple[Any, Vocab
     )
 
 
-def answer(model: Any, vocab: Vocab, prompts: list[str], max_new: int = 6) -> list[tuple[str, float]]:
+def answer(
+    model: Any, vocab: Vocab, prompts: list[str], device: str = "cpu", max_new: int = 6
+) -> list[tuple[str, float]]:
     """Greedy answers and their confidences (product of the answer tokens' probabilities)."""
     import torch
 
@@ -248,12 +313,12 @@ def answer(model: Any, vocab: Vocab, prompts: list[str], max_new: int = 6) -> li
         for _, idx in sorted(by_len.items()):
             for lo in range(0, len(idx), 512):
                 batch = idx[lo : lo + 512]
-                x = torch.tensor([encoded[i] for i in batch], dtype=torch.long)
+                x = torch.tensor([encoded[i] for i in batch], dtype=torch.long, device=device)
                 tokens: list[list[str]] = [[] for _ in batch]
                 conf = [1.0] * len(batch)
                 done = [False] * len(batch)
                 for _ in range(max_new):
-                    probs = torch.softmax(model(x[:, -model.pos.num_embeddings :])[:, -1], dim=-1)
+                    probs = torch.softmax(model(x[:, -model.context :])[:, -1].double(), dim=-1)
                     p, nxt = probs.max(dim=-1)
                     for j, (tok, pj) in enumerate(zip(nxt.tolist(), p.tolist(), strict=True)):
                         word = vocab.itos[tok]
@@ -271,12 +336,63 @@ def answer(model: Any, vocab: Vocab, prompts: list[str], max_new: int = 6) -> li
     return out
 
 
-# -- one point of the sweep ----------------------------------------------------------------------
+# -- one corpus, then one model on it ------------------------------------------------------------
 @dataclass
-class Row:
-    """One line of results.csv."""
+class Corpus:
+    """One simulated corpus with its counts and prediction (shared by every model of a seed)."""
 
     target_sr: float
+    seed: int
+    shape: float
+    N: int
+    N1: int
+    sr: float
+    missing_mass: float
+    answers: int
+    dir: str
+    corpus: str
+    facts: str
+    eval: str
+
+
+def make_corpus(target: float, seed: int, size: Size, work: str) -> Corpus:
+    """simulate -> corpus -> predict for one (target sr, seed); checks corpus counted the truth."""
+    base = sim.SimConfig(
+        mentions=size.mentions,
+        population=6 * size.mentions,  # sr up to ~0.84 (4 N reaches only ~0.78)
+        shape=1.0,
+        seed=seed,
+        formats=("dmy",),
+        filler=size.filler,
+        eval_prompts=size.eval_prompts,
+        first_year=size.first_year,
+        last_year=size.last_year,
+    )
+    cfg = replace(base, shape=sim.shape_for_singleton_rate(target, base))
+    d = Path(work) / f"sr-{target:.2f}-seed-{seed}"
+    truth, paths = sim.write_simulation(cfg, str(d))
+    report, counts = d / "report.json", d / "counts.jsonl"
+    hallu("corpus", paths.corpus, "-f", paths.facts, "-o", str(report), "--per-fact", str(counts), "-q")
+    counted = orjson.loads(report.read_bytes())["overall"]
+    if (counted["N"], counted["N1"]) != (truth.n, truth.n1):
+        raise RuntimeError(f"corpus counted N={counted['N']}, N1={counted['N1']}; truth {truth.n}, {truth.n1}")
+    hallu("predict", str(report), "--answers", f"{RELATION}={cfg.answers}", "-o", str(d / "prediction.json"), "-q")
+    return Corpus(
+        target_sr=target, seed=seed, shape=cfg.shape, N=truth.n, N1=truth.n1,
+        sr=truth.singleton_rate, missing_mass=truth.missing_mass, answers=cfg.answers, dir=str(d),
+        corpus=paths.corpus, facts=paths.facts, eval=paths.eval,
+    )  # fmt: skip
+
+
+@dataclass
+class Row:
+    """One line of results.csv: one model (architecture, training length) on one corpus."""
+
+    target_sr: float
+    seed: int
+    arch: str
+    epochs: float
+    params: int
     shape: float
     N: int
     N1: int
@@ -294,6 +410,7 @@ class Row:
     lm_high: float | None
     lm_accuracy: float
     lm_abstention: float
+    mean_confidence: float | None
     delta: float | None
     ece: float | None
     memoriser_error: float
@@ -305,127 +422,199 @@ class Row:
     buckets: dict[str, Any] = field(default_factory=dict)
 
 
-def run_point(target: float, size: Size, seed: int, work: Path, log: Any) -> Row:
-    base = sim.SimConfig(
-        mentions=size.mentions,
-        population=6 * size.mentions,  # sr up to ~0.84 (4 N reaches only ~0.78)
-        shape=1.0,
-        seed=seed,
-        formats=("dmy",),
-        filler=size.filler,
-        eval_prompts=size.eval_prompts,
-        first_year=size.first_year,
-        last_year=size.last_year,
-    )
-    cfg = replace(base, shape=sim.shape_for_singleton_rate(target, base))
-    d = work / f"sr-{target:.2f}"
-    truth, paths = sim.write_simulation(cfg, str(d))
-    log(f"  simulate: shape {cfg.shape:g}, N {truth.n:,}, sr {truth.singleton_rate:.4f}")
-    answers = cfg.answers
-    report, counts = d / "report.json", d / "counts.jsonl"
-    hallu(
-        "corpus",
-        paths.corpus,
-        "-f",
-        paths.facts,
-        "-o",
-        str(report),
-        "--per-fact",
-        str(counts),
-        "-q",
-    )
-    counted = orjson.loads(report.read_bytes())["overall"]
-    if (counted["N"], counted["N1"]) != (truth.n, truth.n1):
-        raise RuntimeError(f"corpus counted N={counted['N']}, N1={counted['N1']}; truth {truth.n}, {truth.n1}")
-    pred0 = d / "prediction.json"
-    hallu("predict", str(report), "--answers", f"{RELATION}={answers}", "-o", str(pred0), "-q")
+@dataclass
+class ThresholdRow:
+    """One line of thresholds.csv: one policy at one confidence target, from ``outputs``.
 
-    model, vocab, tr = train(paths.corpus, size, seed, log)
-    evals = [orjson.loads(line) for line in Path(paths.eval).read_bytes().splitlines()]
-    replies = answer(model, vocab, [e["prompt"] for e in evals])
-    rows = io.BytesIO()
-    for e, (text, conf) in zip(evals, replies, strict=True):
-        line = orjson.dumps({"id": e["id"], "answer": text, "confidence": conf}) + b"\n"
-        rows.write(line * e["weight"])  # one row per draw: rates weighted by the prompt distribution
-    answers_path = d / "answers.jsonl"
-    answers_path.write_bytes(rows.getvalue())
+    ``always``: the model's every answer (``overall``: scores over all draws); ``threshold``:
+    only answers with confidence > t, the rest abstentions (``calibration.behavioral``).
+    ``answered`` is the share of draws answered; accuracy and error are among those answered.
+    """
 
-    graded = grade(answers_path, Path(paths.facts), counts, pred0, answers, d)
-    pred1 = d / "prediction_delta.json"
-    if graded["delta"] is not None:
-        hallu("predict", str(report), "--answers", f"{RELATION}={answers}", "--calibration-from",
-              str(d / "graded.json"), "-o", str(pred1), "-q")  # fmt: skip
-    p0 = orjson.loads(pred0.read_bytes())["overall"]
-    p1 = orjson.loads(pred1.read_bytes())["overall"] if pred1.exists() else None
-
-    unseen = sum(e["weight"] for e in evals if e["train_count"] == 0)
-    draws = sum(e["weight"] for e in evals)
-    memoriser = unseen / draws * (1 - 1 / answers)
-    return Row(
-        target_sr=target,
-        shape=cfg.shape,
-        N=truth.n,
-        N1=truth.n1,
-        sr=truth.singleton_rate,
-        missing_mass=truth.missing_mass,
-        eval_draws=draws,
-        eval_unseen=unseen / draws,
-        lower_bound=p0["lower_bound"]["value"],
-        vacuous=p0["lower_bound"]["vacuous"],
-        n_needed=p0["lower_bound"]["n_needed"],
-        lower_bound_delta=p1["lower_bound"]["value"] if p1 else None,
-        upper_bound=p0["upper_bound"],
-        lm_hallucination=graded["hallucination_rate"],
-        lm_low=graded["interval"][0] if graded["interval"] else None,
-        lm_high=graded["interval"][1] if graded["interval"] else None,
-        lm_accuracy=graded["accuracy"],
-        lm_abstention=graded["abstention_rate"],
-        delta=graded["delta"],
-        ece=graded["ece"],
-        memoriser_error=memoriser,
-        verdict=graded["verdict"],
-        train_steps=tr.steps,
-        train_epochs=tr.tokens / tr.corpus_tokens,
-        train_seconds=tr.seconds,
-        final_loss=tr.final_loss,
-        buckets=graded["buckets"],
-    )
+    target_sr: float
+    seed: int
+    arch: str
+    epochs: float
+    sr: float
+    t: float
+    penalty: float
+    policy: str
+    answered: float
+    accuracy_answered: float | None
+    error_answered: float | None
+    score: float
+    score_low: float | None
+    score_high: float | None
+    delta: float | None
+    ece: float | None
 
 
-def grade(answers: Path, refs: Path, counts: Path, prediction: Path, n_answers: int, d: Path) -> dict:
+def grade(answers: Path, c: Corpus, d: Path) -> dict[str, Any]:
     """Grade the answers with ``hallu-audit outputs``: the one place grading happens."""
     out = d / "graded.json"
     hallu(
-        "outputs", str(answers), "--refs", str(refs), "--per-fact", str(counts), "--predicted",
-        str(prediction), "--min-errors", str(n_answers - 1), "--seed", "0", "-o", str(out), "-q",
+        "outputs", str(answers), "--refs", c.facts, "--per-fact", str(Path(c.dir) / "counts.jsonl"),
+        "--predicted", str(Path(c.dir) / "prediction.json"), "--min-errors", str(c.answers - 1),
+        "--targets", ",".join(f"{t:g}" for t in TARGETS), "--seed", "0", "-o", str(out), "-q",
     )  # fmt: skip
-    doc = orjson.loads(out.read_bytes())
+    doc: dict[str, Any] = orjson.loads(out.read_bytes())
+    return doc
+
+
+def thresholds_of(doc: dict[str, Any], c: Corpus, spec: ModelSpec, epochs: float) -> list[ThresholdRow]:
+    """Both policies at every target t, read off the ``outputs`` report."""
     overall = doc["overall"]
-    cal = doc.get("calibration") or {}
-    verdict = (doc.get("predicted") or {}).get("overall", {}).get("verdict", "")
+    cal = doc["calibration"]
+    n, att = overall["n"], overall["correct"] + overall["incorrect"]
+    ivs = (overall.get("intervals") or {}).get("scores") or {}
+    key = dict(target_sr=c.target_sr, seed=c.seed, arch=spec.arch, epochs=epochs, sr=c.sr,
+               delta=cal["delta"], ece=cal["ece"])  # fmt: skip
+    out = []
+    by_t = {b["t"]: b for b in cal["behavioral"]}
+    for t in TARGETS:
+        s = overall["scores"][f"{t:g}"]
+        iv = ivs.get(f"{t:g}")
+        out.append(ThresholdRow(
+            **key, t=t, penalty=s["penalty"], policy="always", answered=att / n,
+            accuracy_answered=overall["correct"] / att if att else None,
+            error_answered=overall["incorrect"] / att if att else None,
+            score=s["score"], score_low=iv[0] if iv else None, score_high=iv[1] if iv else None,
+        ))  # fmt: skip
+        b = by_t[t]
+        out.append(ThresholdRow(
+            **key, t=t, penalty=b["penalty"], policy="threshold", answered=b["answered"] / cal["rows"],
+            accuracy_answered=b["accuracy"], error_answered=b["error"], score=b["score"],
+            score_low=None, score_high=None,
+        ))  # fmt: skip
+    return out
+
+
+def run_model(c: Corpus, spec: ModelSpec, epochs: float, size: Size, device: str,
+              threads: int, quiet: bool) -> tuple[Row, list[ThresholdRow]]:  # fmt: skip
+    """Train one model on one corpus, answer, grade; a worker process runs one of these."""
+    import torch
+
+    if device == "cpu":
+        torch.set_num_threads(threads)
+
+    def log(msg: str) -> None:
+        if not quiet:
+            print(msg, file=sys.stderr, flush=True)
+
+    d = Path(c.dir) / f"{spec.arch}-{epochs:g}ep"
+    d.mkdir(parents=True, exist_ok=True)
+    # A finished run is kept, so that an interrupted study resumes where it stopped; the key
+    # holds everything the result depends on.
+    key = orjson.dumps({"corpus": asdict(c), "spec": asdict(spec), "epochs": epochs, "size": asdict(size),
+                        "device": device, "code": _code_version()}).decode()  # fmt: skip
+    done = d / "result.json"
+    if done.exists():
+        kept = orjson.loads(done.read_bytes())
+        if kept["key"] == key:
+            log(f"  kept {d.name} for sr {c.sr:.3f} seed {c.seed} (finished earlier)")
+            return Row(**kept["row"]), [ThresholdRow(**t) for t in kept["thresholds"]]
+    model, vocab, tr = train(c.corpus, spec, epochs, size, c.seed, device, log)
+    evals = [orjson.loads(line) for line in Path(c.eval).read_bytes().splitlines()]
+    replies = answer(model, vocab, [e["prompt"] for e in evals], device)
+    buf = io.BytesIO()
+    for e, (text, conf) in zip(evals, replies, strict=True):
+        line = orjson.dumps({"id": e["id"], "answer": text, "confidence": conf}) + b"\n"
+        buf.write(line * e["weight"])  # one row per draw: rates weighted by the prompt distribution
+    answers_path = d / "answers.jsonl"
+    answers_path.write_bytes(buf.getvalue())
+
+    doc = grade(answers_path, c, d)
+    overall, cal = doc["overall"], doc["calibration"]
+    pred1 = d / "prediction_delta.json"
+    hallu("predict", str(Path(c.dir) / "report.json"), "--answers", f"{RELATION}={c.answers}",
+          "--calibration-from", str(d / "graded.json"), "-o", str(pred1), "-q")  # fmt: skip
+    p0 = orjson.loads((Path(c.dir) / "prediction.json").read_bytes())["overall"]
+    p1 = orjson.loads(pred1.read_bytes())["overall"]
     buckets = {}
     for label, b in ((doc.get("per_fact") or {}).get("buckets") or {}).items():
         if b.get("n"):
             buckets[label] = {"n": b["n"], "hallucination_rate": b.get("hallucination_rate")}
-    return {
-        "hallucination_rate": overall["hallucination_rate"],
-        "interval": (overall.get("intervals") or {}).get("hallucination_rate"),
-        "accuracy": overall["accuracy"],
-        "abstention_rate": overall["abstention_rate"],
-        "delta": cal.get("delta"),
-        "ece": cal.get("ece"),
-        "verdict": verdict,
-        "buckets": buckets,
-    }
+    interval = (overall.get("intervals") or {}).get("hallucination_rate")
+    unseen = sum(e["weight"] for e in evals if e["train_count"] == 0)
+    draws = sum(e["weight"] for e in evals)
+    row = Row(
+        target_sr=c.target_sr, seed=c.seed, arch=spec.arch, epochs=epochs, params=tr.parameters,
+        shape=c.shape, N=c.N, N1=c.N1, sr=c.sr, missing_mass=c.missing_mass, eval_draws=draws,
+        eval_unseen=unseen / draws, lower_bound=p0["lower_bound"]["value"],
+        vacuous=p0["lower_bound"]["vacuous"], n_needed=p0["lower_bound"]["n_needed"],
+        lower_bound_delta=p1["lower_bound"]["value"], upper_bound=p0["upper_bound"],
+        lm_hallucination=overall["hallucination_rate"],
+        lm_low=interval[0] if interval else None, lm_high=interval[1] if interval else None,
+        lm_accuracy=overall["accuracy"], lm_abstention=overall["abstention_rate"],
+        mean_confidence=cal["mean_confidence"], delta=cal["delta"], ece=cal["ece"],
+        memoriser_error=unseen / draws * (1 - 1 / c.answers),
+        verdict=(doc.get("predicted") or {}).get("overall", {}).get("verdict", ""),
+        train_steps=tr.steps, train_epochs=tr.tokens / tr.corpus_tokens, train_seconds=tr.seconds,
+        final_loss=tr.final_loss, buckets=buckets,
+    )  # fmt: skip
+    log(f"  sr {c.sr:.3f} seed {c.seed} {spec.arch} {epochs:g} ep: hallucination "
+        f"{row.lm_hallucination:.3f} (memoriser {row.memoriser_error:.3f}), delta {_f(row.delta)}, "
+        f"ECE {_f(row.ece)}; trained {tr.seconds:.0f}s")  # fmt: skip
+    trows = thresholds_of(doc, c, spec, epochs)
+    done.write_bytes(orjson.dumps({"key": key, "row": asdict(row), "thresholds": [asdict(t) for t in trows]}))
+    return row, trows
+
+
+def _code_version() -> str:
+    """The checkout's commit, with "+changes" when the working tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                               capture_output=True, text=True)  # fmt: skip
+    except OSError:
+        return "unknown"
+    if head.returncode != 0:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
+# -- summaries over seeds ------------------------------------------------------------------------
+#: Two-sided 95% Student t quantiles by degrees of freedom (an interval over seeds).
+T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+
+
+def mean_ci(xs: Iterable[float | None]) -> tuple[float | None, float | None, float | None]:
+    """Mean and 95% t-interval over seeds (the interval is None with fewer than two values)."""
+    v = [x for x in xs if x is not None]
+    if not v:
+        return None, None, None
+    m = statistics.fmean(v)
+    if len(v) < 2:
+        return m, None, None
+    h = T975.get(len(v) - 1, 1.96) * statistics.stdev(v) / math.sqrt(len(v))
+    return m, m - h, m + h
+
+
+def groups(items: Iterable[Any], *keys: str) -> dict[tuple[Any, ...], list[Any]]:
+    out: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for it in items:
+        out[tuple(getattr(it, k) for k in keys)].append(it)
+
+    def order(k: tuple[Any, ...]) -> tuple[Any, ...]:
+        return tuple(ARCHS.index(x) if x in ARCHS else x for x in k)
+
+    return dict(sorted(out.items(), key=lambda kv: order(kv[0])))
+
+
+def pooled_buckets(rows: list[Row]) -> dict[str, tuple[float, int]]:
+    """Error per corpus-count bucket, pooled over seeds: (incorrect draws / draws, draws)."""
+    n: Counter[str] = Counter()
+    wrong: Counter[str] = Counter()
+    for r in rows:
+        for label, b in r.buckets.items():
+            n[label] += b["n"]
+            wrong[label] += round(b["hallucination_rate"] * b["n"])
+    return {label: (wrong[label] / n[label], n[label]) for label in n}
 
 
 # -- results -------------------------------------------------------------------------------------
-COLUMNS = (
-    "target_sr", "shape", "N", "N1", "sr", "missing_mass", "eval_draws", "eval_unseen",
-    "lower_bound", "vacuous", "n_needed", "lower_bound_delta", "upper_bound", "lm_hallucination",
-    "lm_low", "lm_high", "lm_accuracy", "lm_abstention", "delta", "ece", "memoriser_error",
-    "verdict", "train_steps", "train_epochs", "train_seconds", "final_loss",
-)  # fmt: skip
+COLUMNS = tuple(f.name for f in fields(Row) if f.name != "buckets")
+THRESHOLD_COLUMNS = tuple(f.name for f in fields(ThresholdRow))
 
 
 def _cell(v: Any) -> str:
@@ -438,12 +627,12 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def write_csv(rows: list[Row], path: Path) -> None:
+def write_csv(rows: list[Any], columns: tuple[str, ...], path: Path) -> None:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(COLUMNS)
+    w.writerow(columns)
     for r in rows:
-        w.writerow([_cell(getattr(r, c)) for c in COLUMNS])
+        w.writerow([_cell(getattr(r, c)) for c in columns])
     path.write_text(buf.getvalue())
 
 
@@ -451,47 +640,96 @@ def _f(x: float | None, digits: int = 3) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-def markdown(rows: list[Row], meta: dict[str, Any]) -> str:
+def _ci(m: float | None, lo: float | None, hi: float | None, digits: int = 3) -> str:
+    if m is None:
+        return "-"
+    return f"{m:.{digits}f}" + (f" [{lo:.{digits}f}, {hi:.{digits}f}]" if lo is not None and hi is not None else "")
+
+
+def _model_name(arch: str, epochs: float) -> str:
+    return f"{'LSTM' if arch == 'lstm' else 'transformer'}, {epochs:g} epochs"
+
+
+def markdown(rows: list[Row], trows: list[ThresholdRow], meta: dict[str, Any]) -> str:
+    seeds = meta["seeds"]
     lines = [
-        "| sr (N1/N) | exact missing mass | Theorem 2 lower bound (99%) | minus measured delta "
-        "| LM hallucination rate [95% CI] | calibrated memoriser | upper bound (99%) "
-        "| delta | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"Means over {len(seeds)} seeds ({', '.join(map(str, seeds))}) with 95% t-intervals over "
+        "the seeds in brackets; each seed has its own corpus, shared by every model.",
+        "",
+        "| model | sr (N1/N) | Theorem 2 lower bound (99%) | hallucination rate | calibrated memoriser "
+        "| gap to memoriser | upper bound (99%) | delta | ECE | verdicts |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
-        lb = (
-            f"vacuous (N >= {r.n_needed:,.0f})"
-            if r.vacuous and r.n_needed
-            else ("vacuous (never)" if r.vacuous else _f(r.lower_bound))
-        )
-        lbd = "vacuous" if r.lower_bound_delta is None and r.delta is not None else _f(r.lower_bound_delta)
-        ci = f" [{_f(r.lm_low)}, {_f(r.lm_high)}]" if r.lm_low is not None else ""
+    for (arch, epochs, _), g in groups(rows, "arch", "epochs", "target_sr").items():
+        vac = [r for r in g if r.vacuous]
+        if vac:
+            need = max(r.n_needed or math.inf for r in vac)
+            lb = f"vacuous (N >= {need:,.0f})" if math.isfinite(need) else "vacuous (never)"
+            if len(vac) < len(g):
+                lb += f" in {len(vac)} of {len(g)}"
+        else:
+            lb = _f(statistics.fmean(r.lower_bound for r in g if r.lower_bound is not None))
+        verdicts = Counter(r.verdict for r in g)
         lines.append(
-            f"| {r.sr:.3f} | {r.missing_mass:.3f} | {lb} | {lbd} | {r.lm_hallucination:.3f}{ci} "
-            f"| {r.memoriser_error:.3f} | {_f(r.upper_bound)} | {_f(r.delta)} | {r.verdict} |"
+            f"| {_model_name(arch, epochs)} | {statistics.fmean(r.sr for r in g):.3f} | {lb} "
+            f"| {_ci(*mean_ci(r.lm_hallucination for r in g))} "
+            f"| {_ci(*mean_ci(r.memoriser_error for r in g))} "
+            f"| {_ci(*mean_ci(r.lm_hallucination - r.memoriser_error for r in g))} "
+            f"| {_f(statistics.fmean(r.upper_bound for r in g if r.upper_bound is not None))} "
+            f"| {_ci(*mean_ci(r.delta for r in g))} | {_ci(*mean_ci(r.ece for r in g))} "
+            f"| {', '.join(f'{k} {v}' for k, v in sorted(verdicts.items()))} |"
         )
     labels = ("0", "1", "2", "3-5", "6-10", "11-100", ">100")
     lines += [
         "",
-        "LM hallucination rate by the fact's count in the training corpus (evaluation draws in the bucket):",
+        "Hallucination rate by the fact's count in the training corpus, pooled over the seeds "
+        "(evaluation draws in the bucket in brackets):",
         "",
-        "| sr | " + " | ".join(f"count {b}" for b in labels) + " |",
-        "|---|" + "---|" * len(labels),
+        "| model | sr | " + " | ".join(f"count {b}" for b in labels) + " |",
+        "|---|---|" + "---|" * len(labels),
     ]
-    for r in rows:
-        cells = []
-        for b in labels:
-            x = r.buckets.get(b)
-            cells.append(f"{x['hallucination_rate']:.2f} ({x['n']})" if x else "-")
-        lines.append(f"| {r.sr:.3f} | " + " | ".join(cells) + " |")
+    for (arch, epochs, _), g in groups(rows, "arch", "epochs", "target_sr").items():
+        pooled = pooled_buckets(g)
+        cells = [f"{pooled[b][0]:.2f} ({pooled[b][1]})" if b in pooled else "-" for b in labels]
+        sr = statistics.fmean(r.sr for r in g)
+        lines.append(f"| {_model_name(arch, epochs)} | {sr:.3f} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        f"N = {rows[0].N:,} mentions per corpus; {rows[0].eval_draws:,} evaluation draws per "
-        f"point; plausible answers {meta['answers']:,} (every day of {meta['years']}). LM: "
-        f"{meta['model']}. Command: `{meta['command']}` (seed {meta['seed']}), on "
-        f"{meta['hardware']}; {meta['elapsed_s'] / 60:.1f} minutes.",
+        "Confidence targets (sec. 4.2): score_t = (correct - t/(1-t) incorrect) / draws for always "
+        "answering and for answering only when confidence > t, with the share answered and the "
+        "accuracy and error among the answered (means over the seeds):",
+        "",
+        "| model | sr | t | score, always | score, confidence > t | gain [95% CI] | answered "
+        "| accuracy answered | error answered | delta | ECE |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    for (arch, epochs, _, t), g in groups(trows, "arch", "epochs", "target_sr", "t").items():
+        alw = {r.seed: r for r in g if r.policy == "always"}
+        thr = {r.seed: r for r in g if r.policy == "threshold"}
+        gain = mean_ci(thr[s].score - alw[s].score for s in thr if s in alw)
+        lines.append(
+            f"| {_model_name(arch, epochs)} | {statistics.fmean(r.sr for r in g):.3f} | {t:g} "
+            f"| {_f(mean_ci(r.score for r in alw.values())[0])} "
+            f"| {_f(mean_ci(r.score for r in thr.values())[0])} | {_ci(*gain)} "
+            f"| {_f(mean_ci(r.answered for r in thr.values())[0])} "
+            f"| {_f(mean_ci(r.accuracy_answered for r in thr.values())[0])} "
+            f"| {_f(mean_ci(r.error_answered for r in thr.values())[0])} "
+            f"| {_f(mean_ci(r.delta for r in thr.values())[0])} | {_f(mean_ci(r.ece for r in thr.values())[0])} |"
+        )
+    lines += ["", footer(rows, meta)]
     return "\n".join(lines) + "\n"
+
+
+def footer(rows: list[Row], meta: dict[str, Any]) -> str:
+    label = "TEST-SIZE run (a smoke test, not the study's results)" if meta["size"] != "full" else "Full run"
+    return (
+        f"{label}: N = {rows[0].N:,} mentions per corpus; {rows[0].eval_draws:,} evaluation draws "
+        f"per corpus; plausible answers {meta['answers']:,} (every day of {meta['years']}). "
+        f"Models: {'; '.join(meta['models'])}. Command: `{meta['command']}` (seeds "
+        f"{', '.join(map(str, meta['seeds']))}), on {meta['hardware']}; "
+        f"{meta['elapsed_s'] / 60:.1f} minutes wall clock, load average {meta['load_start'][0]:.1f} "
+        f"at the start and {meta['load_end'][0]:.1f} at the end."
+    )
 
 
 def plot(rows: list[Row], path: Path, meta: dict[str, Any]) -> None:
@@ -500,100 +738,143 @@ def plot(rows: list[Row], path: Path, meta: dict[str, Any]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 6), dpi=110)
-    sr = [r.sr for r in rows]
-    err = [r.lm_hallucination for r in rows]
-    yerr = [
-        [r.lm_hallucination - (r.lm_low if r.lm_low is not None else r.lm_hallucination) for r in rows],
-        [(r.lm_high if r.lm_high is not None else r.lm_hallucination) - r.lm_hallucination for r in rows],
-    ]
-    a.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="err = sr")
-    a.errorbar(sr, err, yerr=yerr, fmt="o", c="C0", capsize=3, label="trained LM (95% CI)")
-    a.plot(sr, [r.memoriser_error for r in rows], "s", c="C1", mfc="none", ms=8,
-           label="calibrated memoriser (paper sec. 3.3)")  # fmt: skip
-    ub = [(r.sr, r.upper_bound) for r in rows if r.upper_bound is not None]
-    a.plot([x for x, _ in ub], [y for _, y in ub], "--", c="C1", lw=1, label="upper bound (99%)")
-    ok = [(r.sr, r.lower_bound) for r in rows if not r.vacuous]
-    a.plot([x for x, _ in ok], [y for _, y in ok], "^-", c="C2", label="Theorem 2 lower bound (99%)")
-    okd = [(r.sr, r.lower_bound_delta) for r in rows if r.lower_bound_delta is not None]
-    a.plot([x for x, _ in okd], [y for _, y in okd], "^", c="C2", mfc="none",
-           label="lower bound minus measured delta")  # fmt: skip
-    vac = [r.sr for r in rows if r.vacuous]
-    if vac:
-        a.plot(vac, [0.0] * len(vac), "x", c="C3", ms=9, label="lower bound vacuous (<= 0)")
-    a.set_xlabel("singleton rate sr = N1 / N of the training corpus")
-    a.set_ylabel("hallucination rate on fresh prompts")
-    a.set_xlim(0, 1)
-    a.set_ylim(-0.03, 1.03)
-    a.set_title(f"Observed vs predicted, N = {rows[0].N:,}")
-    a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
-
-    lo = [(r.lower_bound, r) for r in rows if not r.vacuous and r.lower_bound is not None]
-    b.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="observed = bound")
-    if lo:
-        b.errorbar([x for x, _ in lo], [r.lm_hallucination for _, r in lo],
-                   yerr=[[r.lm_hallucination - (r.lm_low or r.lm_hallucination) for _, r in lo],
-                         [(r.lm_high or r.lm_hallucination) - r.lm_hallucination for _, r in lo]],
-                   fmt="o", c="C0", capsize=3, label="trained LM")  # fmt: skip
-        b.plot([x for x, _ in lo], [r.memoriser_error for _, r in lo], "s", c="C1", mfc="none",
-               ms=8, label="calibrated memoriser")  # fmt: skip
-        for x, r in lo:
-            b.annotate(f"sr {r.sr:.2f}", (x, r.lm_hallucination), textcoords="offset points",
-                       xytext=(6, -10), fontsize=8)  # fmt: skip
-    else:
-        b.text(0.5, 0.5, "every lower bound is vacuous at this N", ha="center", va="center")
-    b.set_xlabel("predicted lower bound (Theorem 2, 99%, delta = 0)")
-    b.set_ylabel("observed hallucination rate")
-    b.set_xlim(0, 1)
-    b.set_ylim(0, 1.03)
-    b.set_title("Above the diagonal: the bound holds")
-    b.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3)
-    fig.suptitle(f"Does the bound hold? ({meta['size']} run, seed {meta['seed']})", fontsize=11)
+    archs = [a for a in ARCHS if any(r.arch == a for r in rows)]
+    fig, axes = plt.subplots(1, len(archs), figsize=(6 * len(archs), 6), dpi=110, squeeze=False)
+    by_target = groups(rows, "target_sr")
+    sr = [statistics.fmean(r.sr for r in g) for g in by_target.values()]
+    mem = [statistics.fmean(r.memoriser_error for r in g) for g in by_target.values()]
+    lbs = [(s, statistics.fmean(r.lower_bound for r in g)) for s, g in zip(sr, by_target.values(), strict=True)
+           if all(not r.vacuous for r in g)]  # fmt: skip
+    vac = [s for s, g in zip(sr, by_target.values(), strict=True) if any(r.vacuous for r in g)]
+    for ax, arch in zip(axes[0], archs, strict=True):
+        ax.plot([0, 1], [0, 1], ls=":", c="grey", lw=1, label="err = sr")
+        ax.plot(sr, mem, "s-", c="C1", mfc="none", ms=8, label="calibrated memoriser (paper sec. 3.3)")
+        if lbs:
+            ax.plot([x for x, _ in lbs], [y for _, y in lbs], "^-", c="C2", label="Theorem 2 lower bound (99%)")
+        if vac:
+            ax.plot(vac, [0.0] * len(vac), "x", c="C3", ms=9, label="lower bound vacuous (<= 0)")
+        for k, (epochs, g) in enumerate(groups([r for r in rows if r.arch == arch], "epochs").items()):
+            pts = []
+            for tg in groups(g, "target_sr").values():
+                m, lo, hi = mean_ci(r.lm_hallucination for r in tg)
+                assert m is not None
+                pts.append((statistics.fmean(r.sr for r in tg), m, m - (lo if lo is not None else m),
+                            (hi if hi is not None else m) - m))  # fmt: skip
+            ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=[[p[2] for p in pts], [p[3] for p in pts]],
+                        fmt="o-", c=f"C{k % 10 if k < 1 else k + 3}", capsize=3,
+                        label=f"{epochs[0]:g} epochs (mean, 95% CI over seeds)")  # fmt: skip
+        ax.set_xlabel("singleton rate sr = N1 / N of the training corpus")
+        ax.set_ylabel("hallucination rate on fresh prompts")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(_model_name(arch, 0).split(",")[0] + f" ({rows[0].N:,} mentions)")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
+    what = "TEST-SIZE smoke run, not the study" if meta["size"] != "full" else "full run"
+    fig.suptitle(f"Observed hallucination approaching the floor ({what}, seeds "
+                 f"{', '.join(map(str, meta['seeds']))})", fontsize=11)  # fmt: skip
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
 
 
-def write_results(rows: list[Row], meta: dict[str, Any], out: Path) -> None:
-    write_csv(rows, out / "results.csv")
-    (out / "results.md").write_text(markdown(rows, meta))
+def plot_thresholds(trows: list[ThresholdRow], path: Path, meta: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    archs = [a for a in ARCHS if any(r.arch == a for r in trows)]
+    targets = sorted({r.target_sr for r in trows})
+    fig, axes = plt.subplots(len(archs), len(targets), figsize=(4.2 * len(targets), 3.8 * len(archs)),
+                             dpi=110, squeeze=False)  # fmt: skip
+    for i, arch in enumerate(archs):
+        for j, target in enumerate(targets):
+            ax = axes[i][j]
+            sel = [r for r in trows if r.arch == arch and r.target_sr == target]
+            for k, (epochs, g) in enumerate(groups(sel, "epochs").items()):
+                for policy, ls in (("always", "--"), ("threshold", "-")):
+                    pts = []
+                    for (t,), tg in groups([r for r in g if r.policy == policy], "t").items():
+                        m, lo, hi = mean_ci(r.score for r in tg)
+                        pts.append((t, m, lo, hi))
+                    what = "always answer" if policy == "always" else "answer if conf > t"
+                    ax.plot([p[0] for p in pts], [p[1] for p in pts], ls, marker="o", c=f"C{k}",
+                            label=f"{epochs[0]:g} ep, {what}")  # fmt: skip
+            ax.axhline(0, c="grey", lw=0.8)
+            sr = statistics.fmean(r.sr for r in sel)
+            ax.set_title(f"{_model_name(arch, 0).split(',')[0]}, sr {sr:.2f}", fontsize=10)
+            ax.set_xlabel("confidence target t (penalty t/(1-t))")
+            ax.set_ylabel("score_t (mean over seeds)")
+            ax.set_ylim(max(-3.0, ax.get_ylim()[0]), 1.02)
+            if i == 0 and j == 0:
+                ax.legend(fontsize=7)
+    what = "TEST-SIZE smoke run, not the study" if meta["size"] != "full" else "full run"
+    fig.suptitle(f"Confidence targets (sec. 4.2): always answering vs answering only when confident ({what})",
+                 fontsize=11)  # fmt: skip
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def write_results(rows: list[Row], trows: list[ThresholdRow], meta: dict[str, Any], out: Path) -> None:
+    write_csv(rows, COLUMNS, out / "results.csv")
+    write_csv(trows, THRESHOLD_COLUMNS, out / "thresholds.csv")
+    (out / "results.md").write_text(markdown(rows, trows, meta))
     plot(rows, out / "plot.png", meta)
+    plot_thresholds(trows, out / "thresholds.png", meta)
 
 
-def hardware() -> str:
+def hardware(device: str, threads: int, jobs: int) -> str:
     try:
         import torch
 
-        threads = torch.get_num_threads()
-        gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+        gpu = torch.cuda.get_device_name(0) if device == "cuda" else "no GPU used"
     except ImportError:  # pragma: no cover
-        threads, gpu = 0, "no torch"
-    return f"{os.cpu_count()} CPU cores ({platform.machine()}, torch threads {threads}), {gpu}"
+        gpu = "no torch"
+    return (f"{os.cpu_count()} CPU cores ({platform.machine()}), {jobs} training job(s) at once "
+            f"with {threads} torch thread(s) each, {gpu}")  # fmt: skip
 
 
-def main(argv: list[str] | None = None) -> list[Row]:
+def _pool_map(fn: Callable[..., Any], calls: list[tuple[Any, ...]], jobs: int) -> list[Any]:
+    """``fn(*call)`` for every call, in ``jobs`` forked worker processes (in process if 1)."""
+    if jobs <= 1 or len(calls) <= 1:
+        return [fn(*c) for c in calls]
+    ctx = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as ex:
+        futures = [ex.submit(fn, *c) for c in calls]
+        return [f.result() for f in futures]
+
+
+def main(argv: list[str] | None = None) -> tuple[list[Row], list[ThresholdRow]]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--size", choices=sorted(SIZES), default="test")
-    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--seeds", default=None, help="comma-separated seeds (default: the size's)")
     ap.add_argument("--out", default=str(ROOT / "study" / "results"))
     ap.add_argument("--work", default=None, help="scratch folder (default: OUT/work)")
+    ap.add_argument("--jobs", type=int, default=1, help="models trained at once (CPU), one process each")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch CPU threads; 1 is fastest on a busy machine")  # fmt: skip
+                    help="torch CPU threads per job; 1 is fastest on a busy machine")  # fmt: skip
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--quiet", action="store_true")
     ap.add_argument("--replot", action="store_true",
-                    help="only rewrite results.csv, results.md and plot.png from OUT/run.json")  # fmt: skip
+                    help="only rewrite the CSVs, results.md and the plots from OUT/run.json")  # fmt: skip
     args = ap.parse_args(argv)
     out = Path(args.out)
     if args.replot:
         meta = orjson.loads((out / "run.json").read_bytes())
         rows = [Row(**r) for r in meta.pop("rows")]
-        write_results(rows, meta, out)
-        return rows
+        trows = [ThresholdRow(**r) for r in meta.pop("thresholds")]
+        write_results(rows, trows, meta, out)
+        return rows, trows
 
     import torch
 
-    torch.set_num_threads(args.threads)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: no CUDA device is available")
+    jobs = 1 if args.device == "cuda" else max(1, args.jobs)
     size = SIZES[args.size]
+    if args.seeds:
+        size = replace(size, seeds=tuple(int(s) for s in args.seeds.split(",") if s.strip()))
     work = Path(args.work) if args.work else out / "work"
     out.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -602,42 +883,57 @@ def main(argv: list[str] | None = None) -> list[Row]:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
+    load_start = os.getloadavg()
     started = time.perf_counter()
-    rows = []
-    for target in size.targets:
-        log(f"target sr {target}:")
-        t0 = time.perf_counter()
-        rows.append(run_point(target, size, args.seed, work, log))
-        r = rows[-1]
-        log(f"  sr {r.sr:.3f}: LM {r.lm_hallucination:.3f}, memoriser {r.memoriser_error:.3f}, "
-            f"bound {_f(r.lower_bound)} ({r.verdict}), delta {_f(r.delta)}; "
-            f"{time.perf_counter() - t0:.0f}s")  # fmt: skip
-    shown = ["python", "study/run_study.py", "--size", args.size, "--seed", str(args.seed)]
+    corpora = _pool_map(make_corpus, [(t, s, size, str(work)) for t in size.targets for s in size.seeds], jobs)
+    for c in corpora:
+        log(f"corpus sr {c.sr:.4f} (target {c.target_sr}), seed {c.seed}: N {c.N:,}, N1 {c.N1:,}")
+    # Longest runs first, so that the last ones to finish are short.
+    calls = [(c, spec, e, size, args.device, args.threads, args.quiet)
+             for e in sorted(size.epochs, reverse=True) for spec in size.models for c in corpora]  # fmt: skip
+    results = _pool_map(run_model, calls, jobs)
+    keys = [(m.arch, e, t, s) for m in size.models for e in size.epochs for t in size.targets for s in size.seeds]
+    order = {k: i for i, k in enumerate(keys)}
+    results.sort(key=lambda rt: order[(rt[0].arch, rt[0].epochs, rt[0].target_sr, rt[0].seed)])
+    rows = [r for r, _ in results]
+    trows = [t for _, ts in results for t in ts]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+    shown = ["python", "study/run_study.py", "--size", args.size]
+    if args.seeds:
+        shown += ["--seeds", ",".join(map(str, size.seeds))]
+    if jobs != 1:
+        shown += ["--jobs", str(jobs)]
     if args.threads != 1:
         shown += ["--threads", str(args.threads)]
+    if args.device != "cpu":
+        shown += ["--device", args.device]
     meta = {
         "size": args.size,
-        "seed": args.seed,
+        "seeds": list(size.seeds),
         "command": shlex.join(shown),
-        "hardware": hardware(),
+        "hardware": hardware(args.device, args.threads, jobs),
+        "code": _code_version(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "elapsed_s": time.perf_counter() - started,
-        "answers": sim.SimConfig(first_year=size.first_year, last_year=size.last_year).answers,
+        "cpu_s": sum(u.ru_utime + u.ru_stime for u in usage),
+        "load_start": list(load_start),
+        "load_end": list(os.getloadavg()),
+        "answers": corpora[0].answers,
         "years": f"{size.first_year}-{size.last_year}",
-        "model": (
-            f"word-level transformer, {size.layers} layers, d_model {size.d_model}, "
-            f"{size.heads} heads, context {size.seq}, {size.epochs:g} epochs"
-        ),
+        "targets": list(TARGETS),
+        "models": [f"{s.describe()}, lr {s.lr:g}" for s in size.models],
+        "training": f"{', '.join(f'{e:g}' for e in size.epochs)} epochs (separate runs), "
+        f"windows of {size.seq} tokens, batch {size.batch}, AdamW, warmup + cosine decay",
         "config": asdict(size),
     }
-    write_csv(rows, out / "results.csv")
-    (out / "results.md").write_text(markdown(rows, meta))
-    plot(rows, out / "plot.png", meta)
+    write_results(rows, trows, meta, out)
     meta["rows"] = [asdict(r) for r in rows]
+    meta["thresholds"] = [asdict(t) for t in trows]
     (out / "run.json").write_bytes(orjson.dumps(meta, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    log(f"wrote {out / 'results.csv'}, results.md, plot.png, run.json in {meta['elapsed_s']:.0f}s")
-    return rows
+    log(f"wrote {out}/results.csv, thresholds.csv, results.md, plot.png, thresholds.png, run.json "
+        f"in {meta['elapsed_s']:.0f}s")  # fmt: skip
+    return rows, trows
 
 
 if __name__ == "__main__":
