@@ -405,20 +405,26 @@ class Row:
     n_needed: float | None
     lower_bound_delta: float | None
     upper_bound: float | None
-    lm_hallucination: float
-    lm_low: float | None
-    lm_high: float | None
+    lm_hallucination: float  # weighted by draws, as the theorem's error is
     lm_accuracy: float
     lm_abstention: float
+    memoriser_error: float
+    eval_prompts: int  # distinct evaluation prompts: what ``outputs`` grades, once each
+    prompt_unseen: float
+    prompt_hallucination: float  # the outputs report's own rate, per distinct prompt
+    prompt_low: float | None
+    prompt_high: float | None
+    prompt_accuracy: float
+    prompt_memoriser_error: float
     mean_confidence: float | None
     delta: float | None
     ece: float | None
-    memoriser_error: float
     verdict: str
     train_steps: int
     train_epochs: float
     train_seconds: float
     final_loss: float
+    trained_by: str
     buckets: dict[str, Any] = field(default_factory=dict)
 
 
@@ -455,7 +461,8 @@ def grade(answers: Path, c: Corpus, d: Path) -> dict[str, Any]:
     hallu(
         "outputs", str(answers), "--refs", c.facts, "--per-fact", str(Path(c.dir) / "counts.jsonl"),
         "--predicted", str(Path(c.dir) / "prediction.json"), "--min-errors", str(c.answers - 1),
-        "--targets", ",".join(f"{t:g}" for t in TARGETS), "--seed", "0", "-o", str(out), "-q",
+        "--targets", ",".join(f"{t:g}" for t in TARGETS), "--seed", "0", "-o", str(out),
+        "--grades", str(d / "grades.jsonl"), "-q",
     )  # fmt: skip
     doc: dict[str, Any] = orjson.loads(out.read_bytes())
     return doc
@@ -503,28 +510,36 @@ def run_model(c: Corpus, spec: ModelSpec, epochs: float, size: Size, device: str
 
     d = Path(c.dir) / f"{spec.arch}-{epochs:g}ep"
     d.mkdir(parents=True, exist_ok=True)
-    # A finished run is kept, so that an interrupted study resumes where it stopped; the key
-    # holds everything the result depends on.
-    key = orjson.dumps({"corpus": asdict(c), "spec": asdict(spec), "epochs": epochs, "size": asdict(size),
-                        "device": device, "code": _code_version()}).decode()  # fmt: skip
-    done = d / "result.json"
-    if done.exists():
-        kept = orjson.loads(done.read_bytes())
-        if kept["key"] == key:
-            log(f"  kept {d.name} for sr {c.sr:.3f} seed {c.seed} (finished earlier)")
-            return Row(**kept["row"]), [ThresholdRow(**t) for t in kept["thresholds"]]
-    model, vocab, tr = train(c.corpus, spec, epochs, size, c.seed, device, log)
     evals = [orjson.loads(line) for line in Path(c.eval).read_bytes().splitlines()]
-    replies = answer(model, vocab, [e["prompt"] for e in evals], device)
-    buf = io.BytesIO()
-    for e, (text, conf) in zip(evals, replies, strict=True):
-        line = orjson.dumps({"id": e["id"], "answer": text, "confidence": conf}) + b"\n"
-        buf.write(line * e["weight"])  # one row per draw: rates weighted by the prompt distribution
     answers_path = d / "answers.jsonl"
-    answers_path.write_bytes(buf.getvalue())
+    kept = _kept_training(d, _training_key(c, spec, epochs, size, device))
+    if kept is None:
+        model, vocab, tr = train(c.corpus, spec, epochs, size, c.seed, device, log)
+        replies = answer(model, vocab, [e["prompt"] for e in evals], device)
+        answers_path.write_bytes(b"".join(
+            orjson.dumps({"id": e["id"], "answer": text, "confidence": conf}) + b"\n"
+            for e, (text, conf) in zip(evals, replies, strict=True)
+        ))  # fmt: skip
+        trained_by = _code_version()
+        (d / "trained.json").write_bytes(orjson.dumps({
+            "key": _training_key(c, spec, epochs, size, device), "training": asdict(tr), "code": trained_by,
+        }))  # fmt: skip
+    else:
+        tr, trained_by = kept
+        log(f"  kept the answers of {d.name} for sr {c.sr:.3f} seed {c.seed} (trained earlier, {trained_by})")
 
     doc = grade(answers_path, c, d)
     overall, cal = doc["overall"], doc["calibration"]
+    if overall["n"] != len(evals):
+        raise RuntimeError(f"outputs graded {overall['n']} of {len(evals)} answers in {answers_path}")
+    # The theorem's error is weighted by the prompt distribution: each evaluation prompt counts
+    # as often as it was drawn, using the grade ``outputs`` gave its answer.
+    weight = {e["id"]: e["weight"] for e in evals}
+    draws = sum(weight.values())
+    by_grade: Counter[str] = Counter()
+    for line in (d / "grades.jsonl").read_bytes().splitlines():
+        g = orjson.loads(line)
+        by_grade[g["grade"]] += weight[g["id"]]
     pred1 = d / "prediction_delta.json"
     hallu("predict", str(Path(c.dir) / "report.json"), "--answers", f"{RELATION}={c.answers}",
           "--calibration-from", str(d / "graded.json"), "-o", str(pred1), "-q")  # fmt: skip
@@ -536,28 +551,78 @@ def run_model(c: Corpus, spec: ModelSpec, epochs: float, size: Size, device: str
             buckets[label] = {"n": b["n"], "hallucination_rate": b.get("hallucination_rate")}
     interval = (overall.get("intervals") or {}).get("hallucination_rate")
     unseen = sum(e["weight"] for e in evals if e["train_count"] == 0)
-    draws = sum(e["weight"] for e in evals)
+    unseen_prompts = sum(1 for e in evals if e["train_count"] == 0) / len(evals)
     row = Row(
         target_sr=c.target_sr, seed=c.seed, arch=spec.arch, epochs=epochs, params=tr.parameters,
         shape=c.shape, N=c.N, N1=c.N1, sr=c.sr, missing_mass=c.missing_mass, eval_draws=draws,
         eval_unseen=unseen / draws, lower_bound=p0["lower_bound"]["value"],
         vacuous=p0["lower_bound"]["vacuous"], n_needed=p0["lower_bound"]["n_needed"],
         lower_bound_delta=p1["lower_bound"]["value"], upper_bound=p0["upper_bound"],
-        lm_hallucination=overall["hallucination_rate"],
-        lm_low=interval[0] if interval else None, lm_high=interval[1] if interval else None,
-        lm_accuracy=overall["accuracy"], lm_abstention=overall["abstention_rate"],
-        mean_confidence=cal["mean_confidence"], delta=cal["delta"], ece=cal["ece"],
+        lm_hallucination=by_grade["incorrect"] / draws, lm_accuracy=by_grade["correct"] / draws,
+        lm_abstention=by_grade["abstained"] / draws,
         memoriser_error=unseen / draws * (1 - 1 / c.answers),
+        eval_prompts=len(evals), prompt_unseen=unseen_prompts,
+        prompt_hallucination=overall["hallucination_rate"],
+        prompt_low=interval[0] if interval else None, prompt_high=interval[1] if interval else None,
+        prompt_accuracy=overall["accuracy"], prompt_memoriser_error=unseen_prompts * (1 - 1 / c.answers),
+        mean_confidence=cal["mean_confidence"], delta=cal["delta"], ece=cal["ece"],
         verdict=(doc.get("predicted") or {}).get("overall", {}).get("verdict", ""),
         train_steps=tr.steps, train_epochs=tr.tokens / tr.corpus_tokens, train_seconds=tr.seconds,
-        final_loss=tr.final_loss, buckets=buckets,
+        final_loss=tr.final_loss, trained_by=trained_by, buckets=buckets,
     )  # fmt: skip
     log(f"  sr {c.sr:.3f} seed {c.seed} {spec.arch} {epochs:g} ep: hallucination "
         f"{row.lm_hallucination:.3f} (memoriser {row.memoriser_error:.3f}), delta {_f(row.delta)}, "
         f"ECE {_f(row.ece)}; trained {tr.seconds:.0f}s")  # fmt: skip
-    trows = thresholds_of(doc, c, spec, epochs)
-    done.write_bytes(orjson.dumps({"key": key, "row": asdict(row), "thresholds": [asdict(t) for t in trows]}))
-    return row, trows
+    return row, thresholds_of(doc, c, spec, epochs)
+
+
+def _training_key(c: Corpus, spec: ModelSpec, epochs: float, size: Size, device: str) -> dict[str, Any]:
+    """Everything a model's answers depend on (the grading is redone on every run)."""
+    return {"corpus": asdict(c), "spec": asdict(spec), "epochs": epochs, "size": asdict(size), "device": device}
+
+
+def _upgrade_kept(d: Path) -> None:
+    """Read a run kept by the first version of this script (``result.json``, one answer row per
+    draw) as trained.json plus one answer row per prompt; its grading is redone anyway."""
+    old = d / "result.json"
+    if not (old.exists() and (d / "answers.jsonl").exists()):
+        return
+    kept = orjson.loads(old.read_bytes())
+    key = orjson.loads(kept["key"])
+    code = key.pop("code")
+    row = kept["row"]
+    size = key["size"]
+    tokens = row["train_steps"] * size["batch"] * size["seq"]
+    docs = [orjson.loads(line)["text"] for line in Path(key["corpus"]["corpus"]).read_bytes().splitlines()]
+    vocab = Vocab(Counter(t for doc in docs for t in TOKEN_RE.findall(doc)))
+    training = Training(
+        steps=row["train_steps"], tokens=tokens, corpus_tokens=round(tokens / row["train_epochs"]),
+        seconds=row["train_seconds"], final_loss=row["final_loss"], parameters=row["params"], vocab=len(vocab),
+    )  # fmt: skip
+    seen: set[str] = set()
+    lines = []
+    for line in (d / "answers.jsonl").read_bytes().splitlines():
+        fid = orjson.loads(line)["id"]
+        if fid not in seen:
+            seen.add(fid)
+            lines.append(line + b"\n")
+    (d / "answers.jsonl").write_bytes(b"".join(lines))
+    (d / "trained.json").write_bytes(orjson.dumps({"key": key, "training": asdict(training), "code": code}))
+    old.unlink()
+
+
+def _kept_training(d: Path, key: dict[str, Any]) -> tuple[Training, str] | None:
+    """The answers of a model trained earlier with the same key, so an interrupted or re-graded
+    study does not train again: (its training record, the code that trained it), else None."""
+    path = d / "trained.json"
+    if not path.exists():
+        _upgrade_kept(d)
+    if not (path.exists() and (d / "answers.jsonl").exists()):
+        return None
+    kept = orjson.loads(path.read_bytes())
+    if kept["key"] != orjson.loads(orjson.dumps(key)):
+        return None
+    return Training(**kept["training"]), kept["code"]
 
 
 def _code_version() -> str:
@@ -656,9 +721,13 @@ def markdown(rows: list[Row], trows: list[ThresholdRow], meta: dict[str, Any]) -
         f"Means over {len(seeds)} seeds ({', '.join(map(str, seeds))}) with 95% t-intervals over "
         "the seeds in brackets; each seed has its own corpus, shared by every model.",
         "",
+        "Hallucination rates per evaluation draw (weighted by the prompt distribution, as the "
+        "theorem's error is; each answer graded by `outputs`), then per distinct prompt (the "
+        "`outputs` report's own rate):",
+        "",
         "| model | sr (N1/N) | Theorem 2 lower bound (99%) | hallucination rate | calibrated memoriser "
-        "| gap to memoriser | upper bound (99%) | delta | ECE | verdicts |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| gap to memoriser | per prompt: hallucination / memoriser | upper bound (99%) | delta | ECE | verdicts |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (arch, epochs, _), g in groups(rows, "arch", "epochs", "target_sr").items():
         vac = [r for r in g if r.vacuous]
@@ -675,6 +744,8 @@ def markdown(rows: list[Row], trows: list[ThresholdRow], meta: dict[str, Any]) -
             f"| {_ci(*mean_ci(r.lm_hallucination for r in g))} "
             f"| {_ci(*mean_ci(r.memoriser_error for r in g))} "
             f"| {_ci(*mean_ci(r.lm_hallucination - r.memoriser_error for r in g))} "
+            f"| {statistics.fmean(r.prompt_hallucination for r in g):.3f} / "
+            f"{statistics.fmean(r.prompt_memoriser_error for r in g):.3f} "
             f"| {_f(statistics.fmean(r.upper_bound for r in g if r.upper_bound is not None))} "
             f"| {_ci(*mean_ci(r.delta for r in g))} | {_ci(*mean_ci(r.ece for r in g))} "
             f"| {', '.join(f'{k} {v}' for k, v in sorted(verdicts.items()))} |"
@@ -682,8 +753,8 @@ def markdown(rows: list[Row], trows: list[ThresholdRow], meta: dict[str, Any]) -
     labels = ("0", "1", "2", "3-5", "6-10", "11-100", ">100")
     lines += [
         "",
-        "Hallucination rate by the fact's count in the training corpus, pooled over the seeds "
-        "(evaluation draws in the bucket in brackets):",
+        "Hallucination rate by the fact's count in the training corpus (the `outputs` per-fact "
+        "buckets, per distinct prompt), pooled over the seeds (prompts in the bucket in brackets):",
         "",
         "| model | sr | " + " | ".join(f"count {b}" for b in labels) + " |",
         "|---|---|" + "---|" * len(labels),
@@ -695,9 +766,10 @@ def markdown(rows: list[Row], trows: list[ThresholdRow], meta: dict[str, Any]) -
         lines.append(f"| {_model_name(arch, epochs)} | {sr:.3f} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "Confidence targets (sec. 4.2): score_t = (correct - t/(1-t) incorrect) / draws for always "
-        "answering and for answering only when confidence > t, with the share answered and the "
-        "accuracy and error among the answered (means over the seeds):",
+        "Confidence targets (sec. 4.2), from the `outputs` report over the distinct evaluation "
+        "prompts: score_t = (correct - t/(1-t) incorrect) / prompts for always answering "
+        "(`overall.scores`) and for answering only when confidence > t (`calibration.behavioral`), "
+        "with the share answered and the accuracy and error among the answered (means over the seeds):",
         "",
         "| model | sr | t | score, always | score, confidence > t | gain [95% CI] | answered "
         "| accuracy answered | error answered | delta | ECE |",
@@ -716,19 +788,59 @@ def markdown(rows: list[Row], trows: list[ThresholdRow], meta: dict[str, Any]) -
             f"| {_f(mean_ci(r.error_answered for r in thr.values())[0])} "
             f"| {_f(mean_ci(r.delta for r in thr.values())[0])} | {_f(mean_ci(r.ece for r in thr.values())[0])} |"
         )
-    lines += ["", footer(rows, meta)]
+    lines += [
+        "",
+        "The same, one line per model and corpus shape: score_t for always answering / for answering "
+        "only when confidence > t, then the accuracy among the answered at each t (share answered):",
+        "",
+        *score_table(trows),
+        "",
+        footer(rows, meta),
+    ]
     return "\n".join(lines) + "\n"
+
+
+def score_table(trows: list[ThresholdRow]) -> list[str]:
+    """score_t per model and sr, both policies side by side, with the answered accuracy."""
+    ts = [t for t in TARGETS if t > 0]
+    head = " | ".join(f"t={t:g}: always / conf > t" for t in ts)
+    acc = " | ".join(f"accuracy answered at t={t:g}" for t in ts)
+    lines = [
+        f"| model | sr | {head} | {acc} |",
+        "|---|---|" + "---|" * (2 * len(ts)),
+    ]
+    for (arch, epochs, _), g in groups(trows, "arch", "epochs", "target_sr").items():
+        cells, accs = [], []
+        for t in ts:
+            alw = [r.score for r in g if r.t == t and r.policy == "always"]
+            thr = [r for r in g if r.t == t and r.policy == "threshold"]
+            cells.append(f"{statistics.fmean(alw):.3f} / {statistics.fmean(r.score for r in thr):.3f}")
+            accs.append(
+                _f(mean_ci(r.accuracy_answered for r in thr)[0]) + f" ({statistics.fmean(r.answered for r in thr):.2f})"
+            )
+        sr = statistics.fmean(r.sr for r in g)
+        lines.append(
+            f"| {_model_name(arch, epochs)} | {sr:.3f} | " + " | ".join(cells) + " | " + " | ".join(accs) + " |"
+        )
+    return lines
 
 
 def footer(rows: list[Row], meta: dict[str, Any]) -> str:
     label = "TEST-SIZE run (a smoke test, not the study's results)" if meta["size"] != "full" else "Full run"
     return (
         f"{label}: N = {rows[0].N:,} mentions per corpus; {rows[0].eval_draws:,} evaluation draws "
-        f"per corpus; plausible answers {meta['answers']:,} (every day of {meta['years']}). "
+        f"per corpus ({statistics.fmean(r.eval_prompts for r in rows):,.0f} distinct prompts on average);"
+        f" plausible answers {meta['answers']:,} (every day of {meta['years']}). "
         f"Models: {'; '.join(meta['models'])}. Command: `{meta['command']}` (seeds "
         f"{', '.join(map(str, meta['seeds']))}), on {meta['hardware']}; "
         f"{meta['elapsed_s'] / 60:.1f} minutes wall clock, load average {meta['load_start'][0]:.1f} "
         f"at the start and {meta['load_end'][0]:.1f} at the end."
+        + (
+            f" The models were trained by an earlier run (code {', '.join(meta['trained_by'])}); this run "
+            "kept their answers and graded them again (training times: train_seconds in results.csv)."
+            if meta.get("trained_by", [meta.get("code")]) != [meta.get("code")]
+            else ""
+        )
     )
 
 
@@ -883,6 +995,7 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[ThresholdRow]]:
         if not args.quiet:
             print(msg, file=sys.stderr, flush=True)
 
+    code = _code_version()
     load_start = os.getloadavg()
     started = time.perf_counter()
     corpora = _pool_map(make_corpus, [(t, s, size, str(work)) for t in size.targets for s in size.seeds], jobs)
@@ -912,7 +1025,8 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[ThresholdRow]]:
         "seeds": list(size.seeds),
         "command": shlex.join(shown),
         "hardware": hardware(args.device, args.threads, jobs),
-        "code": _code_version(),
+        "code": code,
+        "trained_by": sorted({r.trained_by for r in rows}),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "elapsed_s": time.perf_counter() - started,

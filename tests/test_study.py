@@ -77,22 +77,25 @@ def test_one_row_per_rate_architecture_length_seed_on_shared_corpora(run):
     assert {"target_sr", "arch", "epochs", "seed"} <= set(table[0])
 
 
-def reference_grades(work: Path, row) -> tuple[list[float], list[int]]:
-    """(confidence, grade) per draw, graded here: 0 the true date's words in order, 2 no digit at
-    all (no date: ``outputs`` counts "on on on" as not attempted), 1 anything else."""
+def reference_grades(work: Path, row) -> tuple[list[float], list[int], list[int]]:
+    """(confidence, grade, draws) per evaluation prompt, graded here: 0 the true date's words in
+    order, 2 no digit at all (no date: ``outputs`` counts "on on on" as not attempted), 1 else."""
     d = work / f"sr-{row.target_sr:.2f}-seed-{row.seed}"
     truth = {}
     for line in (d / "refs.jsonl").read_bytes().splitlines():
         fact = orjson.loads(line)
         truth[fact["id"]] = fact["object"].split()
-    conf, grade = [], []
+    weight = {e["id"]: e["weight"] for e in map(orjson.loads, (d / "eval.jsonl").read_bytes().splitlines())}
+    conf, grade, draws = [], [], []
     for line in (d / f"{row.arch}-{row.epochs:g}ep" / "answers.jsonl").read_bytes().splitlines():
         a = orjson.loads(line)
         words, want = a["answer"].split(), truth[a["id"]]
         hit = any(words[i : i + len(want)] == want for i in range(len(words)))
         conf.append(a["confidence"])
+        draws.append(weight[a["id"]])
         grade.append(0 if hit else 1 if any(ch.isdigit() for ch in a["answer"]) else 2)
-    return conf, grade
+    assert len(draws) == len(weight), "one answer per distinct evaluation prompt"
+    return conf, grade, draws
 
 
 def test_threshold_scores_match_a_brute_force_grading_of_the_answers(run):
@@ -103,9 +106,9 @@ def test_threshold_scores_match_a_brute_force_grading_of_the_answers(run):
     by_key = {(t.target_sr, t.arch, t.epochs, t.seed, t.t, t.policy): t for t in trows}
     answering = 0
     for r in rows:
-        conf, grade = reference_grades(out / "work", r)
+        conf, grade, draws = reference_grades(out / "work", r)
         n = len(grade)
-        assert n == r.eval_draws
+        assert n == r.eval_prompts and sum(draws) == r.eval_draws
         answering += grade.count(2) < n
         for t in study.TARGETS:
             pen = t / (1 - t)
@@ -125,15 +128,22 @@ def test_threshold_scores_match_a_brute_force_grading_of_the_answers(run):
             else:
                 assert thr.accuracy_answered is None
             assert thr.delta == r.delta and thr.ece == r.ece
-        # the grading agrees with results.csv too
-        assert r.lm_hallucination == pytest.approx(grade.count(1) / n)
+        # the grading agrees with results.csv too: per prompt, and weighted by the draws
+        assert r.prompt_hallucination == pytest.approx(grade.count(1) / n)
+        wrong = sum(w for g, w in zip(grade, draws, strict=True) if g == 1)
+        assert r.lm_hallucination == pytest.approx(wrong / sum(draws))
+        right = sum(w for g, w in zip(grade, draws, strict=True) if g == 0)
+        assert r.lm_accuracy == pytest.approx(right / sum(draws))
+        unseen = sum(1 for e in map(orjson.loads, (out / "work" / f"sr-{r.target_sr:.2f}-seed-{r.seed}" / "eval.jsonl")
+                                    .read_bytes().splitlines()) if e["train_count"] == 0)  # fmt: skip
+        assert r.prompt_memoriser_error == pytest.approx(unseen / n * (1 - 1 / 36524))
     assert answering >= len(rows) // 2, "most test-size models should answer something"
 
 
 def test_summaries_plots_and_run_record(run):
     study, out, rows, trows = run
     md = (out / "results.md").read_text()
-    assert md.count("| transformer, 6 epochs |") == 2 + 2 + 2 * len(study.TARGETS)
+    assert md.count("| transformer, 6 epochs |") == 2 + 2 + 2 * len(study.TARGETS) + 2
     assert "TEST-SIZE" in md and "vacuous" in md
     for name in ("plot.png", "thresholds.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -143,6 +153,7 @@ def test_summaries_plots_and_run_record(run):
     assert "CPU cores" in meta["hardware"] and "2 training job(s)" in meta["hardware"]
     assert len(meta["load_start"]) == 3 and meta["elapsed_s"] > 0
     assert len(meta["rows"]) == len(rows) and len(meta["thresholds"]) == len(trows)
+    assert meta["trained_by"] == [meta["code"]]
     # --replot rebuilds the same tables from run.json alone
     before = {n: (out / n).read_bytes() for n in ("results.csv", "thresholds.csv", "results.md")}
     study.main(["--replot", "--out", str(out)])
@@ -156,3 +167,14 @@ def test_mean_ci_matches_a_hand_computed_t_interval():
     assert m == pytest.approx(0.4) and hi - m == pytest.approx(0.49687, abs=1e-5)
     assert lo == pytest.approx(0.4 - 0.49687, abs=1e-5)
     assert study.mean_ci([0.3]) == (0.3, None, None) and study.mean_ci([None]) == (None, None, None)
+
+
+def test_a_second_run_keeps_the_trained_answers_and_grades_them_again(run, tmp_path):
+    study, out, rows, trows = run
+    threads = torch.get_num_threads()
+    try:
+        again, tagain = study.main(["--size", "test", "--jobs", "2", "--out", str(out), "--quiet"])
+    finally:
+        torch.set_num_threads(threads)
+    assert [r.train_seconds for r in again] == [r.train_seconds for r in rows]  # not trained again
+    assert again == rows and tagain == trows
