@@ -496,9 +496,12 @@ def thresholds_of(doc: dict[str, Any], c: Corpus, spec: ModelSpec, epochs: float
     return out
 
 
-def run_model(c: Corpus, spec: ModelSpec, epochs: float, size: Size, device: str,
-              threads: int, quiet: bool) -> tuple[Row, list[ThresholdRow]]:  # fmt: skip
-    """Train one model on one corpus, answer, grade; a worker process runs one of these."""
+def run_model(c: Corpus, spec: ModelSpec, epochs: float, size: Size, device: str, threads: int,
+              quiet: bool, kept_only: bool = False) -> tuple[Row, list[ThresholdRow]] | None:  # fmt: skip
+    """Train one model on one corpus, answer, grade; a worker process runs one of these.
+
+    With ``kept_only`` nothing is trained: a model whose answers are not kept gives None.
+    """
     import torch
 
     if device == "cpu":
@@ -513,6 +516,8 @@ def run_model(c: Corpus, spec: ModelSpec, epochs: float, size: Size, device: str
     evals = [orjson.loads(line) for line in Path(c.eval).read_bytes().splitlines()]
     answers_path = d / "answers.jsonl"
     kept = _kept_training(d, _training_key(c, spec, epochs, size, device))
+    if kept is None and kept_only:
+        return None
     if kept is None:
         model, vocab, tr = train(c.corpus, spec, epochs, size, c.seed, device, log)
         replies = answer(model, vocab, [e["prompt"] for e in evals], device)
@@ -827,6 +832,8 @@ def score_table(trows: list[ThresholdRow]) -> list[str]:
 
 def footer(rows: list[Row], meta: dict[str, Any]) -> str:
     label = "TEST-SIZE run (a smoke test, not the study's results)" if meta["size"] != "full" else "Full run"
+    if meta.get("partial"):
+        label = f"PARTIAL {label.lower()}: only {meta['partial']} had finished training"
     return (
         f"{label}: N = {rows[0].N:,} mentions per corpus; {rows[0].eval_draws:,} evaluation draws "
         f"per corpus ({statistics.fmean(r.eval_prompts for r in rows):,.0f} distinct prompts on average);"
@@ -882,6 +889,8 @@ def plot(rows: list[Row], path: Path, meta: dict[str, Any]) -> None:
         ax.set_title(_model_name(arch, 0).split(",")[0] + f" ({rows[0].N:,} mentions)")
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2)
     what = "TEST-SIZE smoke run, not the study" if meta["size"] != "full" else "full run"
+    if meta.get("partial"):
+        what = f"PARTIAL {what}, {meta['partial']}"
     fig.suptitle(f"Observed hallucination approaching the floor ({what}, seeds "
                  f"{', '.join(map(str, meta['seeds']))})", fontsize=11)  # fmt: skip
     fig.tight_layout()
@@ -921,6 +930,8 @@ def plot_thresholds(trows: list[ThresholdRow], path: Path, meta: dict[str, Any])
             if i == 0 and j == 0:
                 ax.legend(fontsize=7)
     what = "TEST-SIZE smoke run, not the study" if meta["size"] != "full" else "full run"
+    if meta.get("partial"):
+        what = f"PARTIAL {what}, {meta['partial']}"
     fig.suptitle(f"Confidence targets (sec. 4.2): always answering vs answering only when confident ({what})",
                  fontsize=11)  # fmt: skip
     fig.tight_layout()
@@ -968,6 +979,9 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[ThresholdRow]]:
                     help="torch CPU threads per job; 1 is fastest on a busy machine")  # fmt: skip
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--kept-only", action="store_true",
+                    help="train nothing: grade and summarise only the models whose answers are kept "
+                    "under --work (a partial study, labelled so)")  # fmt: skip
     ap.add_argument("--replot", action="store_true",
                     help="only rewrite the CSVs, results.md and the plots from OUT/run.json")  # fmt: skip
     args = ap.parse_args(argv)
@@ -1001,10 +1015,14 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[ThresholdRow]]:
     corpora = _pool_map(make_corpus, [(t, s, size, str(work)) for t in size.targets for s in size.seeds], jobs)
     for c in corpora:
         log(f"corpus sr {c.sr:.4f} (target {c.target_sr}), seed {c.seed}: N {c.N:,}, N1 {c.N1:,}")
-    # Longest runs first, so that the last ones to finish are short.
-    calls = [(c, spec, e, size, args.device, args.threads, args.quiet)
-             for e in sorted(size.epochs, reverse=True) for spec in size.models for c in corpora]  # fmt: skip
-    results = _pool_map(run_model, calls, jobs)
+    # Shortest runs first: on a busy machine an interrupted study has every model at the short
+    # training length before any more long ones.
+    calls = [(c, spec, e, size, args.device, args.threads, args.quiet, args.kept_only)
+             for e in sorted(size.epochs) for spec in size.models for c in corpora]  # fmt: skip
+    done = _pool_map(run_model, calls, jobs)
+    results = [x for x in done if x is not None]
+    if not results:
+        ap.error("--kept-only: no model of this size has kept answers under --work")
     keys = [(m.arch, e, t, s) for m in size.models for e in size.epochs for t in size.targets for s in size.seeds]
     order = {k: i for i, k in enumerate(keys)}
     results.sort(key=lambda rt: order[(rt[0].arch, rt[0].epochs, rt[0].target_sr, rt[0].seed)])
@@ -1020,8 +1038,11 @@ def main(argv: list[str] | None = None) -> tuple[list[Row], list[ThresholdRow]]:
         shown += ["--threads", str(args.threads)]
     if args.device != "cpu":
         shown += ["--device", args.device]
+    if args.kept_only:
+        shown += ["--kept-only"]
     meta = {
         "size": args.size,
+        "partial": None if len(results) == len(calls) else f"{len(results)} of {len(calls)} models",
         "seeds": list(size.seeds),
         "command": shlex.join(shown),
         "hardware": hardware(args.device, args.threads, jobs),
