@@ -23,6 +23,8 @@ pytest.importorskip("matplotlib", reason="the study needs matplotlib: pip instal
 
 
 def load_study():
+    if "run_study" in sys.modules:  # one module object: worker processes pickle its classes
+        return sys.modules["run_study"]
     spec = importlib.util.spec_from_file_location("run_study", ROOT / "study" / "run_study.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses (and the worker processes) look it up there
