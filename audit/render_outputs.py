@@ -34,27 +34,33 @@ def _gate_line(g: dict[str, Any]) -> str:
     return f"{'PASS' if g['passed'] else 'FAIL'}  {g['name']}: {g['message']}"
 
 
+def _n(count: int, noun: str) -> str:
+    """``1 answer``, ``2 answers``, ``1,000 answers``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def table(doc: dict[str, Any]) -> str:
     """The human summary: counts, metrics with intervals, scores, calibration, gates."""
     o = doc["overall"]
     ivs = o.get("intervals") or {}
     rows = doc["rows"]
     lines = [
-        f"graded {o['n']:,} answers from {doc['inputs']['outputs']}: "
+        f"graded {_n(o['n'], 'answer')} from {doc['inputs']['outputs']}: "
         f"{o['correct']:,} correct, {o['incorrect']:,} incorrect, {o['abstained']:,} abstained",
     ]
     bad = rows["bad"]
     if bad["total"]:
-        lines.append(f"skipped {bad['total']:,} bad rows:")
+        lines.append(f"skipped {_n(bad['total'], 'bad row')}:")
         for reason, t in bad["by_reason"].items():
             lines.append(f"  {reason}: {t['count']:,} (e.g. {', '.join(t['examples'][:3])})")
     dropped = rows.get("confidence_dropped") or {}
     if dropped.get("count"):
         ex = ", ".join(dropped["examples"][:3])
-        lines.append(f"graded {dropped['count']:,} answers without their unusable confidence (e.g. {ex})")
+        lines.append(f"graded {_n(dropped['count'], 'answer')} without their unusable confidence (e.g. {ex})")
     if doc["missing"]["count"]:
         ex = ", ".join(doc["missing"]["examples"][:3])
-        lines.append(f"{doc['missing']['count']:,} reference facts have no answer (e.g. {ex})")
+        count = doc["missing"]["count"]
+        lines.append(f"{_n(count, 'reference fact')} {'has' if count == 1 else 'have'} no answer (e.g. {ex})")
     if rows.get("coverage") is not None:
         lines.append(f"coverage {_pct(rows['coverage'])} of {doc['inputs']['facts']:,} reference facts")
     lines.append("")
@@ -117,7 +123,7 @@ def markdown(doc: dict[str, Any]) -> str:
     out = [
         f"## hallu-audit outputs: {verdict}",
         "",
-        f"{o['n']:,} answers graded: {o['correct']:,} correct, {o['incorrect']:,} incorrect, "
+        f"{_n(o['n'], 'answer')} graded: {o['correct']:,} correct, {o['incorrect']:,} incorrect, "
         f"{o['abstained']:,} abstained.",
         "",
         "| metric | value | 95% interval |",
@@ -176,12 +182,13 @@ def markdown(doc: dict[str, Any]) -> str:
     out += ["", f"Coverage: {_pct(rows.get('coverage'))} of {doc['inputs']['facts']:,} reference facts graded."]
     if rows["bad"]["total"] or doc["missing"]["count"]:
         out.append("")
-        out.append(f"{rows['bad']['total']:,} bad rows skipped; {doc['missing']['count']:,} facts without an answer.")
+        skipped, missing = _n(rows["bad"]["total"], "bad row"), _n(doc["missing"]["count"], "fact")
+        out.append(f"{skipped} skipped; {missing} without an answer.")
         for reason, t in rows["bad"]["by_reason"].items():
             out.append(f"- skipped, {reason}: {t['count']:,} (e.g. {', '.join(t['examples'][:3])})")
     dropped = rows.get("confidence_dropped") or {}
     if dropped.get("count"):
-        out += ["", f"{dropped['count']:,} answers graded without their unusable confidence."]
+        out += ["", f"{_n(dropped['count'], 'answer')} graded without their unusable confidence."]
     return "\n".join(out) + "\n"
 
 

@@ -283,3 +283,22 @@ def test_predict_says_where_estimated_answers_come_from(cli, tmp_path) -> None:
         assert res.exit_code == 0
         assert f"* answers estimated from the distinct objects {where}; pass --answers" in res.stderr
         assert re.search(rf"^capital\s+2\s+2\s+1\.0000\s+{answers}\*", res.stderr, re.M), res.stderr
+
+
+def test_outputs_counts_of_one_read_in_the_singular(cli, tmp_path) -> None:
+    # "graded 1 answers", "skipped 1 bad rows", "1 reference facts have no answer" before
+    refs = tmp_path / "refs.jsonl"
+    refs.write_text("".join(json.dumps({"subject": s, "relation": "capital", "object": o}) + "\n"
+                            for s, o in [("France", "Paris"), ("Peru", "Lima")]))  # fmt: skip
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text('{"id": "capital/france", "answer": "Paris"}\n{"id": "capital/mars", "answer": "x"}\n')
+    res = cli("outputs", answers, "-r", refs, "--markdown", "-")
+    assert res.exit_code == 0
+    assert f"graded 1 answer from {answers}: 1 correct, 0 incorrect, 0 abstained\n" in res.stderr
+    assert "skipped 1 bad row:\n" in res.stderr
+    assert "1 reference fact has no answer (e.g. capital/peru)" in res.stderr
+    assert "1 answer graded: 1 correct" in res.stdout and "1 bad row skipped; 1 fact without an answer." in res.stdout
+    ids = ["capital/france", "capital/peru"]
+    answers.write_text("".join(json.dumps({"id": i, "answer": "Lima"}) + "\n" for i in ids))
+    res = cli("outputs", answers, "-r", refs)
+    assert f"graded 2 answers from {answers}: 1 correct, 1 incorrect, 0 abstained\n" in res.stderr
