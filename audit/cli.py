@@ -287,7 +287,7 @@ def corpus(
             result = run_corpus(job, sources, workers=workers or default_workers(), engine=engine,
                                 scheduler=scheduler, progress=update, mentions_path=mentions)
         elapsed = time.perf_counter() - started
-        check_documents(result.partial.read, sources, read)
+        check_documents(result.partial.read, sources, read, allow_empty=sketch_out is not None)
         report = result.report(confidence, elapsed if timings else None, conflict_examples)
         report.extra_inputs.update(found.report_fields())
         if copies:

@@ -273,11 +273,20 @@ def same_content(sources: Iterable[Source], options: ReadOptions, head: int = 1 
     return groups
 
 
-def check_documents(stats: ReadStats, sources: Sequence[Source], options: ReadOptions) -> None:
-    """A run in which records were read but every one was bad counted nothing: ``InputError``
-    naming the reasons (and, for a missing text field, the fields the first records do have)."""
-    if stats.documents or not stats.bad_total:
+def check_documents(
+    stats: ReadStats, sources: Sequence[Source], options: ReadOptions, *, allow_empty: bool = False
+) -> None:
+    """A run that read no document counted nothing: ``InputError``. When records were read but
+    every one was bad, it names the reasons (and, for a missing text field, the fields the first
+    records do have). ``allow_empty`` lets inputs that hold no record at all through (an empty
+    shard of a sharded run is still a part to merge)."""
+    if stats.documents:
         return
+    if not stats.bad_total:
+        if allow_empty:
+            return
+        names = ", ".join(s.path for s in sources[:3]) + (", ..." if len(sources) > 3 else "")
+        raise InputError(f"the inputs hold no document ({names}), nothing was counted")
     reasons = ", ".join(f"{r} {t.count:,}" for r, t in sorted(stats.bad.items()))
     first = next(iter(t.examples[0] for t in stats.bad.values() if t.examples), "")
     message = f"every record was bad ({reasons}; first: {first}), nothing was counted"

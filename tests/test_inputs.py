@@ -203,3 +203,14 @@ def test_empty_reference_table_is_bad_input(cli, tmp_path):
     for args in (["corpus", CORPUS, "-f", empty], ["outputs", ANSWERS, "-r", empty]):
         result = cli(*args, "-q")
         assert result.exit_code == 3 and "no facts" in result.stderr, result.stderr
+
+
+def test_inputs_that_hold_no_document_are_bad_input_but_an_empty_shard_is_a_part(cli, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    result = cli("corpus", empty, "-f", REFS, "-q", "-o", tmp_path / "r.json")
+    assert result.exit_code == 3 and "no document" in result.stderr and str(empty) in result.stderr
+    assert not (tmp_path / "r.json").exists()
+    result = cli("corpus", empty, "-f", REFS, "-q", "--sketch-out", tmp_path / "part.sketch")
+    assert result.exit_code == 0, result.stderr
+    assert (tmp_path / "part.sketch").stat().st_size > 0
