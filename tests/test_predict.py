@@ -10,7 +10,7 @@ import math
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit import bounds
@@ -110,6 +110,7 @@ def test_calibration_delta_lowers_the_bound() -> None:
     answers=st.integers(min_value=2, max_value=10**6),
     delta=st.floats(min_value=0, max_value=1),
 )
+@settings(deadline=None)  # a pure function: a slow machine is no failure
 def test_never_a_negative_rate(n: int, sr: float, answers: int, delta: float) -> None:
     p = predict_one(Stats(n, sr * n, sr, None), min_answers=answers, delta=delta)
     d = p.to_dict()
