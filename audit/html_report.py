@@ -34,6 +34,7 @@ import orjson
 
 import audit
 from audit.errors import ConfigError, InputError, MergeError
+from audit.io.files import read_whole
 
 CORPUS_KIND = "hallu-audit/corpus-report"
 PREDICTION_KIND = "hallu-audit/prediction"
@@ -73,11 +74,7 @@ def load_inputs(paths: list[str]) -> Inputs:
     """Read and sort the reports by ``kind``; ``InputError`` names a file that is none of them."""
     out = Inputs()
     for path in paths:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot read: {exc.strerror or exc}", path=path) from None
+        data = read_whole(path, "cannot read")
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:

@@ -38,6 +38,7 @@ from audit.counting import BUCKETS, bucket_of
 from audit.errors import BadRecordError, ConfigError, FormatError, InputError, MergeError
 from audit.facts import Fact, digest, join_keys
 from audit.grading import ABSTAINED, CORRECT, GRADES, INCORRECT, Grader, GraderConfig
+from audit.io.files import read_whole
 from audit.normalize import normalize
 from audit.reading import MAX_EXAMPLES, BadTally, ReadStats, json_rows, open_lines
 
@@ -556,11 +557,7 @@ def join_per_fact(counts: dict[str, int], facts: list[Fact]) -> dict[str, int]:
 
 
 def _load_json(path: str, what: str) -> Any:
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise InputError(f"cannot read {what}: {exc.strerror or exc}", path=path) from None
+    data = read_whole(path, f"cannot read {what}")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:

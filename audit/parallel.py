@@ -63,6 +63,7 @@ import orjson
 
 from audit.corpus import CorpusJob, CorpusPartial, scan
 from audit.errors import ConfigError, InputError, MergeError, WorkerError
+from audit.io.files import read_whole
 from audit.reading import BadTally, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
 
@@ -335,11 +336,7 @@ def read_partial_files(paths: Sequence[str]) -> PartialFile:
     merged: PartialFile | None = None
     owner: dict[str, str] = {}
     for path in paths:
-        try:
-            with open(path, "rb") as fh:
-                data = fh.read()
-        except OSError as exc:
-            raise InputError(f"cannot open input: {exc.strerror or exc}", path=path) from None
+        data = read_whole(path, "cannot open input")
         part = PartialFile.from_bytes(data, path)
         if merged is None:
             merged = part
