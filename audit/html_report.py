@@ -240,26 +240,49 @@ def _bucket_figures(inputs: Inputs) -> list[Figure]:
             pf = doc.get("per_fact")
             if not pf:
                 continue
-            xs, ys, lo, hi, ns = [], [], [], [], []
-            for b in (*BUCKETS, "unknown"):
-                cell = pf["buckets"].get(b)
-                if not cell or not cell["n"]:
-                    continue
-                low, high = wilson(cell[count_key], cell["n"])
-                rate = cell[count_key] / cell["n"]
-                xs.append("no count" if b == "unknown" else b)
-                ys.append(rate)
-                lo.append(rate - low)
-                hi.append(high - rate)
-                ns.append(cell["n"])
             colour = PALETTE[i % len(PALETTE)]
-            data.append({
-                "type": "scatter", "mode": "lines+markers", "name": name, "x": xs, "y": ys,
-                "customdata": ns, "marker": {"color": colour, "size": 8}, "line": {"color": colour},
-                "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "visible": True},
-                "hovertemplate": "count %{x}: %{y:.1%} of %{customdata:,} answers<extra>" + _esc(name) + "</extra>",
-            })  # fmt: skip
-            marks += len(xs)
+            # The counted buckets are one line, broken (a None point) where a bucket has no
+            # answers, so that no segment suggests a rate nobody measured; "no count" (answers to
+            # facts the corpus report does not list) is not on that scale: its own marker, unjoined.
+            legend = True
+            for part, keys in (("counted", BUCKETS), ("no count", ("unknown",))):
+                xs: list[str] = []
+                ys: list[float | None] = []
+                lo: list[float | None] = []
+                hi: list[float | None] = []
+                ns: list[int | None] = []
+                for b in keys:
+                    cell = pf["buckets"].get(b)
+                    if not cell or not cell["n"]:
+                        if ys and ys[-1] is not None:
+                            xs.append(b)
+                            ys.append(None)
+                            lo.append(None)
+                            hi.append(None)
+                            ns.append(None)
+                        continue
+                    low, high = wilson(cell[count_key], cell["n"])
+                    rate = cell[count_key] / cell["n"]
+                    xs.append("no count" if b == "unknown" else b)
+                    ys.append(rate)
+                    lo.append(rate - low)
+                    hi.append(high - rate)
+                    ns.append(cell["n"])
+                while ys and ys[-1] is None:
+                    for column in (xs, ys, lo, hi, ns):
+                        column.pop()
+                if not xs:
+                    continue
+                data.append({
+                    "type": "scatter", "mode": "lines+markers" if part == "counted" else "markers",
+                    "name": name, "legendgroup": name, "showlegend": legend,
+                    "x": xs, "y": ys, "customdata": ns, "connectgaps": False,
+                    "marker": {"color": colour, "size": 8}, "line": {"color": colour},
+                    "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo, "visible": True},
+                    "hovertemplate": "count %{x}: %{y:.1%} of %{customdata:,} answers<extra>" + _esc(name) + "</extra>",
+                })  # fmt: skip
+                marks += sum(y is not None for y in ys)
+                legend = False
         if not data:
             return []
         layout = _layout(f"<b>{label}</b> by corpus count<br>95% Wilson intervals", "corpus count of the fact", label)
@@ -663,7 +686,8 @@ def render_html(inputs: Inputs, title: str = "hallu-audit report") -> Page:
     specs = {f.id: {"data": f.data, "layout": f.layout} for f in figs}
     script = (
         "const FIGURES = " + _script_json(specs) + ";\n"
-        "const CONFIG = {displaylogo: false, responsive: true};\n"
+        "const CONFIG = {displaylogo: false, responsive: true, modeBarButtonsToRemove: "
+        "['select2d', 'lasso2d', 'zoomIn2d', 'zoomOut2d', 'autoScale2d']};\n"
         "Promise.all(Object.entries(FIGURES).map(([id, f]) => "
         "Plotly.newPlot(id, f.data, f.layout, CONFIG)))"
         ".then(() => { document.body.dataset.rendered = String(Object.keys(FIGURES).length); });\n"

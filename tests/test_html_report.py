@@ -129,6 +129,31 @@ def test_any_subset_works(cli, demo, tmp_path) -> None:
         assert f"report: {len(expected)} charts" in r.stderr
 
 
+def test_bucket_lines_break_at_empty_buckets_and_leave_no_count_unjoined(cli, demo, tmp_path) -> None:
+    # A line through the counted buckets must not bridge a bucket without answers (it would draw
+    # a rate nobody measured), and "no count" is not a corpus count: a marker of its own.
+    model = _load(demo["model.json"])
+    cells = model["per_fact"]["buckets"]
+    counted = [b for b in BUCKETS if cells.get(b, {}).get("n")]
+    assert len(counted) >= 3, "the demo needs three counted buckets for this test"
+    empty = counted[1]
+    cells[empty] = {k: 0 for k in cells[empty]}
+    cells["unknown"] = {**cells[counted[0]]}
+    edited = tmp_path / "edited.json"
+    edited.write_bytes(orjson.dumps(model))
+    r = cli("report", edited)
+    assert r.exit_code == 0, r.stderr
+    line, alone = _figures(r.stdout)["bucket-hallucination-rate"]["data"]
+    assert line["mode"] == "lines+markers" and alone["mode"] == "markers"
+    shown = [b for b in counted if b != empty]
+    gap = line["x"].index(empty)
+    assert line["y"][gap] is None and line["connectgaps"] is False
+    assert [x for x, y in zip(line["x"], line["y"], strict=True) if y is not None] == shown
+    assert alone["x"] == ["no count"] and math.isclose(alone["y"][0], cells["unknown"]["incorrect"] / cells["unknown"]["n"])
+    assert alone["showlegend"] is False and alone["legendgroup"] == line["legendgroup"]
+    assert f'data-marks="{len(shown) + 1}"' in r.stdout.split('id="bucket-hallucination-rate"')[1][:200]
+
+
 def test_graded_without_per_fact_or_confidences_says_so(cli, demo, tmp_path) -> None:
     answers = tmp_path / "plain.jsonl"
     answers.write_text('{"id": "capital/france", "answer": "Paris"}\n{"id": "capital/peru", "answer": "Cusco"}\n')
