@@ -149,7 +149,8 @@ def test_bucket_lines_break_at_empty_buckets_and_leave_no_count_unjoined(cli, de
     gap = line["x"].index(empty)
     assert line["y"][gap] is None and line["connectgaps"] is False
     assert [x for x, y in zip(line["x"], line["y"], strict=True) if y is not None] == shown
-    assert alone["x"] == ["no count"] and math.isclose(alone["y"][0], cells["unknown"]["incorrect"] / cells["unknown"]["n"])
+    unknown = cells["unknown"]
+    assert alone["x"] == ["no count"] and math.isclose(alone["y"][0], unknown["incorrect"] / unknown["n"])
     assert alone["showlegend"] is False and alone["legendgroup"] == line["legendgroup"]
     assert f'data-marks="{len(shown) + 1}"' in r.stdout.split('id="bucket-hallucination-rate"')[1][:200]
 
