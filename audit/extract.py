@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from audit.errors import ConfigError
-from audit.facts import Fact
+from audit.facts import Fact, no_cycle_collection
 from audit.normalize import normalize
 from audit.records import Document, Mention
 
@@ -101,9 +101,14 @@ class Extractor(abc.ABC):
         return {}
 
 
+#: For a name of n words (2 <= n <= ``MAX_GAP_WORDS``): every way to write its n - 1 gaps.
+_GAPS = {n: list(itertools.product((" ", "  "), repeat=n - 1)) for n in range(2, MAX_GAP_WORDS + 1)}
+
+
 def name_keys(name: str) -> list[str]:
     """The automaton keys of one name: its normalised word view and, for names of up to
-    ``MAX_GAP_WORDS`` words, every gap written as one or two spaces.
+    ``MAX_GAP_WORDS`` words, every gap written as one or two spaces (the view's own gaps and
+    a single-space join for longer names). Distinct keys; their order carries no meaning.
 
     The word view keeps offsets, so "Washington, D.C." reads "washington  d c": a punctuation
     mark before a space leaves two spaces. The key as written matches the same punctuation in
@@ -115,20 +120,20 @@ def name_keys(name: str) -> list[str]:
     else:
         view = word_view(normalize(name)).strip()
     words = view.split()
-    if not words:
-        return []
-    if len(words) == 1:
-        return [words[0]]
-    if len(words) == 2:  # most names: the same keys as the general case, made directly
+    n = len(words)
+    if n <= 1:
+        return words
+    if n == 2:  # most names
         a, b = words
-        return list(dict.fromkeys((view, f"{a} {b}", f"{a}  {b}")))
-    variants = [view]
-    if len(words) <= MAX_GAP_WORDS:
-        for gaps in itertools.product((" ", "  "), repeat=len(words) - 1):
-            variants.append(words[0] + "".join(g + w for g, w in zip(gaps, words[1:], strict=True)))
-    else:
-        variants.append(" ".join(words))
-    return list(dict.fromkeys(variants))
+        one, two = f"{a} {b}", f"{a}  {b}"
+        return [one, two] if view in (one, two) else [view, one, two]
+    if n > MAX_GAP_WORDS:
+        joined = " ".join(words)
+        return [view] if view == joined else [view, joined]
+    first, rest = words[0], words[1:]
+    variants = {first + "".join([g + w for g, w in zip(gaps, rest, strict=True)]) for gaps in _GAPS[n]}
+    variants.add(view)
+    return list(variants)
 
 
 def _expand(offsets: Any, rows: Any) -> tuple[Any, Any]:
@@ -180,8 +185,6 @@ class FactMatcher(Extractor):
     """
 
     def __init__(self, facts: list[Fact], scope: str = "sentence", window: int = 0) -> None:
-        import gc
-
         import daachorse
         import numpy as np
 
@@ -192,11 +195,9 @@ class FactMatcher(Extractor):
         self.facts = facts
         self.scope = scope
         self.window = window
-        # The build makes millions of small objects and no cycles: the cycle collector would
-        # rescan them over and over (a second of a 100k-fact build).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        # The build makes millions of small objects and no cycles (a second of a 100k-fact
+        # build went to the cycle collector)
+        with no_cycle_collection():
             keys: dict[str, int] = {}
             by_name: dict[str, tuple[int, ...]] = {}
 
@@ -235,16 +236,21 @@ class FactMatcher(Extractor):
             n_keys = len(patterns)
             group_keys = list(group_of_keys)
             del group_of_keys
-        finally:
-            if collecting:
-                gc.enable()
+            # Key ids renumbered in sorted key order: an automaton builds faster from sorted keys
+            # (daachorse: a third less time), and the ids no longer depend on the table's order.
+            order = sorted(range(n_keys), key=patterns.__getitem__)
+            patterns = [patterns[i] for i in order]
+        new_id = np.empty(n_keys, dtype=np.int64)
+        new_id[np.asarray(order, dtype=np.int64)] = np.arange(n_keys, dtype=np.int64)
+        del order
         self.n_keys = n_keys
         self.n_groups = len(group_keys)
         self._fact_group = np.frombuffer(fact_group, dtype=np.int64)
         self._subject_off, self._subject_fact = self._csr(
-            np.frombuffer(subject_key, dtype=np.int64), np.frombuffer(subject_fact, dtype=np.int64), n_keys, len(facts)
-        )
-        g_key = np.fromiter((k for ks in group_keys for k in ks), dtype=np.int64)
+            new_id[np.frombuffer(subject_key, dtype=np.int64)], np.frombuffer(subject_fact, dtype=np.int64), n_keys,
+            len(facts),
+        )  # fmt: skip
+        g_key = new_id[np.fromiter((k for ks in group_keys for k in ks), dtype=np.int64)]
         g_id = np.repeat(np.arange(len(group_keys), dtype=np.int64), [len(ks) for ks in group_keys])
         self._object_off, self._object_group = self._csr(g_key, g_id, n_keys, len(group_keys))
         self._automaton: Any = None

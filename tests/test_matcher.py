@@ -79,3 +79,53 @@ def test_matcher_equals_brute_force(monkeypatch, compact, seed):
             got = list(zip(m.doc.tolist(), m.fact.tolist(), m.position.tolist(), strict=True))
             expected = [(d, fi, p) for d, t in enumerate(texts) for fi, p in brute_force(facts, t, scope, window)]
             assert got == expected, (scope, texts)
+
+
+def reference_keys(name: str) -> set[str]:
+    """``name_keys`` spelled out: the word view of the normalised name (non-word characters
+    as spaces, outer spaces dropped); for up to MAX_GAP_WORDS words also every way of writing
+    each gap as one or two spaces; for longer names also the single-space join."""
+    view = re.sub(r"[^\w]|_", " ", normalize(name)).strip()
+    words = view.split()
+    if len(words) <= 1:
+        return set(words)
+    keys = {view}
+    if len(words) > extract.MAX_GAP_WORDS:
+        return keys | {" ".join(words)}
+    for mask in range(2 ** (len(words) - 1)):
+        gaps = [" " if mask >> i & 1 else "  " for i in range(len(words) - 1)]
+        keys.add(words[0] + "".join(g + w for g, w in zip(gaps, words[1:], strict=True)))
+    return keys
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_name_keys_equal_reference(seed):
+    rng = random.Random(seed)
+    parts = ["Ann", "lee", "St.", "D.C.", "zé", "Zürich", "O'Neil", "x_y", "12", "-", ",", "ＳＷ", "  ", "\t", "a.b"]
+    names = NAMES + ["", " ", "Ka Lomi", "January 5, 1900", "a b c d e f"]
+    names += ["".join(rng.choice(parts) + rng.choice(["", " ", "  ", ", "]) for _ in range(rng.randint(1, 6)))
+              for _ in range(300)]  # fmt: skip
+    for name in names:
+        keys = name_keys(name)
+        assert len(keys) == len(set(keys)), name
+        assert set(keys) == reference_keys(name), name
+
+
+def test_common_rows_parse_as_the_general_rows_do():
+    """A row of three strings (the fast path) gives the Fact that the same row with empty
+    optional fields gives (the general path), ids given or made, blank strings refused."""
+    from audit.errors import InputError
+    from audit.facts import parse_fact
+
+    rows = [
+        {"subject": "Ka Lomi", "relation": "born", "object": "Tuve"},
+        {"id": "x/1", "subject": " Zé ", "relation": "r", "object": "Paris, France"},
+        {"subject": "U.S.", "relation": "capital", "object": "Washington, D.C.", "extra": 1},
+    ]
+    for row in rows:
+        general = parse_fact({**row, "aliases": [], "subject_aliases": [], "question": ""}, "t", 1)
+        assert parse_fact(row, "t", 1) == general
+    assert parse_fact(rows[0], "t", 1).id == "born/ka lomi"
+    for blank in ({"subject": " ", "relation": "r", "object": "o"}, {"subject": "s", "relation": "r", "object": ""}):
+        with pytest.raises(InputError):
+            parse_fact(blank, "t", 1)
