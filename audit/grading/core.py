@@ -18,7 +18,6 @@ DEFAULT_FUZZY = 90.0
 _HIT, _PARTIAL, _OTHER = 0, 1, 2
 
 
-_INFO_CACHE = 4096  # facts whose set-up a Grader keeps
 _FLAG = (ABSTAINED, "flag", None)
 _EMPTY = (ABSTAINED, "empty", None)
 _NO_CANDIDATE = (ABSTAINED, "no-candidate", None)

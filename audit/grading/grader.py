@@ -10,7 +10,6 @@ from audit.grading.core import (
     _EMPTY,
     _FLAG,
     _HIT,
-    _INFO_CACHE,
     _MISSING,
     _NO_CANDIDATE,
     _NO_INDICES,
@@ -107,7 +106,7 @@ class Grader:
             from rapidfuzz import fuzz
 
             self._ratio = fuzz.ratio
-        self._infos: dict[str, _MatchInfo] = {}
+        self._last: _MatchInfo | None = None
         self._phrase_subsets: dict[tuple[int, ...], re.Pattern[str] | None] = {}
 
     def _phrase_search(self, norm: str) -> re.Match[str] | None:
@@ -125,11 +124,12 @@ class Grader:
         return rx.search(norm) if rx is not None else None
 
     def _info(self, fact: Fact) -> _MatchInfo:
-        info = self._infos.get(fact.id)
+        """The set-up of ``fact``, kept for the next answer to the same fact only: a run over an
+        outputs file grades each fact once (a second answer is a duplicate), so a larger cache
+        would cost a dict update and, every few thousand facts, freeing them all."""
+        info = self._last
         if info is None or info.fact is not fact:
-            if len(self._infos) >= _INFO_CACHE:
-                self._infos.clear()
-            info = self._infos[fact.id] = _MatchInfo(fact, self.fast)
+            info = self._last = _MatchInfo(fact, self.fast)
         return info
 
     # -- entry points --------------------------------------------------------------------------
@@ -253,13 +253,16 @@ class Grader:
         reference value that stands only in a restated copy of the question."""
         kind = m.kind
         if kind == "name":
-            if any(it.status == _OTHER for it in items) and m.semantic() != "other":
+            statuses = {it.status for it in items}
+            if _OTHER in statuses and m.semantic() != "other":
+                semantic = m.semantic()
                 items = [
                     it
                     for it in items
-                    if it.status != _OTHER or not wrong_type(it.text, answer[it.end : it.end + 30], m.semantic())
+                    if it.status != _OTHER or not wrong_type(it.text, answer[it.end : it.end + 30], semantic)
                 ]
-            if any(it.status == _HIT for it in items) and m.ref_in_context():
+                statuses = {it.status for it in items}
+            if _HIT in statuses and m.ref_in_context():
                 slot = find_slot(answer, m.excludes)
                 if slot is not None and slot.restated_end and not restates(answer, slot, m.excludes):
                     a, b = slot.restated_start, slot.restated_end

@@ -234,7 +234,11 @@ class _MatchInfo:
         the question in the answer holds it without answering)."""
         if self._ref_in_ctx is None:
             # every word of a name in the context is a context word: the cheap test first
-            found = any(all(self.excludes(w) for w in n.split()) for n in self.names)
+            found = False
+            for n in self.names:
+                if all(self.excludes(w) for w in n.split()) if " " in n else self.excludes(n):
+                    found = True
+                    break
             if found:
                 ctx = " " + loose(self._context()) + " "
                 found = any(" " + n + " " in ctx for n in self.names)

@@ -153,7 +153,15 @@ def tokens(text: str) -> list[Token]:
     if text.isascii():
         low = text.lower()
         if "'" not in low and "`" not in low:
-            return [(m.group(), *m.span()) for m in _ASCII_TOKEN.finditer(low)]  # = _TOKEN's
+            # = _TOKEN's; each word found after the last (the gaps hold no letter or digit)
+            out = []
+            pos = 0
+            find = low.find
+            for w in _ASCII_TOKEN.findall(low):
+                pos = find(w, pos)
+                out.append((w, pos, pos + len(w)))
+                pos += len(w)
+            return out
         return [
             (g if g.isalnum() else g.translate(_APOSTROPHES), m.start(), m.end())
             for m in _TOKEN.finditer(low)
@@ -178,14 +186,27 @@ class Slot:
     before: list[Token]
 
     @classmethod
-    def make(cls, answer: str, toks: list[Token], restated: tuple[int, int], start: int, end: int) -> Slot:
+    def make(
+        cls,
+        answer: str,
+        toks: list[Token],
+        restated: tuple[int, int],
+        start: int,
+        end: int,
+        before: list[Token],
+        after: list[Token],
+    ) -> Slot:
+        """``before``: the words of the restated part; ``after``: the words from ``start`` to
+        ``end``, of which the value phrase is the ones before its end."""
         m = _PHRASE_END.search(answer, start, end)
         pe = m.start() if m else end
-        return cls(
-            restated[1], start, end, restated[0], toks, pe,
-            [t for t in toks if start <= t[1] and t[2] <= pe],
-            [t for t in toks if restated[0] <= t[1] and t[2] <= restated[1]],
-        )  # fmt: skip
+        phrase = after
+        if after and after[-1][2] > pe:
+            k = 0
+            while after[k][2] <= pe:
+                k += 1
+            phrase = after[:k]
+        return cls(restated[1], start, end, restated[0], toks, pe, phrase, before)
 
 
 def _statements(answer: str) -> Iterable[tuple[int, int]]:
@@ -220,10 +241,10 @@ def find_slot(answer: str, context: InContext) -> Slot | None:
         for i, (lo, _, end) in enumerate(toks):
             if lo in _COPULAS or lo == "s" and i and toks[i - 1][0] in _CLITIC_HOSTS:
                 if i and all(t in STOP_WORDS or t in _PARTICLES or t == "s" or context(t) for t, _, _ in toks[:i]):
-                    return Slot.make(answer, every, (s, toks[i - 1][2]), end, e)
+                    return Slot.make(answer, every, (s, toks[i - 1][2]), end, e, toks[:i], toks[i + 1 :])
                 break
     if len(every) <= SHORT_TOKENS and "?" not in answer:
-        return Slot.make(answer, every, (0, 0), 0, len(answer))
+        return Slot.make(answer, every, (0, 0), 0, len(answer), [], every)
     return None
 
 
