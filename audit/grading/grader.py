@@ -24,7 +24,7 @@ from audit.grading.core import (
     _Item,
     _start,
 )
-from audit.grading.links import _NEG_KEY, _alternatives, _negated, _negated_fast
+from audit.grading.links import _alternatives, _may_negate, _negated, _negated_fast
 from audit.grading.names import (
     _APOSTROPHES,
     _ASCII_SPLIT,
@@ -35,6 +35,7 @@ from audit.grading.names import (
     _PARTICLES,
     _TOKEN,
     STOP_WORDS,
+    _ascii_in_word_apostrophe,
     _hit_ranges,
     _joinable,
     _lo,
@@ -201,8 +202,8 @@ class Grader:
         """``_decide``, skipping the negation regexes when no negation word can be present."""
         live: list[_Item]
         negated_hit: _Item | None = None
-        # for an ASCII answer norm is answer.lower() with blanks collapsed: _NEG_KEY has no blank
-        if not items or answer.isascii() and not _NEG_KEY.search(norm):
+        # for an ASCII answer norm is answer.lower() with blanks collapsed: _may_negate's strings have no blank
+        if not items or answer.isascii() and not _may_negate(norm):
             live = items
         else:
             live = []
@@ -386,7 +387,7 @@ class Grader:
             return None  # no capital letter: every non-stop word is a candidate
         if m.placey or m.shape() is not None:
             return None  # a place noun may make a place name ("X City"); a code needs its scan
-        if ("'" in answer or "`" in answer) and _IN_WORD_APOSTROPHE.search(answer):
+        if _ascii_in_word_apostrophe(answer):
             return None  # "Pape'ete" is one word there, two here
         parts = _ASCII_SPLIT.split(answer)
         toks = parts[1::2]

@@ -24,8 +24,17 @@ _LINK_OR = re.compile(
 _LINK_RANGE = re.compile(r"^\s*(?:-|–|—|to|until|through|till)\s*$", re.I)
 _LINK_COMMA = re.compile(r"^\s*[,;]\s*$")
 _BETWEEN = re.compile(r"\b(?:between|from)\s*$", re.I)
-#: In an ASCII answer, every text the two negation regexes match contains one of these.
-_NEG_KEY = re.compile(r"n[oe']|rather|instead|other|mistaken|confused|contrary")
+
+
+def _may_negate(lowered: str) -> bool:
+    """Whether a lowercased ASCII text holds one of the strings that every text the two
+    negation regexes match contains ("no", "ne", "n'", "rather", ...): substring tests, where
+    a regex alternation would try every position."""
+    s = lowered
+    return (
+        "no" in s or "ne" in s or "n'" in s or "rather" in s or "instead" in s or "other" in s
+        or "mistaken" in s or "confused" in s or "contrary" in s
+    )  # fmt: skip
 
 
 def _negated(answer: str, start: int, end: int) -> bool:
@@ -37,9 +46,9 @@ def _negated(answer: str, start: int, end: int) -> bool:
 
 def _negated_fast(answer: str, start: int, end: int) -> bool:
     """``_negated``; in ASCII text, the (unanchored, slow) search before the item runs only
-    where ``_NEG_KEY`` finds a negation word there."""
+    where ``_may_negate`` finds a negation word there."""
     before = answer[max(0, start - 30) : start]
-    if (not before.isascii() or _NEG_KEY.search(before.lower())) and _NEGATION_BEFORE.search(before):
+    if (not before.isascii() or _may_negate(before.lower())) and _NEGATION_BEFORE.search(before):
         return True
     return bool(_NEGATION_AFTER.match(answer, end, min(len(answer), end + 20)))
 

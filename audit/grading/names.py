@@ -66,6 +66,12 @@ _TOKEN = re.compile(r"[^\W_]+(?:['’ʻ`](?!(?:s|t|d|m|ll|re|ve)\b)[^\W\d_]+)*")
 _APOSTROPHES = str.maketrans("", "", "'’ʻ`")
 #: Whether a text has an in-word apostrophe (where ``_TOKEN`` and ``_ASCII_TOKEN`` differ).
 _IN_WORD_APOSTROPHE = re.compile(r"[^\W_]['’ʻ`](?!(?:s|t|d|m|ll|re|ve)\b)[^\W\d_]")
+
+
+def _ascii_in_word_apostrophe(text: str) -> bool:
+    """``_IN_WORD_APOSTROPHE.search`` of an ASCII text, where only ' and ` can be one: the regex
+    (which tries every position) runs only when one is there."""
+    return ("'" in text or "`" in text) and _IN_WORD_APOSTROPHE.search(text) is not None
 _OUTER_PUNCT = " \t.!?,;:\"'`*_()[]{}<>“”‘’«»-–—"
 
 
@@ -90,7 +96,7 @@ def loose(text: str) -> str:
     >>> loose("Washington, D.C.")
     'washington d c'
     """
-    if text.isascii() and not _IN_WORD_APOSTROPHE.search(text):
+    if text.isascii() and not _ascii_in_word_apostrophe(text):
         return " ".join(_TOKEN.findall(text.lower()))
     return " ".join(_lo(t) for t in _TOKEN.findall(text))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from audit.facts import Fact
 from audit.grading.core import Date
-from audit.grading.names import _ASCII_TOKEN, _IN_WORD_APOSTROPHE, _OUTER_PUNCT, _PLACE_NOUNS, loose
+from audit.grading.names import _ASCII_TOKEN, _OUTER_PUNCT, _PLACE_NOUNS, _ascii_in_word_apostrophe, loose
 from audit.grading.numbers import (
     _DIGIT,
     _kind_fast,
@@ -164,7 +164,7 @@ class _MatchInfo:
         candidate (the reference itself is still found, by ``names``)."""
         if self._excluded is None:
             ctx = self._context()
-            if self.fast and ctx.isascii() and not _IN_WORD_APOSTROPHE.search(ctx):
+            if self.fast and ctx.isascii() and not _ascii_in_word_apostrophe(ctx):
                 # loose(ctx).split() without the join: ASCII tokens of the lowercased text
                 self._excluded = frozenset(_ASCII_TOKEN.findall(ctx.lower()))
             else:
@@ -181,7 +181,7 @@ class _MatchInfo:
             f = self.fact
             # _context(), "_" kept in the relation: for the bounds below it is a blank too
             raw = f"{f.subject} {f.question or ''} {f.relation}" if not f.subject_aliases else self._context()
-            if not raw.isascii() or _IN_WORD_APOSTROPHE.search(raw):
+            if not raw.isascii() or _ascii_in_word_apostrophe(raw):
                 return word in self.excluded()
             ctx = self._ctx_low = raw.lower()
         i = ctx.find(word)
@@ -223,7 +223,7 @@ class _MatchInfo:
         if self._subject_words is None:
             f = self.fact
             text = " ".join(f.subject_names if f.subject.strip() else (f.question or "",))
-            if text.isascii() and not _IN_WORD_APOSTROPHE.search(text):
+            if text.isascii() and not _ascii_in_word_apostrophe(text):
                 self._subject_words = frozenset(_ASCII_TOKEN.findall(text.lower()))  # = loose's
             else:
                 self._subject_words = frozenset(loose(text).split())
