@@ -30,7 +30,12 @@ _LINK = r"(?:of|for|de|del|della|la|le|von|van|der|den|da|das|dos|do|di|du|des|a
 _NAME_TAIL = rf"(?:[ ]the[ ]{_NAMEWORD}(?![ ](?:{_LINK}[ ])?{_NAMEWORD}))?"
 # A name starts at a word's start, never inside "U.S." or "O'Neill".
 _NAME_START = r"(?<![\w.'\u2019-])"
-NAME = rf"{_NAME_START}{_NAMEWORD}(?:[ ](?:{_LINK}[ ](?:the[ ])?)?{_NAMEWORD}){{0,6}}{_NAME_TAIL}"
+# A nickname in quotes, first ('"Willie" Lincoln') or inside ('Thomas "Tad" Lincoln').
+_NICK = rf"(?:\"[{_UP}][\w'\u2019\-]*\"|\u201c[{_UP}][\w'\u2019\-]*\u201d)"
+NAME = (
+    rf"(?:{_NAME_START}{_NAMEWORD}|(?<![\w\"\u201c]){_NICK}(?=[ ][{_UP}]))"
+    rf"(?:[ ](?:(?:{_LINK}[ ](?:the[ ])?)?{_NAMEWORD}|{_NICK}(?=[ ][{_UP}]))){{0,6}}{_NAME_TAIL}"
+)
 # Place names may join words with "and": "Bosnia and Herzegovina", "Saint Vincent and the Grenadines".
 # ("France and Berlin is ..." is two clauses: no "and" before a name and a verb)
 _AND = rf"and(?![ ](?:the[ ])?(?:{_NAMEWORD}[ ]){{1,4}}(?:is|was|are|were|has|had|became|remains|lies|serves)\b)"
@@ -48,13 +53,27 @@ _GAP = r"[^.;()\d]"
 _B_PAREN = (
     rf"(?P<subject>{NAME})(?: \([^()]{{1,80}}\))?,? \((?:[^()\d]{{0,120}}?[;,]\s*)??"
     rf"(?:(?P<born>born|b\.)\s+(?:on\s+|in\s+)?)?(?:(?:c\.|ca\.|circa)\s*)?"
-    rf"(?P<object>{_DATE}|\d{{1,4}}(?={_DASH}\d{{1,4}}\s*BCE?\b)){_ERA}(?P<rest>[^()]{{0,60}})\)"
+    rf"(?P<object>{_DATE}|\d{{1,4}}(?=\??{_DASH}(?:c\.\s*)?\d{{1,4}}\s*BCE?\b)){_ERA}\??(?P<rest>[^()]{{0,60}})\)"
 )
 _B_WAS_BORN = (
-    rf"(?P<subject>{NAME})(?:, [^,;()]{{1,80}},)? was born (?:(?:in|at|near) (?:the )?{_GAP}{{1,80}}?,? "
+    rf"(?P<subject>{NAME})(?:, [^,;()]{{1,80}},|(?P<comma>,))? was born (?:(?:in|at|near) (?:the )?{_GAP}{{1,80}}?,? "
     rf"(?:on |in )?|on |in )?(?P<object>{_DATE}){_ERA}\b"
 )
 _B_BORN = rf"(?P<subject>{NAME}), born (?:on |in )?(?P<object>{_DATE}){_ERA}\b"
+# The date first: "In May 1904, their first son, Hans Albert Einstein, was born"
+_B_DATE_FIRST = (
+    rf"\b(?:[Ii]n|[Oo]n) (?P<object>{_DATE}){_ERA},? (?:(?:(?!\b(?:was|were|who)\b)[^,.;()\d]){{1,60}}?, )?"
+    rf"(?P<subject>{NAME}),? was born\b"
+)
+# A dictionary entry: "Toklas, Alice B. Toklas: United States writer ... (1877-1967)". The life
+# span (or "(born in 1924)") that ends the definition is the headword's, whoever is named before
+# it ("companion of Gertrude Stein (1877-1967)").
+_GLOSS_LEMMAS = r"(?:, [^:;\n]{1,200}?)?: (?=\S)"
+_GLOSS_HEAD = rf"\A(?P<subject>{PLACE_NAME}){_GLOSS_LEMMAS}"
+_B_GLOSS = (
+    rf"{_GLOSS_HEAD}[^\n]*?\((?:(?P<born>born|b\.)\s+(?:in\s+)?)?(?:(?:c\.|ca\.|circa)\s*)?"
+    rf"(?P<object>{_DATE}|\d{{1,4}}(?=\??{_DASH}(?:c\.\s*)?\d{{1,4}}\s*BCE?\b)){_ERA}\??(?P<rest>[^()]{{0,40}})\)\s*(?:;|$)"
+)
 
 # -- capital -----------------------------------------------------------------------------------
 # Qualifiers that keep a capital a seat of government. "financial", "cultural", "former",
@@ -72,6 +91,11 @@ _PLACE = rf"(?:the )?(?:(?:{NAME} )?{_UNIT} of (?:the )?)?(?P<subject>{PLACE_NAM
 _C_IS = rf"(?P<object>{NAME})(?: \([^()]{{1,60}}\))?,? (?:is|remains|has been|has long been) (?:now |also |still )?(?:the |a )?{_QUAL}{_CAPITAL_OF} {_PLACE}"
 _C_APPOSITION = rf"(?P<object>{NAME})(?:, |: | ?[\u2013\u2014] ?| - )(?:the |a )?{_QUAL}{_CAPITAL_OF} {_PLACE}"
 _C_THE_CAPITAL = rf"\b(?:The|the) {_QUAL}{_CAPITAL_OF} {_PLACE},? (?:is|remains|has been) (?:now )?(?P<object>{NAME})"
+# A dictionary entry: "Tegucigalpa, Honduran capital: the capital and largest city of Honduras",
+# "Firenze, Florence: a city in central Italy on the Arno; provincial capital of Tuscany".
+_C_GLOSS = (
+    rf"\A(?P<object>{PLACE_NAME}){_GLOSS_LEMMAS}(?:[^\n]*?; )?(?:the |a )?{_QUAL}{_CAPITAL_OF} {_PLACE}"
+)
 _C_POSSESSIVE = rf"(?P<subject>{PLACE_NAME})(?:'s|\u2019s) {_QUAL}capital(?: city)?(?: and largest city)?(?:,| is|:)? (?P<object>{NAME})"
 
 # -- founding_year -----------------------------------------------------------------------------
@@ -110,24 +134,46 @@ _F_APPOSITION = (
     rf"(?:founded|established|formed) in (?P<object>{_DATE}){_ERA}\b"
 )
 _F_YEAR_AFTER_NAME = rf"(?P<subject>{NAME}) \((?P<object>1\d{{3}}|20\d{{2}})\),? (?:was )?(?:founded|established|formed) by"
+# "Ajax (founded 1900)", "Ajax (est. 1900)"
+_F_PAREN = rf"(?P<subject>{NAME}) \((?:founded|established|est\.|formed|incorporated) (?:in )?(?P<object>1\d{{3}}|20\d{{2}})\)"
+# A dictionary entry: "Sinn Fein: an Irish republican political movement founded in 1905",
+# "North Korea, DPRK: a communist country in the northern half of the Korean Peninsula;
+# established in 1948". The founding is the headword's when its participle follows the head noun
+# of the definition (a phrase of "in", "on", "of" and names may come between, not a second noun
+# with its article: "a knight of a religious military order established in 1118" is the order's)
+# or opens a later part of it.
+_F_DEFINITION = (
+    r"(?:(?:an?|the) )?(?:(?!\b(?:(?:who|whom|whose|which|that|was|were|is|are)\b|of (?:an?|the) [a-z]))[^;:()\d\n]){0,120}?"
+)
+_F_GLOSS = (
+    rf"{_GLOSS_HEAD}(?:{_F_DEFINITION} |[^\n]*?; (?:(?:was|were) )?)(?:founded|established|formed|set up|chartered|incorporated)"
+    rf"(?: (?:in|at|by|on|as) [^;()\d\n]{{1,80}}?)?,? in (?P<object>{_DATE}){_ERA}\b"
+)
 
 #: Built-in packs: relation -> (regex, rule, trigger). The rule (``_accept``) checks a match; the
 #: trigger is a cheap regex every match contains, and the pack regex runs only in a window
 #: around each trigger hit (a name-led regex tried at every capital of a text is what costs).
+#: A rule without a trigger reads a dictionary entry ("Headword, other names: definition") and is
+#: tried once, at the start of the text.
 _T_PAREN = r"\([^()\d]{0,130}\d"
 _T_BORN = r"\bborn\b"
 _T_CAPITAL = r"capital"
+_T_F_PAREN = r"\((?:founded|established|est\.|formed|incorporated) "
 _T_FOUND = r"\b(?:[Ff]ounded|[Ee]stablished|[Ii]ncorporated|[Ff]ormed|chartered|set up|co-?founded)\b"
-PACKS: dict[str, tuple[tuple[str, str, str], ...]] = {
-    "birth_date": ((_B_PAREN, "paren", _T_PAREN), (_B_WAS_BORN, "born", _T_BORN), (_B_BORN, "born", _T_BORN)),
+PACKS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
+    "birth_date": (
+        (_B_GLOSS, "gloss_life", None), (_B_PAREN, "paren", _T_PAREN), (_B_WAS_BORN, "born", _T_BORN),
+        (_B_BORN, "born", _T_BORN), (_B_DATE_FIRST, "born", _T_BORN),
+    ),
     "capital": (
         (_C_IS, "capital", _T_CAPITAL), (_C_APPOSITION, "capital", _T_CAPITAL),
-        (_C_THE_CAPITAL, "capital", _T_CAPITAL), (_C_POSSESSIVE, "capital", _T_CAPITAL),
+        (_C_THE_CAPITAL, "capital", _T_CAPITAL), (_C_POSSESSIVE, "capital", _T_CAPITAL), (_C_GLOSS, "capital", None),
     ),
     "founding_year": (
         (_F_PASSIVE, "after_name", _T_FOUND), (_F_ACTIVE, "founded", _T_FOUND), (_F_YEAR_ACTIVE, "founded", _T_FOUND),
         (_F_YEAR_PASSIVE, "founded", _T_FOUND), (_F_PARTICIPLE_FIRST, "founded", _T_FOUND),
         (_F_APPOSITION, "after_name", _T_FOUND), (_F_YEAR_AFTER_NAME, "after_name", _T_FOUND),
+        (_F_PAREN, "after_name", _T_F_PAREN), (_F_GLOSS, "gloss", None),
     ),
 }
 #: Characters of text on each side of a trigger hit in which a pack regex runs: more than any
@@ -181,6 +227,12 @@ _PAST_AFTER = re.compile(
     r"since (?:the )?(?:\d+(?:st|nd|rd|th)|ancient)|for (?:a|the|some|several|many|\d))\b)"
 )
 _NOT_PLACES = frozenset("World Earth Universe".split())
+_GLOSS_HEAD_RE = re.compile(_GLOSS_HEAD)
+_GLOSS_END = re.compile(r"\s*(?:;|$)")
+# a place after a preposition and an article or up to two lowercase words: "in the southern "
+_AFTER_PLACE = re.compile(
+    r"\b(?:in|at|from|near|into|throughout|across|within)(?: (?:the|a|an))?(?: [a-z][\w-]*){0,2} $"
+)
 _YEAR_END = re.compile(r"(\d{1,4})\s*(BCE?|AD|CE)?\s*$")
 
 
@@ -189,6 +241,8 @@ def _previous_word(text: str, start: int) -> str:
     return m.group(1) if m else ""
 
 
+_ROMAN = re.compile(r"[IVXL]+")
+_QUOTED = re.compile(r"[\"\u201c].*[\"\u201d]")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\[\u2013\u2014]\s*)$")
 
 
@@ -196,7 +250,9 @@ def _trim_name(name: str, text: str | None = None, start: int = 0) -> str:
     """``name`` without sentence-opening words ("Today Berlin" -> "Berlin"; only where a
     sentence may start: mid-sentence "Ancient Macedonia" and "First Russian Orthodox Church"
     are names), possessives and dangling link words."""
-    words = name.split(" ")
+    # a quoted nickname is left out inside a name and unquoted where it leads one
+    words = [w for i, w in enumerate(name.split(" ")) if not (i and _QUOTED.fullmatch(w))]
+    words[0] = words[0].strip('"\u201c\u201d')
     if text is None or _SENTENCE_START.search(text[max(0, start - 3) : start]):
         while len(words) > 1 and words[0] in _LEADING:
             words.pop(0)
@@ -229,7 +285,7 @@ def _looks_like_person(name: str, raw: str, text: str, start: int) -> bool:
         return False
     if words[0] in _POLITY_FIRST or any(w in _NOT_PERSON for w in words):
         return False
-    return not any(len(w) >= 3 and w.isupper() for w in words)
+    return not any(len(w) >= 3 and w.isupper() and not _ROMAN.fullmatch(w) for w in words)  # "Louis VIII" is one
 
 
 def _life_span(m: re.Match[str]) -> bool:
@@ -261,8 +317,12 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
     if relation == "birth_date":
         if not _looks_like_person(subject, raw_subject, text, start):
             return None
-        if rule == "paren" and not m.group("born") and not _life_span(m):
+        if rule in ("paren", "gloss_life") and not m.group("born") and not _life_span(m):
             return None
+        if rule == "paren" and _GLOSS_HEAD_RE.match(text) and _GLOSS_END.match(text, m.end()):
+            return None  # the life span that ends a dictionary entry is the headword's (``gloss_life``)
+        if m.groupdict().get("comma") and not text[:start].endswith(", "):
+            return None  # "Eduard, was born" only as an apposition: "Their second son, Eduard, was born"
         found = _year_of(m)
         if found is None or found[0] > 2100:
             return None
@@ -278,8 +338,10 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
             return None
         return subject, obj
     # founding_year
-    if rule == "after_name" and _previous_word(text, start).lower() in _PLACE_PREPOSITIONS:
-        return None  # "a club based in Andorra la Vella founded in 1942": the club was founded
+    if rule == "after_name" and (
+        _previous_word(text, start).lower() in _PLACE_PREPOSITIONS or _AFTER_PLACE.search(text, max(0, start - 60), start)
+    ):
+        return None  # "a club based in Andorra la Vella founded in 1942", "a party in the United States formed in 1900"
     found = _year_of(m) if m.group("object")[:1].isalpha() or len(m.group("object")) > 4 else None
     year = found[0] if found else int(m.group("object")) if m.group("object").isdigit() else None
     if year is None or year > 2100:
@@ -294,6 +356,7 @@ class Pattern:
     source: str
     rule: str | None = None  # built-in packs: the check a match must pass (``_accept``)
     trigger: re.Pattern[str] | None = None  # built-in packs: run only near a hit of this
+    anchored: bool = False  # built-in packs: a dictionary-entry rule, tried once at the text's start
 
 
 def _windows(pattern: Pattern, text: str) -> Iterator[tuple[int, int]]:
@@ -363,7 +426,10 @@ def compile_patterns(specs: Iterable[str]) -> list[Pattern]:
     out: list[Pattern] = []
     for spec in specs:
         if spec in PACKS:
-            out.extend(Pattern(spec, re.compile(rx), spec, rule, re.compile(t)) for rx, rule, t in PACKS[spec])
+            out.extend(
+                Pattern(spec, re.compile(rx), spec, rule, re.compile(t) if t else None, t is None)
+                for rx, rule, t in PACKS[spec]
+            )
             continue
         if re.fullmatch(r"[A-Za-z_][\w-]*", spec):
             # a bare word is a pack name (a regex of one word has no groups to find facts with)
@@ -410,9 +476,15 @@ class PatternExtractor(Extractor):
         # the same statement matched by two regexes counts once: it shares the subject's or
         # the object's position
         seen: set[tuple[str, str, str, int]] = set()
+        facts_found: set[str] = set()
         for pat in self.patterns:
             index = pat.regex.groupindex  # re2 match objects take group numbers only
-            for m in (m for lo, hi in _windows(pat, text) for m in pat.regex.finditer(text, lo, hi)):
+            if pat.anchored:
+                found_at_start = pat.regex.match(text)
+                matches: Iterable[Any] = (found_at_start,) if found_at_start else ()
+            else:
+                matches = (m for lo, hi in _windows(pat, text) for m in pat.regex.finditer(text, lo, hi))
+            for m in matches:
                 if pat.rule is not None:
                     found = _accept(pat.rule, pat.relation, m, text)
                     if found is None:
@@ -427,6 +499,9 @@ class PatternExtractor(Extractor):
                 if "relation" in index and m.group("relation"):
                     relation = normalize(m.group("relation"))
                 fid = fact_id(relation, subject)
+                if pat.anchored and fid in facts_found:
+                    continue  # an entry's own rule adds a prompt that no other rule found in it
+                facts_found.add(fid)
                 value = normalize_object(relation, obj)
                 keys = ((fid, value, "s", m.start(index["subject"])), (fid, value, "o", m.start(index["object"])))
                 if keys[0] in seen or keys[1] in seen:
