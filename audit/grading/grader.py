@@ -62,7 +62,6 @@ from audit.grading.phrases import (
     _PHRASE_KEY,
     _PHRASE_KEYS,
     _PHRASE_LABEL_KEYS_T,
-    _PHRASE_LABEL_RX,
     ABSTAIN_PHRASES,
     _compile_phrases,
 )
@@ -109,11 +108,7 @@ class Grader:
             self._ratio = fuzz.ratio
         self._last: _MatchInfo | None = None
         self._phrase_subsets: dict[tuple[int, ...], re.Pattern[str] | None] = {}
-
-    def _phrase_search(self, norm: str) -> re.Match[str] | None:
-        """``self._phrases.search(norm)``, compiled from only the phrases that can match."""
-        mask = tuple(i for i, rx in enumerate(_PHRASE_LABEL_RX) if rx.search(norm))
-        return self._phrase_subset(mask, norm)
+        self._phrase = self._phrase_match if fast else self._phrase_reference
 
     def _phrase_subset(self, mask: tuple[int, ...], norm: str) -> re.Match[str] | None:
         """The search of the phrases numbered in ``mask``, compiled once a mask."""
@@ -175,7 +170,7 @@ class Grader:
             items = []  # every date, day-month and year has a digit
         if items:
             items = self._refine(m, answer, items)
-        return self._decide_fast(m, answer, norm, items)
+        return self._decide(m, answer, norm, items)
 
     def _grade_reference(self, fact: Fact, answer: str, abstain: bool) -> Grade:
         """The rules with no fast path: what every fast path must agree with."""
@@ -194,21 +189,26 @@ class Grader:
             items = self._number_items(m, answer)
         else:
             items = self._date_items(m, answer)
-        return self._decide(m, answer, norm, self._refine(m, answer, items))
+        return Grade(*self._decide(m, answer, norm, self._refine(m, answer, items)))
 
-    def _decide_fast(
+    # -- decision ------------------------------------------------------------------------------
+    def _decide(
         self, m: _MatchInfo, answer: str, norm: str, items: list[_Item]
     ) -> tuple[str, str, str | None]:
-        """``_decide``, skipping the negation regexes when no negation word can be present."""
+        """Rules 3-12 on the candidates ``items``. The fast grader skips the negation regexes
+        when no negation word can be present and searches the phrases by ``_phrase_match``;
+        the reference runs them all."""
         live: list[_Item]
         negated_hit: _Item | None = None
-        # for an ASCII answer norm is answer.lower() with blanks collapsed: _may_negate's strings have no blank
-        if not items or answer.isascii() and not _may_negate(norm):
+        # for an ASCII answer norm is answer.lower() with blanks collapsed: _may_negate's
+        # strings have no blank
+        if not items or self.fast and answer.isascii() and not _may_negate(norm):
             live = items
         else:
             live = []
+            negated = _negated_fast if self.fast else _negated
             for it in items:
-                if _negated_fast(answer, it.start, it.end):
+                if negated(answer, it.start, it.end):
                     if it.status == _HIT and negated_hit is None:
                         negated_hit = it
                     continue
@@ -232,13 +232,13 @@ class Grader:
                 clash = _alternatives(answer, live)
                 if clash is not None:
                     return INCORRECT, "contradiction", clash
-            if self._phrase_match(norm) is not None:
+            if self._phrase(norm) is not None:
                 return CORRECT, hit.how + "+hedged", hit.text
             return CORRECT, hit.how, hit.text
         if m.kind == "date" and other is None and partial is not None:
             joined = _join_partials(m.value, [it for it in live if it.status == _PARTIAL])
             if joined is not None:
-                hedged = self._phrase_match(norm) is not None
+                hedged = self._phrase(norm) is not None
                 return CORRECT, "date+hedged" if hedged else "date", joined
         if negated_hit is not None and other is None:
             return INCORRECT, "negated", negated_hit.text
@@ -246,7 +246,7 @@ class Grader:
             return INCORRECT, "wrong-value", other.text
         if partial is not None:
             return ABSTAINED, "incomplete", partial.text
-        return self._without_value(m, answer, norm, self._phrase_match(norm))
+        return self._without_value(m, answer, norm, self._phrase(norm))
 
     def _refine(self, m: _MatchInfo, answer: str, items: list[_Item]) -> list[_Item]:
         """Candidates that the scans find but that are no value of the fact: a name of the wrong
@@ -347,6 +347,14 @@ class Grader:
 
     def _context_numbers(self, m: _MatchInfo) -> tuple[float, ...]:
         return tuple(v for _, _, v in iter_numbers(m._context()))
+
+    def _phrase_reference(self, norm: str) -> re.Match[str] | None:
+        """The user's pattern or else the built-in phrase that fires on ``norm``, or None: the
+        regexes with no gate in front, what ``_phrase_match`` must agree with."""
+        pm = self._user.search(norm) if self._user is not None else None
+        if pm is None and _PHRASE_KEY.search(norm):
+            pm = self._phrases.search(norm)
+        return pm
 
     def _phrase_match(self, norm: str) -> re.Match[str] | None:
         """The user's pattern or else the built-in phrase that fires on ``norm``, or None."""
@@ -472,44 +480,6 @@ class Grader:
                 if self._ratio(cand, name) >= self._fuzzy:
                     return _Item(start, end, _HIT, text, "fuzzy")
         return _Item(start, end, _OTHER, text)
-
-    # -- decision ------------------------------------------------------------------------------
-    def _decide(self, m: _MatchInfo, answer: str, norm: str, items: list[_Item]) -> Grade:
-        live: list[_Item] = []
-        negated_hit: _Item | None = None
-        for it in items:
-            if _negated(answer, it.start, it.end):
-                if it.status == _HIT and negated_hit is None:
-                    negated_hit = it
-                continue
-            live.append(it)
-        hits = [it for it in live if it.status == _HIT]
-        others = [it for it in live if it.status == _OTHER]
-        phrase: str | None = None
-        pm = self._user.search(norm) if self._user is not None else None
-        if pm is None and _PHRASE_KEY.search(norm):
-            pm = self._phrases.search(norm)
-        if pm is not None:
-            phrase = self._labels[pm.lastgroup or ""]
-        if hits:
-            if others:
-                clash = _alternatives(answer, live)
-                if clash is not None:
-                    return Grade(INCORRECT, "contradiction", clash)
-            how = hits[0].how
-            return Grade(CORRECT, how + ("+hedged" if phrase else ""), hits[0].text)
-        if m.kind == "date" and not others:
-            joined = _join_partials(m.value, [it for it in live if it.status == _PARTIAL])
-            if joined is not None:
-                return Grade(CORRECT, "date" + ("+hedged" if phrase else ""), joined)
-        if negated_hit is not None and not others:
-            return Grade(INCORRECT, "negated", negated_hit.text)
-        if others:
-            return Grade(INCORRECT, "wrong-value", others[0].text)
-        partials = [it for it in live if it.status == _PARTIAL]
-        if partials:
-            return Grade(ABSTAINED, "incomplete", partials[0].text)
-        return Grade(*self._without_value(m, answer, norm, pm))
 
     # -- names ---------------------------------------------------------------------------------
     def _name_items(self, m: _MatchInfo, answer: str) -> list[_Item]:

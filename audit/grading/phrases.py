@@ -59,7 +59,6 @@ _PHRASE_LABEL_KEYS: dict[str, tuple[str, ...]] = {
     "decline": ("abstain", "decline", "pass", "refuse", "prefer not to"),
 }  # fmt: skip
 _PHRASE_LABEL_KEYS_T = tuple(_PHRASE_LABEL_KEYS.values())
-_PHRASE_LABEL_RX = tuple(re.compile("|".join(map(re.escape, k))) for k in _PHRASE_LABEL_KEYS.values())
 
 
 def _compile_phrases(extra: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
