@@ -28,13 +28,13 @@ import gc
 import hashlib
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 
 import orjson
 
 from audit.errors import InputError
-from audit.normalize import normalize
+from audit.normalize import normalize, normalize_many
 
 #: Relation of a question-only row that names none.
 QUESTION_RELATION = "question"
@@ -43,7 +43,9 @@ QUESTION_RELATION = "question"
 ANSWER_TYPES: tuple[str, ...] = ("person", "place", "date", "year", "number", "name", "other")
 
 
-@dataclass(slots=True, frozen=True)
+# Not frozen (treat it as immutable): a frozen dataclass sets each field through
+# object.__setattr__, 4 us a fact, seconds of a million-fact start-up. Hashable all the same.
+@dataclass(slots=True, unsafe_hash=True)
 class Fact:
     """One reference fact (a prompt with its one true answer)."""
 
@@ -227,19 +229,25 @@ def load_references(path: str) -> list[Fact]:
     return facts
 
 
-def digest(facts: list[Fact]) -> str:
-    """sha256 over the normalised table: the same facts give the same config id anywhere."""
+def table_names(facts: list[Fact]) -> Iterator[str]:
+    """Every name of every fact, as written (with repeats): what the digest normalises."""
+    for f in facts:
+        yield f.subject
+        yield f.object
+        yield from f.aliases
+        yield from f.subject_aliases
+        if not f.subject:
+            yield f.question or ""
+
+
+def digest(facts: list[Fact], normalized: dict[str, str] | None = None) -> str:
+    """sha256 over the normalised table: the same facts give the same config id anywhere.
+
+    ``normalized`` maps every name of ``table_names(facts)`` to its ``normalize``."""
     h = hashlib.sha256()
-    cache: dict[str, str] = {}  # objects and subjects repeat across facts and relations
-
-    def norm(name: str) -> str:
-        out = cache.get(name)
-        if out is None:
-            out = cache[name] = normalize(name)
-        return out
-
-    dumps = orjson.dumps
     with no_cycle_collection():
+        norm = (normalized if normalized is not None else normalize_many(table_names(facts))).__getitem__
+        dumps = orjson.dumps
         ordered = sorted(facts, key=attrgetter("id"))
         for start in range(0, len(ordered), 4096):  # one update a block: the same bytes hashed
             h.update(
@@ -274,6 +282,8 @@ class ReferenceTable:
     path: str
     facts: list[Fact]
     digest: str
+    # distinct normalised objects per relation, when the loader has counted them
+    objects: dict[str, int] | None = field(default=None, repr=False)
 
     def relation_counts(self) -> dict[str, int]:
         """Facts per relation, sorted by relation."""
@@ -282,15 +292,23 @@ class ReferenceTable:
             counts[f.relation] = counts.get(f.relation, 0) + 1
         return dict(sorted(counts.items()))
 
-    def objects_per_relation(self) -> dict[str, int]:
-        """Distinct normalised objects per relation, sorted by relation."""
+    def objects_per_relation(self, normalized: dict[str, str] | None = None) -> dict[str, int]:
+        """Distinct normalised objects per relation, sorted by relation (``normalized``: as in
+        ``digest``)."""
+        if self.objects is not None:
+            return self.objects
         objects: dict[str, set[str]] = {}
         for f in self.facts:
             objects.setdefault(f.relation, set()).add(f.object)
-        return {r: len({normalize(o) for o in objs}) for r, objs in sorted(objects.items())}
+        norm = (normalized if normalized is not None else normalize_many(o for objs in objects.values() for o in objs))
+        return {r: len({norm[o] for o in objs}) for r, objs in sorted(objects.items())}
 
 
 def load_table(path: str) -> ReferenceTable:
     """Read a reference table once (a file, ``-`` for stdin, or a pipe such as ``<(zcat t.gz)``)."""
     facts = load_references(path)
-    return ReferenceTable(path, facts, digest(facts))
+    with no_cycle_collection():
+        normalized = normalize_many(table_names(facts))  # once, for the digest and the objects
+    table = ReferenceTable(path, facts, digest(facts, normalized))
+    table.objects = table.objects_per_relation(normalized)
+    return table

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 NAME = "nfkc-lower-noaccents-ws/1"
 
@@ -37,3 +38,38 @@ def normalize(text: str) -> str:
     if not low.isascii():
         return " ".join(low.split())  # unicode spaces (NBSP, ideographic) are whitespace too
     return low
+
+
+def normalize_many(texts: Iterable[str]) -> dict[str, str]:
+    """``normalize`` of each distinct text, as a dict (names of a reference table, which repeat).
+
+    ASCII texts with nothing to collapse normalise to their lowercase: those are lowercased
+    together, a block at a time (one ``str.lower`` over the block joined by newlines, whose
+    pieces then are the texts' own lowercases); a block in which a text has a newline, a tab,
+    a carriage return, two spaces in a row or a space at either end goes text by text.
+    """
+    distinct = list(dict.fromkeys(texts))
+    out: dict[str, str] = {}
+    plain = []
+    for t in distinct:
+        if t.isascii():
+            plain.append(t)
+        else:
+            out[t] = normalize(t)
+    for start in range(0, len(plain), 4096):
+        block = plain[start : start + 4096]
+        joined = "\n".join(block)
+        if (
+            joined.count("\n") == len(block) - 1
+            and not any(s in joined for s in _COLLAPSE)
+            and joined[:1] != " "
+            and joined[-1:] != " "
+        ):
+            out.update(zip(block, joined.lower().split("\n"), strict=True))
+        else:
+            out.update((t, normalize(t)) for t in block)
+    return out
+
+
+#: What makes ``normalize`` collapse whitespace in an ASCII text, as seen in texts joined by "\n".
+_COLLAPSE = ("  ", "\t", "\r", " \n", "\n ")
