@@ -129,3 +129,18 @@ def test_common_rows_parse_as_the_general_rows_do():
     for blank in ({"subject": " ", "relation": "r", "object": "o"}, {"subject": "s", "relation": "r", "object": ""}):
         with pytest.raises(InputError):
             parse_fact(blank, "t", 1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_normalize_many_equals_normalize(seed):
+    """The block path (ASCII names lowercased together) against ``normalize`` one by one, with
+    the characters that make ``normalize`` collapse whitespace mixed in."""
+    from audit.normalize import normalize_many
+
+    rng = random.Random(seed)
+    parts = ["a", "B", " ", "  ", "\t", "\n", "\r", "é", "ß", "x\x0by", ".", "", "ＳＷ"]
+    for _ in range(300):
+        texts = ["".join(rng.choice(parts) for _ in range(rng.randint(0, 5))) for _ in range(rng.randint(0, 30))]
+        assert normalize_many(texts) == {t: normalize(t) for t in texts}
+    names = [f"Name {i}" for i in range(10_000)]  # more than one block
+    assert normalize_many(names) == {t: t.lower() for t in names}
