@@ -15,8 +15,9 @@ peak RSS from ``wait4``:
 
 With ``--baseline TREE`` (another source tree, e.g. ``git worktree add /tmp/base <commit>``)
 every measurement is also taken for that tree, interleaved, so both see the same load; the
-speed ratio of the two is printed. With ``--repeat R`` a figure is the range over R rounds.
-It prints figures; it asserts nothing. Example::
+speed ratio of the two is printed. Rates per CPU second (the child's user + system time) are
+printed beside the wall-clock ones: on a loaded machine they move less. With ``--repeat R`` a
+figure is the range over R rounds. It prints figures; it asserts nothing. Example::
 
     python bench/outputs_bench.py                              # 1,000,000 rows
     python bench/outputs_bench.py --rows 200000 --repeat 3 --baseline /tmp/base
@@ -137,21 +138,21 @@ with open(outputs, "rb", buffering=1 << 20) as fh:
         loads(line)
         n += 1
 floor_s = time.perf_counter() - t0
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 graded = grade_outputs(outputs, index, config)
-grade_s = time.perf_counter() - t0
+grade_s, grade_cpu = time.perf_counter() - t0, time.process_time() - c0
 t0 = time.perf_counter()
 report = audit_outputs(outputs, facts, config)
 full_s = time.perf_counter() - t0
 o = report.data["overall"]
-print(json.dumps({"n": n, "floor": floor_s, "grade": grade_s, "full": full_s,
+print(json.dumps({"n": n, "floor": floor_s, "grade": grade_s, "grade_cpu": grade_cpu, "full": full_s,
                   "counts": [graded.overall.n, o["correct"], o["incorrect"], o["abstained"]]}))
 """
 
 
-def measure(cmd: list[str], pin: bool, tree: Path) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS (bytes, the child's own, from ``wait4``) and stdout of one child
-    process that runs the package of the source tree ``tree``."""
+def measure(cmd: list[str], pin: bool, tree: Path) -> tuple[float, float, int, str]:
+    """Wall seconds, CPU seconds, peak RSS (bytes) and stdout of one child process that runs
+    the package of the source tree ``tree``; CPU and RSS are the child's own, from ``wait4``."""
     if pin:
         cmd = ["taskset", "-c", "0", *cmd]
     env = {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -167,7 +168,7 @@ def measure(cmd: list[str], pin: bool, tree: Path) -> tuple[float, int, str]:
         err.seek(0)
         if code != 0:
             raise SystemExit(f"failed ({code}): {shlex.join(cmd)}\n{err.read().decode()}")
-        return elapsed, usage.ru_maxrss * 1024, out.read().decode()
+        return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, out.read().decode()
 
 
 def span(values: list[float], fmt: str) -> str:
@@ -215,21 +216,23 @@ def main() -> None:
         report = os.path.join(tmp, "report.json")
         cli = [sys.executable, "-m", "audit.cli", "outputs", outputs, "--refs", refs, "-o", report]
         got: dict[str, dict[str, list[float]]] = {
-            name: {k: [] for k in ("cli", "cli_rss", "floor", "grade", "full", "proc_rss")} for name, _ in trees
+            name: {k: [] for k in ("cli", "cli_cpu", "cli_rss", "floor", "grade", "grade_cpu", "full", "proc_rss")}
+            for name, _ in trees
         }
         floors, floor_rss = [], []
         counts: dict[str, list[int]] = {}
         for _ in range(args.repeat):
-            t, rss, _ = measure([sys.executable, "-c", FLOOR, refs, outputs], pin, ROOT)
+            t, _, rss, _ = measure([sys.executable, "-c", FLOOR, refs, outputs], pin, ROOT)
             floors.append(t)
             floor_rss.append(rss)
             for name, tree in trees:  # interleaved, so both see the same load
-                t, rss, _ = measure(cli, pin, tree)
+                t, cpu, rss, _ = measure(cli, pin, tree)
                 got[name]["cli"].append(t)
+                got[name]["cli_cpu"].append(cpu)
                 got[name]["cli_rss"].append(rss)
-                t, rss, out = measure([sys.executable, "-c", IN_PROCESS, refs, outputs], pin, tree)
+                t, _, rss, out = measure([sys.executable, "-c", IN_PROCESS, refs, outputs], pin, tree)
                 figures = json.loads(out)
-                for k in ("floor", "grade", "full"):
+                for k in ("floor", "grade", "grade_cpu", "full"):
                     got[name][k].append(figures[k])
                 got[name]["proc_rss"].append(rss)
                 counts[name] = figures["counts"]
@@ -244,18 +247,22 @@ def main() -> None:
             cli_rate = [n / t for t in g["cli"]]
             print(f"  CLI (hallu-audit outputs, start-up included): {span(cli_rate, ',.0f'):>17} rows/s "
                   f"({span(g['cli'], '.2f')}s) = {span([f / t for f, t in zip(floors, g['cli'], strict=True)], '.3f')} "
-                  f"x the floor; peak RSS {span([r / 2**20 for r in g['cli_rss']], '.0f')} MB")  # fmt: skip
+                  f"x the floor; peak RSS {span([r / 2**20 for r in g['cli_rss']], '.0f')} MB; "
+                  f"{span([n / t for t in g['cli_cpu']], ',.0f')} rows per CPU second")  # fmt: skip
             print(f"  in process: floor (read + orjson.loads) {span([n / t for t in g['floor']], ',.0f'):>17} rows/s")
             ratio = [f / t for f, t in zip(g["floor"], g["grade"], strict=True)]
             print(f"              grading (grade_outputs)      {span([n / t for t in g['grade']], ',.0f'):>17} rows/s "
-                  f"= {span(ratio, '.3f')} x that floor")  # fmt: skip
+                  f"= {span(ratio, '.3f')} x that floor; {span([n / t for t in g['grade_cpu']], ',.0f')} rows per CPU "
+                  "second")  # fmt: skip
             print(f"              full report (audit_outputs)  {span([n / t for t in g['full']], ',.0f'):>17} rows/s; "
                   f"peak RSS {span([r / 2**20 for r in g['proc_rss']], '.0f')} MB")  # fmt: skip
         print(f"CLI floor (start, read + orjson.loads of both files): {span([n / t for t in floors], ',.0f')} rows/s "
               f"({span(floors, '.2f')}s); peak RSS {span([r / 2**20 for r in floor_rss], '.0f')} MB")  # fmt: skip
         if len(trees) > 1:
             b, a = got["baseline"], got["this tree"]
-            for k, label in (("cli", "CLI"), ("grade", "grading"), ("full", "full report")):
+            pairs = (("cli", "CLI"), ("cli_cpu", "CLI, CPU time"), ("grade", "grading"),
+                     ("grade_cpu", "grading, CPU time"), ("full", "full report"))  # fmt: skip
+            for k, label in pairs:
                 ratios = [x / y for x, y in zip(b[k], a[k], strict=True)]
                 print(f"this tree / baseline speed, {label}: {span(ratios, '.3f')} (same rounds)")
 
