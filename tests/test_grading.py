@@ -41,6 +41,7 @@ RULES = (
     "echo", "restated-hit", "question-only", "type-filter", "noun-phrase", "number-words",
     "grouped-not-year", "of-not-year", "decimal-comma", "percent", "version", "code", "decade",
     "century", "slot-number", "apostrophe", "hyphen", "settlement", "answer-type", "kind",
+    "region", "relative-clause", "restated-contradiction", "spoken-year", "alias", "range-span",
 )  # fmt: skip
 
 
@@ -82,8 +83,11 @@ def test_extra_abstain_pattern() -> None:
     g = Grader(GraderConfig(abstain_patterns=(r"\[no answer\]",)))
     got = g.grade(PARIS, "[NO ANSWER]")
     assert (got.grade, got.reason) == (ABSTAINED, "pattern:1")
-    # a pattern does not hide a stated right answer
-    assert g.grade(PARIS, "[no answer] Paris").grade == CORRECT
+    # the user's own pattern decides before any value the answer holds, on both paths
+    for fast in (True, False):
+        got = Grader(g.config, fast=fast).grade(PARIS, "[no answer] Paris")
+        assert (got.grade, got.reason, got.matched) == (ABSTAINED, "pattern:1", "[no answer]")
+        assert Grader(g.config, fast=fast).grade(PARIS, "Lyon [no answer]").reason == "pattern:1"
 
 
 def test_bad_abstain_pattern_is_a_config_error() -> None:

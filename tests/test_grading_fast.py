@@ -51,6 +51,14 @@ HAND_FACTS = [
     Fact("o/the", "Netherlands", "city", "the Hague"),
     Fact("o/num", "Thing", "count", "1,000"),
     Fact("o/fw", "Wide", "capital", "ＰＡＲＩＳ"),
+    # continents (regions at a finer grain), codes, years said as words
+    Fact("k/laos", "Laos", "continent", "Asia", question="On which continent is Laos?"),
+    Fact("k/hn", "Honduras", "continent", "North America", ("Central America",), (),
+         "On which continent is Honduras?"),
+    Fact("q/za", "", "", "South Africa", question="Pretoria is the capital of which country?"),
+    Fact("s/nb", "Niobium", "symbol", "Nb", question="What is the chemical symbol of niobium?"),
+    Fact("y/harv", "Harvard", "founding_year", "1636", question="When was Harvard founded?"),
+    Fact("q/metal", "", "", "Mercury", question="What metal is liquid at room temperature?"),
 ]  # fmt: skip
 
 WORDS = [
@@ -64,6 +72,9 @@ WORDS = [
     "café", "Zürich", "ÉCOLE", "Ångström", "Olá", "—", "-", "/", "(", ")", "'", "\"",
     "X", "B", "Q.", "Lyon de", "Rome of", "van der", "Port of", "Lake", "River", "Island",
     "Ali", "Reza", "Mr.", "Dr. No", "Apollo", "Bengal", "New", "York",
+    "Southeast", "South-East", "Asia", "African", "Americas", "Eurasia", "Sub-Saharan", "Europe",
+    "North", "Central", "ni", "nb", "xNb", "sixteen thirty-six", "nineteen oh five", "twenty",
+    "two thousand and five", "a kind of", "a land of", "called", "that is", "However, the", "is a",
 ]  # fmt: skip
 #: Shapes around the reference (o), the subject (s) and another word (w).
 TEMPLATES = [

@@ -7,8 +7,12 @@ chemical symbol (asked with " Reply with just the answer."). Each answer was lab
 incorrect / abstained by reading it, before it was graded (rules and provenance:
 fixtures/README.md). Rows flagged disputable are left out.
 
-The floors are the agreement measured when the set was made, rounded down: a regression guard,
-not the goal. The assertion message prints each set's gap between the labelled and the graded
+The first 126 answers were graded when the set was made (92 / 109 scored rows agreed, 0.844);
+the other 91 were generated and labelled later and graded once by the rules of that time before
+any rule changed (56 / 72, 0.778). The floor is the agreement measured on all of them after the
+rules for regions of a continent, codes, descriptions, restated contradictions, spans and
+adjectives of the question's words were added, rounded down: a regression guard, not the
+goal. The assertion message prints each set's gap between the labelled and the graded
 hallucination rate, and the rows that disagree.
 """
 
@@ -21,9 +25,9 @@ from tests.conftest import FIXTURES, read_jsonl
 HELDOUT = FIXTURES / "heldout"
 SETS = ("continents", "symbols", "freeform")
 #: Agreement with the hand labels (disputable rows left out) measured on these answers.
-FLOOR = 0.84  # 92 / 109 = 0.8440 when measured
+FLOOR = 0.98  # 178 / 181 = 0.9834 when measured
 #: Rows that are not disputable, per the labels file (checked so that a label edit is noticed).
-SCORED = 109  # 126 answers, 17 disputable
+SCORED = 181  # 217 answers, 36 disputable
 
 
 def _graded(cli, name: str, tmp: Path) -> tuple[list[dict], dict[str, dict]]:

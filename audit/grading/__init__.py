@@ -14,9 +14,11 @@ trailing "(remark)" set aside:
 - ``name``: everything else, codes and versions included ("MP-22", "1.2.1", "4A"), and objects
   holding several values ("1914-1918"): compared as text.
 
-A name fact also has a *type* (``slot.semantic_type``): ``person`` or ``place`` from the
-answer_type, else ``person`` for a "who" question and ``place`` for a question or relation about
-a capital, city, country, location or "where"; else ``other``.
+A name fact also has a *type* (``slot.semantic_type``): ``region`` when the object is a
+continent or a region of one ("Asia", "South America"; ``slot.CONTINENTS``, a short list of
+general knowledge), else ``person`` or ``place`` from the answer_type, else ``person`` for a
+"who" question and ``place`` for a question or relation about a capital, city, country, location
+or "where"; else ``other``.
 
 Question-only facts (no subject, SimpleQA's shape) are graded the same way; their question plays
 the subject's part (its words are never candidates, and repeating them is an echo), but the
@@ -25,7 +27,9 @@ reference value still counts wherever it stands in the answer.
 The rules, in the order they are tried:
 
 1. ``abstained/flag``: the row says ``"abstain": true``. ``abstained/empty``: nothing but blanks
-   and punctuation.
+   and punctuation. ``abstained/pattern:<i>``: the user's own ``abstain_patterns`` regex number
+   i matches; it decides before any value the answer holds (the user knows their model's way
+   of declining).
 2. ``correct/exact``: the whole answer, normalised (``audit.normalize``) and stripped of outer
    punctuation, is the object or an alias.
 3. The answer is scanned for *candidates* of the fact's kind, each classified as a hit (it is the
@@ -41,7 +45,13 @@ The rules, in the order they are tried:
      version), every string written the same way is a candidate too ("MP-24", "1.2.2"). A hit
      inside a longer name ("Paris Hilton" for "Paris") is not a hit, unless the longer name only
      says it is a settlement ("Port Stanley" for "Stanley"; "Kuwait City" for "Kuwait" when the
-     question asks for a city or capital), or has the same letters ("Ouaga-Dougou"). A candidate
+     question asks for a city or capital), or has the same letters ("Ouaga-Dougou"). For a
+     ``region`` fact, compass words and a reference continent ("Southeast Asia", "North
+     African", "Sub-Saharan Africa") are that continent at a finer grain, a hit (``region``),
+     but never for another type ("South Sudan" is not "Sudan", "North Korea" not "South
+     Korea"); a continent that holds the reference ("the Americas", "America" for "South
+     America", "Eurasia" for "Asia") is a partial hit; only continents and their regions are
+     candidates of a region fact (not "Malaysia", "the Pacific", "the Middle East"). A candidate
      made of the reference name's last words ("Einstein" for "Albert Einstein") is a hit
      (``surname``); one made of other words of it ("Albert") is a partial hit. With ``fuzzy`` >
      0, a candidate whose ``rapidfuzz.fuzz.ratio`` with the object or an alias is >= ``fuzzy``
@@ -55,7 +65,8 @@ The rules, in the order they are tried:
      years after "in", "as of", "since" and the like (never one written with a thousands comma,
      "1,500", and never after "of": "a population of 2000" is a count), nor, for a reference
      that is no share, a share ("45%").
-   - dates and years: every date, month-and-year, day-and-month and year, compared as dates;
+   - dates and years: every date, month-and-year, day-and-month and year, and years said as
+     words ("sixteen thirty-six", "nineteen oh five", "two thousand and five"), compared as dates;
      "03/01/1974" matches if either the US or the European reading does. A year-only reference
      matches any date in that year; for a full-date reference, a consistent year (or month and
      year, or day and month) alone is a partial hit, and a year plus a day-and-month together
@@ -68,7 +79,10 @@ The rules, in the order they are tried:
    city") is ignored too: the question's word, not the answer's.
 4. ``incorrect/contradiction``: a hit and another value joined as alternatives: "or", "nor",
    "/", "maybe", "perhaps", "possibly", "vs", a range ("1879-1880", "between 1000 and 2000",
-   "1879 to 1880"), or a comma list containing one of them ("Paris, Lyon or Marseille").
+   "1879 to 1880"), or a comma list containing one of them ("Paris, Lyon or Marseille"); or two
+   sentences that each restate the question word for word, one answering with the hit and one
+   with another value ("The highest mountain is Everest. However, the highest mountain is
+   Kilimanjaro.").
    Other values that are not alternatives ("Paris, on the Seine"; "born 1879, died 1955")
    do not contradict.
 5. ``correct/<how>``: a hit; ``how`` is ``match``, ``surname``, ``fuzzy``, ``number`` or ``date``
@@ -80,7 +94,8 @@ The rules, in the order they are tried:
 
 With no candidate left, the answer's *slot* decides (``audit.grading.slot``: the whole answer
 when it is short, else what follows the copula of a sentence that restates the question or
-names the subject, "The capital of Chad is ___"):
+names the subject, "The capital of Chad is ___"; a relative clause that only restates the
+question is part of the restated text, "The metal that is liquid at room temperature is ___"):
 
 8. ``incorrect/echo``: the slot holds only the subject, a subject alias or part of one, or a
    value copied from the question: "Chad" for the capital of Chad; "The capital of Cabo Verde is
@@ -91,9 +106,15 @@ names the subject, "The capital of Chad is ___"):
    19.69") is a value attempted.
 10. ``abstained/phrase:<label>``: a refusal or "I don't know"-style phrase (``ABSTAIN_PHRASES``,
     extended with ``GraderConfig.abstain_patterns``, reported as ``pattern:<i>``).
-11. For a name, the noun phrase after a determiner in the slot ("The animal was a bear.") is the
-    candidate, when it names no kind of thing ("a beautiful city", "the largest country") and
-    repeats no word of the question: ``incorrect/wrong-value`` (or a hit, as in 3).
+11. For a code or symbol reference (every name one word of at most three characters: "Nb"),
+    the first word of the slot written like a code ("is ni", "is cCaesium") is the candidate.
+    For a name of type ``other``, the noun phrase after a determiner in the slot ("The animal
+    was a bear.") is the candidate, when it names no kind of thing ("a beautiful city", "the
+    largest country"), repeats no word of the question and heads no description ("a land of
+    contrasts"); after a classifier the phrase it classifies counts ("a kind of squash"), and
+    after the question's own noun the name it is called ("a metal called aluminium"):
+    ``incorrect/wrong-value`` (or a hit, as in 3). A person, a place or a continent is named by
+    a proper name, so a common noun is never one.
 12. ``abstained/no-candidate``: nothing of the above: the answer restates the question or
     describes the subject ("France is a country in Western Europe", "The capital of France is
     a beautiful city").

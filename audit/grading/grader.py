@@ -46,13 +46,14 @@ from audit.grading.names import (
 )
 from audit.grading.numbers import (
     _DIGIT,
+    _SPOKEN_KEY,
     _YEAR_CONTEXT,
     _YEAR_RANGE_KEY,
     _date_status,
-    _dates_fast,
     _join_partials,
     _numbers_fast,
     _same_number,
+    dates_and_spoken,
     is_percent,
     iter_dates,
     iter_numbers,
@@ -70,9 +71,12 @@ from audit.grading.slot import (
     SHORT_TOKENS,
     YEAR_POSITION,
     Slot,
+    code_word,
     echo,
     find_slot,
     noun_phrase,
+    region_words,
+    restated_slots,
     restates,
     value_phrase,
     wrong_type,
@@ -148,6 +152,10 @@ class Grader:
         key = norm.strip(_OUTER_PUNCT)
         if not key or not (key[0].isalnum() or _TOKEN.search(key)):
             return _EMPTY
+        if self._user is not None:
+            um = self._user.search(norm)
+            if um is not None:  # the user's own abstention pattern decides before any value
+                return ABSTAINED, self._labels[um.lastgroup or ""], um.group(0)
         obj = fact.object
         if key == obj.lower() and obj.isascii():
             # The answer is just the object: for an ASCII object, normalize(obj) is then
@@ -164,10 +172,10 @@ class Grader:
                 items = self._name_items(m, answer)
         elif kind == "number":
             items = self._number_items_fast(m, answer)
-        elif _DIGIT.search(answer):
+        elif _DIGIT.search(answer) or _SPOKEN_KEY.search(answer):
             items = self._date_items_fast(m, answer)
         else:
-            items = []  # every date, day-month and year has a digit
+            items = []  # every date, day-month and year has a digit or a number word
         if items:
             items = self._refine(m, answer, items)
         return self._decide(m, answer, norm, items)
@@ -180,6 +188,9 @@ class Grader:
         key = norm.strip(_OUTER_PUNCT)
         if not key or not any(c.isalnum() for c in key):
             return Grade(ABSTAINED, "empty")
+        um = self._user.search(norm) if self._user is not None else None
+        if um is not None:
+            return Grade(ABSTAINED, self._labels[um.lastgroup or ""], um.group(0))
         m = self._info(fact)
         if key in m.exact:
             return Grade(CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT))
@@ -229,7 +240,7 @@ class Grader:
         # The phrase only suffixes a hit or decides an answer with no candidate: searched then.
         if hit is not None:
             if other is not None:
-                clash = _alternatives(answer, live)
+                clash = _alternatives(answer, live) or _restated_clash(m, answer, live)
                 if clash is not None:
                     return INCORRECT, "contradiction", clash
             if self._phrase(norm) is not None:
@@ -254,9 +265,10 @@ class Grader:
         reference value that stands only in a restated copy of the question."""
         kind = m.kind
         if kind == "name":
+            if m.region():
+                items = [_region_item(m, it) for it in items]
             statuses = {it.status for it in items}
-            if _OTHER in statuses and m.semantic() != "other":
-                semantic = m.semantic()
+            if _OTHER in statuses and (semantic := m.semantic()) != "other":
                 items = [
                     it
                     for it in items
@@ -301,9 +313,14 @@ class Grader:
             return ABSTAINED, self._labels[pm.lastgroup or ""], pm.group(0)
         if slot is not None and m.kind == "name":
             short = len(slot.toks) <= SHORT_TOKENS
-            span = noun_phrase(answer, slot, m.excludes, short)
+            # a code answers a code ("is ni" for "Nb"); a common noun ("a bear") answers a
+            # question of another kind, never one for a person, a place or a continent, which
+            # are named by proper names
+            span = code_word(answer, slot, m.excludes) if m.code() else None
+            if span is None and m.semantic() == "other":
+                span = noun_phrase(answer, slot, m.excludes, short)
             s, e = span or (0, 0)
-            if span is not None and not wrong_type(answer[s:e], answer[e : e + 30], m.semantic()):
+            if span is not None:
                 toks = [(t.group(), t.start(), t.end()) for t in _TOKEN.finditer(answer, span[0], span[1])]
                 los = [_lo(t[0]) for t in toks]
                 it = self._classify_name(m, answer, toks, los, 0, len(toks))
@@ -518,7 +535,10 @@ class Grader:
                         # a longer name around a hit; "Washington DC" ~ "Washington, D.C." (same
                         # letters, other spacing) is still the reference
                         status = _HIT if "".join(los[a:b]) in m.squashed else _OTHER
-                        if _same_settlement(m, los, extra, min(i for i in range(a, b) if i in covered)):
+                        first_hit = min(i for i in range(a, b) if i in covered)
+                        if _same_settlement(m, los, extra, first_hit) or all(
+                            _context_adjective(m, los[i]) for i in extra
+                        ):
                             status = _HIT
                         embedded.update(r for r in hit_ranges if r[0] < b and a < r[1])
                         start, end = toks[a][1], toks[b - 1][2]
@@ -622,7 +642,7 @@ class Grader:
         items = []
         year_only = m.kind == "year"
         how = "year" if year_only else "date"
-        for s, e, readings in _dates_fast(answer):
+        for s, e, readings in dates_and_spoken(answer):
             if ref not in readings:
                 if skip is None:
                     skip = m.excluded_dates()
@@ -657,6 +677,47 @@ class Grader:
         return _with_year_ranges(m, answer, items)
 
 
+def _restated_clash(m: _MatchInfo, answer: str, items: list[_Item]) -> str | None:
+    """"hit | other" when two sentences restate the question and the first value of one slot
+    is a hit, of another another value: "The highest mountain is Everest. However, the highest
+    mountain is Kilimanjaro." The answer contradicts itself; else None."""
+    firsts = []
+    for slot in restated_slots(answer, m.excludes):
+        s, e = value_phrase(answer, slot)
+        first = next((it for it in items if s <= it.start and it.end <= e), None)
+        if first is not None:
+            firsts.append(first)
+    hit = next((it for it in firsts if it.status == _HIT), None)
+    other = next((it for it in firsts if it.status == _OTHER), None)
+    return f"{hit.text} | {other.text}" if hit is not None and other is not None else None
+
+
+def _region_item(m: _MatchInfo, it: _Item) -> _Item:
+    """A candidate for a continent reference, read as a region: one that holds a reference
+    continent with compass words ("Southeast Asia", "North African", "the Americas of South
+    America") is a hit at a finer grain (``region``); one that a reference continent holds
+    ("America" or "the Americas" for "South America", "Eurasia" for "Asia": no surname, no
+    misspelling) is a partial hit; a region of another continent is another value. Anything
+    else stays as it was (an exact hit; a misspelling; a non-region, for the type filter)."""
+    if it.status == _PARTIAL or it.how == "match" and it.status == _HIT:
+        return it
+    cand = region_words(it.text)
+    if cand is None:
+        return it
+    core = [w for w in cand if w not in _PARTICLES]
+    for ref in m.region_names():
+        n = len(ref)
+        if any(core[i : i + n] == ref for i in range(len(core) - n + 1)):
+            return _Item(it.start, it.end, _HIT, it.text, "region")
+        if len(core) < n and all(w in ref for w in core) or any(ref[-1] in _WIDER.get(w, ()) for w in core):
+            return _Item(it.start, it.end, _PARTIAL, it.text)
+    return _Item(it.start, it.end, _OTHER, it.text)
+
+
+#: Continents that hold others: "Eurasia" answers "Asia" at a coarser grain.
+_WIDER = {"eurasia": ("europe", "asia")}
+
+
 _CITY_QUESTION = re.compile(r"capital|city", re.I)
 _DURATION = re.compile(r"\s*(?:years?|months?|weeks?|days?|decades?|centur(?:y|ies)|hours?)\b", re.I)
 
@@ -670,6 +731,22 @@ def _same_settlement(m: _MatchInfo, los: list[str], extra: list[int], first_hit:
     f = m.fact
     asks_city = _CITY_QUESTION.search(f.relation) or (f.question and _CITY_QUESTION.search(f.question))
     return bool(asks_city) and all(los[i] == "city" and i > first_hit for i in extra)
+
+
+_ADJECTIVE_ENDING = re.compile(r"(?:an|ese|ish|i)$")
+
+
+def _context_adjective(m: _MatchInfo, word: str) -> bool:
+    """Whether ``word`` is the adjective of a word of the question or subject ("Japanese" for
+    Japan, "Swedish" for Sweden: that word but its last two letters, at least four, and an
+    adjective's ending): "the Japanese yen" for "yen" restates the question's country, and
+    names nothing else ("Austrian" is not of Australia)."""
+    if not _ADJECTIVE_ENDING.search(word) or len(word) < 5:
+        return False
+    return any(
+        len(w) >= 4 and w != word and word[: max(4, len(w) - 2)] == w[: max(4, len(w) - 2)]
+        for w in m.excluded()
+    )
 
 
 def _year_like(answer: str, start: int, end: int, value: float) -> bool:

@@ -57,26 +57,36 @@ def _alternatives(answer: str, items: list[_Item]) -> str | None:
     """The text of a hit and another value joined as alternatives, or None.
 
     Neighbouring items are linked by an "or"-like connector, a range, or a comma; a chain of
-    links is a set of alternatives when at least one link is "or"-like or a range.
+    links is a set of alternatives when at least one link is "or"-like or a range. A chain
+    linked only by a range is a span ("lasted from 1914 to 1918", "lived 1879-1955"), not
+    alternatives, when the answer also states a hit outside it ("The war began in 1914").
     """
     groups: list[list[_Item]] = [[items[0]]]
     strong = [False]
+    ranged = [False]
     for prev, it in zip(items, items[1:], strict=False):
         gap = answer[prev.end : it.start]
         between_and = gap.strip().lower() == "and" and _BETWEEN.search(answer, 0, prev.start)
-        if _LINK_OR.match(gap) or _LINK_RANGE.match(gap) or between_and:
+        if _LINK_OR.match(gap):
             groups[-1].append(it)
             strong[-1] = True
+        elif _LINK_RANGE.match(gap) or between_and:
+            groups[-1].append(it)
+            ranged[-1] = True
         elif _LINK_COMMA.match(gap):
             groups[-1].append(it)
         else:
             groups.append([it])
             strong.append(False)
-    for group, is_alt in zip(groups, strong, strict=True):
-        if not is_alt:
+            ranged.append(False)
+    for k, (group, is_or, is_range) in enumerate(zip(groups, strong, ranged, strict=True)):
+        if not (is_or or is_range):
             continue
         hit = next((it for it in group if it.status == _HIT), None)
         other = next((it for it in group if it.status == _OTHER), None)
-        if hit is not None and other is not None:
-            return f"{hit.text} | {other.text}"
+        if hit is None or other is None:
+            continue
+        if not is_or and any(it.status == _HIT for j, g in enumerate(groups) if j != k for it in g):
+            continue  # a span beside the stated value
+        return f"{hit.text} | {other.text}"
     return None

@@ -78,6 +78,35 @@ _NUMBER_WORD = re.compile(
     rf"(?:\s+(?:{_SCALE_WORDS})\b(?:,?\s+(?:and\s+)?{_HUNDREDS})?)*(?!\s+of\b)",
     re.I,
 )
+#: A year said as words: "nineteen eighty-four", "sixteen thirty-six", "twenty twenty",
+#: "nineteen oh five", "eighteen hundred (and twelve)", "two thousand and five" (1000-2099).
+_SPOKEN_YEAR = re.compile(
+    rf"\b(?:(?P<c>{_alt(_UNITS[10:20] + ['twenty'])})[\s-]+(?:"
+    rf"(?P<h>hundred)\b(?:\s+(?:and\s+)?(?P<hy>{_SMALL}))?"
+    rf"|o(?:h)?[\s-]+(?P<o>{_alt(_UNITS[1:10])})"
+    rf"|(?P<y>{_alt(_TENS)}(?:[- ]{_alt(_UNITS[1:10])})?|{_alt(_UNITS[10:20])}))"
+    rf"|two[\s-]+thousand\b(?:,?\s+(?:and\s+)?(?P<t>{_SMALL}))?)",
+    re.I,
+)
+#: Every text ``_SPOKEN_YEAR`` matches contains one of these.
+_SPOKEN_KEY = re.compile("teen|ten|eleven|twelve|twenty|thousand", re.I)
+
+
+def iter_spoken_years(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
+    """(start, end, readings) of every year said as words (``_SPOKEN_YEAR``)."""
+    if not _SPOKEN_KEY.search(text):
+        return []
+    out: list[tuple[int, int, tuple[Date, ...]]] = []
+    for m in _SPOKEN_YEAR.finditer(text):
+        if m.group("c"):
+            rest = m.group("hy") if m.group("h") else m.group("o") or m.group("y")
+            year = int(_words_value(m.group("c"))) * 100 + (int(_words_value(rest)) if rest else 0)
+        else:
+            year = 2000 + (int(_words_value(m.group("t"))) if m.group("t") else 0)
+        out.append((m.start(), m.end(), ((year, None, None),)))
+    return out
+
+
 #: Words before a year that make it a point in time, not a count ("as of 2020"). "of" is not
 #: one: "a population of 1,500" and "a total of 2000" are counts.
 _YEAR_CONTEXT = re.compile(r"\b(?:in|as of|since|by|until|from|during|circa|c\.|around)\s*$", re.I)
@@ -126,8 +155,16 @@ def iter_dates(text: str) -> Iterable[tuple[int, int, tuple[Date, ...]]]:
     """(start, end, readings) of every date, day-month, month-year and year in ``text``.
 
     A date has one reading, except slash dates ("03/01/1974"), which have the US and the
-    European one.
+    European one. Years said as words ("sixteen thirty-six") are years too.
     """
+    spoken = iter_spoken_years(text)
+    if spoken:
+        yield from sorted([*_digit_dates(text), *spoken])
+    else:
+        yield from _digit_dates(text)
+
+
+def _digit_dates(text: str) -> Iterable[tuple[int, int, tuple[Date, ...]]]:
     for m in _DATE.finditer(text):
         g = m.group
         readings: tuple[Date, ...]
@@ -204,6 +241,13 @@ def _dates_fast(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
             readings = ((_era_year(y6, e6), None, None),)
         out.append((m.start(), m.end(), readings))
     return out
+
+
+def dates_and_spoken(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
+    """``list(iter_dates(text))`` by ``_dates_fast``: the dates, and the years said as words."""
+    found = _dates_fast(text) if _DIGIT.search(text) else []
+    spoken = iter_spoken_years(text)
+    return sorted([*found, *spoken]) if spoken else found
 
 
 def iter_numbers(text: str) -> Iterable[tuple[int, int, float]]:

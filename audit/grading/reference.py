@@ -7,9 +7,10 @@ from typing import Any
 
 from audit.facts import Fact
 from audit.grading.core import Date
-from audit.grading.names import _ASCII_TOKEN, _OUTER_PUNCT, _PLACE_NOUNS, _ascii_in_word_apostrophe, loose
+from audit.grading.names import _ASCII_TOKEN, _OUTER_PUNCT, _PARTICLES, _PLACE_NOUNS, _ascii_in_word_apostrophe, loose
 from audit.grading.numbers import (
     _DIGIT,
+    _SPOKEN_KEY,
     _kind_fast,
     _numbers_fast,
     _same_number,
@@ -17,8 +18,11 @@ from audit.grading.numbers import (
     iter_numbers,
     kind_of,
 )
-from audit.grading.slot import semantic_type
+from audit.grading.slot import region_words, semantic_type
 from audit.normalize import normalize
+
+#: Every continent name and adjective (``slot.CONTINENTS``) holds one of these.
+_CONTINENT_KEYS = ("afric", "europ", "asia", "americ", "oceani", "antarctic")
 
 
 class _MatchInfo:
@@ -51,6 +55,7 @@ class _MatchInfo:
         "_ref_in_ctx",
         "_shape",
         "_percent",
+        "_regions",
     )
 
     def __init__(self, fact: Fact, fast: bool = False) -> None:
@@ -68,6 +73,7 @@ class _MatchInfo:
         self._ref_in_ctx: bool | None = None
         self._shape: re.Pattern[str] | None | bool = False  # False: not computed yet
         self._percent: bool | None = None
+        self._regions: tuple[list[str], ...] | None = None
         self.kind: str
         self.value: Any
         self.exact: frozenset[str]
@@ -202,7 +208,7 @@ class _MatchInfo:
     def excluded_dates(self) -> frozenset[Date]:
         if self._xdate is None:
             ctx = self._context()
-            if self.fast and not _DIGIT.search(ctx):
+            if self.fast and not _DIGIT.search(ctx) and not _SPOKEN_KEY.search(ctx):
                 self._xdate = frozenset()  # every date, day-month and year has a digit
                 return self._xdate
             found = {r for _, _, rs in iter_dates(ctx) for r in rs}
@@ -211,11 +217,38 @@ class _MatchInfo:
         return self._xdate
 
     def semantic(self) -> str:
-        """``person``, ``place`` or ``other`` (``audit.grading.slot.semantic_type``)."""
+        """``region``, ``person``, ``place`` or ``other`` (``audit.grading.slot.semantic_type``)."""
         if self._semantic is None:
             f = self.fact
-            self._semantic = semantic_type(f.answer_type, f.question, f.relation)
+            obj = f.object if self.kind == "name" else None
+            self._semantic = semantic_type(f.answer_type, f.question, f.relation, obj)
         return self._semantic
+
+    def region(self) -> bool:
+        """``self.semantic() == "region"``, without the question's regexes for an object that
+        names no continent (most)."""
+        if self._semantic is None:
+            lo = self.fact.object.lower()
+            if not any(k in lo for k in _CONTINENT_KEYS):
+                return False
+        return self.semantic() == "region"
+
+    def code(self) -> bool:
+        """Whether every reference name is one word of at most three letters or digits ("Nb",
+        "H", "4A"): a code or symbol, which an answer may write in any case."""
+        return bool(self.name_tokens) and all(len(t) == 1 and len(t[0]) <= 3 for t in self.name_tokens)
+
+    def region_names(self) -> tuple[list[str], ...]:
+        """The reference names that are continents or regions of one, as their words with
+        adjectives read as the continent and particles left out ("central america")."""
+        if self._regions is None:
+            found = []
+            for name in self.fact.object_names:
+                words = region_words(name)
+                if words is not None:
+                    found.append([w for w in words if w not in _PARTICLES])
+            self._regions = tuple(found)
+        return self._regions
 
     def subject_words(self) -> frozenset[str]:
         """Words an echo may be made of: the subject's names', or for a question-only fact

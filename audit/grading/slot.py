@@ -3,8 +3,10 @@
 An answer's *slot* is where its value stands: the whole answer when it is short
 (``SHORT_TOKENS`` words or fewer), else what follows the copula of the first sentence that
 restates the question or names the subject before it ("The capital of Chad is ___",
-"Greta Garbo was born in ___", "It is ___"). Answers that lead with their value ("Paris is the
-capital") have no slot, and need none: the value is a candidate wherever it stands.
+"Greta Garbo was born in ___", "It is ___"; the copula of a relative clause that only restates
+the question is skipped: "The metal that is liquid at room temperature is ___"). Answers that
+lead with their value ("Paris is the capital") have no slot, and need none: the value is a
+candidate wherever it stands.
 
 The slot decides three things the candidate scan cannot:
 
@@ -31,6 +33,7 @@ _COPULAS = _words("is are was were remains")
 #: "s" after one of these is a copula ("It's Chad"); after another word, a possessive
 #: ("Chad's capital"), which may stand in a restated question.
 _CLITIC_HOSTS = _words("it that this there here what which who")
+_RELATIVES = _words("that which who")
 #: Ends of a sentence: . ! ? before a blank or the end (not "St. Louis" or "D.C." inside a name:
 #: a one-letter word or an abbreviation before the dot is skipped), or a line break.
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n")
@@ -54,6 +57,8 @@ _CATEGORY = _words(
     """
 )
 _FUNCTION = STOP_WORDS - _CATEGORY
+#: Nouns that classify what follows "of": "a type of sweet potato" names a sweet potato.
+_CLASSIFIERS = _words("type kind sort form variety species breed brand class family genus style")
 
 #: Words of regions and continents: a run of them (with compass words) names a region, never
 #: a city or a person ("North Africa", "Western Europe", "the Middle East").
@@ -72,6 +77,16 @@ _COMPASS = _words(
     """
 )
 #: Nationality and language adjectives that do not end like one ("Greek", "French").
+#: The continents, and their adjectives (read as the continent: "North African" is "north
+#: africa"). A continent is general knowledge and a short list; a region made of compass words
+#: and one of these ("Southeast Asia", "Sub-Saharan Africa") is that continent at a finer grain.
+CONTINENTS: dict[str, str] = {
+    "africa": "africa", "african": "africa", "europe": "europe", "european": "europe",
+    "asia": "asia", "asian": "asia", "america": "america", "american": "america",
+    "americas": "america", "oceania": "oceania", "oceanian": "oceania",
+    "antarctica": "antarctica", "antarctic": "antarctica", "australasia": "australasia",
+    "australasian": "australasia", "eurasia": "eurasia", "eurasian": "eurasia",
+}  # fmt: skip
 _DEMONYMS = _words(
     """
     greek french dutch swiss thai irish scottish welsh english british american mexican cuban
@@ -101,11 +116,35 @@ _PLACE_WORDS = re.compile(
     r"|located|where)\b",
     re.I,
 )
+_REGION_QUESTION = re.compile(r"\b(?:continents?|continental|regions?|subcontinent|part of the world)\b", re.I)
 _PERSON_QUESTION = re.compile(r"^\W*(?:who|whom|whose)\b", re.I)
 
 
-def semantic_type(answer_type: str | None, question: str | None, relation: str) -> str:
-    """``person``, ``place`` or ``other``: what a name answer must be, for the type filter."""
+def region_words(text: str) -> tuple[str, ...] | None:
+    """The words of a continent or a region of one, adjectives read as the continent
+    ("North African" -> ("north", "africa"), "the Americas" -> ("the", "america")); None when
+    ``text`` is not made of compass words and a continent ("Indian", "Sudan", "Middle East")."""
+    words = [t for t, _, _ in tokens(text)]
+    if not words or not any(w in CONTINENTS for w in words):
+        return None
+    if not all(w in CONTINENTS or w in _COMPASS for w in words):
+        return None
+    return tuple(CONTINENTS.get(w, w) for w in words)
+
+
+def semantic_type(
+    answer_type: str | None, question: str | None, relation: str, obj: str | None = None
+) -> str:
+    """``region``, ``person``, ``place`` or ``other``: what a name answer must be, for the type
+    filter. ``region``: the reference object (a name) is a continent ("Asia"), or a region of
+    one ("South America", "West Africa") where the question or relation asks for a continent
+    or region (so that "South Africa", asked as a country, is a place), whatever the
+    answer_type says."""
+    words = region_words(obj) if obj is not None else None
+    if words is not None:
+        bare = len([w for w in words if w not in _PARTICLES]) == 1
+        if bare or _REGION_QUESTION.search(f"{relation.replace('_', ' ')} {question or ''}"):
+            return "region"
     if answer_type is not None:
         return answer_type if answer_type in ("person", "place") else "other"
     if question and _PERSON_QUESTION.search(question):
@@ -117,7 +156,11 @@ def semantic_type(answer_type: str | None, question: str | None, relation: str) 
 
 def wrong_type(text: str, following: str, semantic: str) -> bool:
     """Whether a candidate name cannot be a value of a place or a person: a region ("North
-    Africa") or a nationality adjective ("Greek", or "Moroccan city")."""
+    Africa") or a nationality adjective ("Greek", or "Moroccan city"); nor of a continent
+    (``region``): anything but a continent or a region of one ("Malaysia", "the Pacific",
+    "Indian", "land")."""
+    if semantic == "region":
+        return region_words(text) is None
     if semantic not in ("place", "person"):
         return False
     if text.isalpha() and text.isascii():
@@ -241,11 +284,42 @@ def find_slot(answer: str, context: InContext) -> Slot | None:
         for i, (lo, _, end) in enumerate(toks):
             if lo in _COPULAS or lo == "s" and i and toks[i - 1][0] in _CLITIC_HOSTS:
                 if i and all(t in STOP_WORDS or t in _PARTICLES or t == "s" or context(t) for t, _, _ in toks[:i]):
+                    # "The metal that is liquid at room temperature is ___": the copula of a
+                    # relative clause that only restates the question is not the answer's
+                    for k in range(i + 1, len(toks)) if toks[i - 1][0] in _RELATIVES else ():
+                        t = toks[k][0]
+                        if t in _COPULAS:
+                            i, end = k, toks[k][2]
+                            break
+                        if not (t in STOP_WORDS or t in _PARTICLES or context(t)):
+                            break
                     return Slot.make(answer, every, (s, toks[i - 1][2]), end, e, toks[:i], toks[i + 1 :])
                 break
     if len(every) <= SHORT_TOKENS and "?" not in answer:
         return Slot.make(answer, every, (0, 0), 0, len(answer), [], every)
     return None
+
+
+def restated_slots(answer: str, question: InContext) -> list[Slot]:
+    """The slot of every sentence that restates the question word for word before its copula:
+    every word there is a question word or a function word ("However, the highest mountain on
+    Earth is ___"), not a category word the question lacks ("The largest city is ___" does not
+    restate "What is the capital?"). ``question``: whether a word is one of the question's (or
+    the subject's). Two such sentences with different values contradict each other."""
+    every = tokens(answer)
+    out = []
+    for s, e in _statements(answer):
+        toks = [t for t in every if s <= t[1] and t[2] <= e]
+        for i, (lo, _, end) in enumerate(toks):
+            if lo in _COPULAS:
+                before = toks[:i]
+                if (
+                    all(t in _FUNCTION or t in _PARTICLES or question(t) for t, _, _ in before)
+                    and any(question(t) and t not in STOP_WORDS for t, _, _ in before)
+                ):  # "However, there are ...": no word of the question, no restatement
+                    out.append(Slot.make(answer, every, (s, toks[i - 1][2]), end, e, before, toks[i + 1 :]))
+                break
+    return out
 
 
 def value_phrase(answer: str, slot: Slot) -> tuple[int, int]:
@@ -299,6 +373,25 @@ def echo(
     return answer[toks[0][1] : toks[-1][2]]
 
 
+def code_word(answer: str, slot: Slot, context: InContext) -> tuple[int, int] | None:
+    """The span of the word a slot opens with when it is written like a code ("is ni", "is
+    cCaesium": at most three letters or digits, or a capital inside the word), for a reference
+    that is a code or symbol; not a function word or a word of the question. Else None."""
+    toks = slot.phrase
+    i = 0
+    while i < len(toks) and (toks[i][0] in _OPENERS or toks[i][0] in _COPULAS or toks[i][0] == "s"):
+        i += 1
+    if i >= len(toks):
+        return None
+    lo, s, e = toks[i]
+    word = answer[s:e]
+    if lo in STOP_WORDS and not word.isupper() or context(lo):
+        return None  # "is unknown"; but "is I" (a capital letter) is written like a code
+    if len(word) <= 3 or any(c.isupper() for c in word[1:]):
+        return s, e
+    return None
+
+
 def noun_phrase(
     answer: str, slot: Slot, context: InContext, short: bool
 ) -> tuple[int, int] | None:
@@ -316,12 +409,28 @@ def noun_phrase(
         i += 1
     if not opened:
         return None
-    j = i
-    while j < len(toks) and toks[j][0] not in _FUNCTION and not toks[j][0].isdigit():
-        if j > i and answer[toks[j - 1][2] : toks[j][1]] not in (" ", "-"):
+    for _ in range(3):
+        j = i
+        while j < len(toks) and toks[j][0] not in _FUNCTION and not toks[j][0].isdigit():
+            if j > i and answer[toks[j - 1][2] : toks[j][1]] not in (" ", "-"):
+                break
+            j += 1
+        if j == i or j - i > 4:
+            return None
+        nxt = toks[j][0] if j + 1 < len(toks) and answer[toks[j - 1][2] : toks[j][1]] == " " else ""
+        if nxt == "of":
+            # "a type of sweet potato": the value follows a classifier; "a land of contrasts":
+            # the head of a description, no value
+            if j - i > 1 or toks[i][0] not in _CLASSIFIERS:
+                return None
+        elif nxt in ("called", "named") and any(context(t) for t, _, _ in toks[i:j]):
+            pass  # "a metal called aluminium" where the question asks for the metal
+        else:
             break
-        j += 1
-    if j == i or j - i > 4:
+        i = j + 1
+        while i < len(toks) and toks[i][0] in _DETERMINERS:
+            i += 1
+    else:
         return None
     if any(t in _CATEGORY for t, _, _ in toks[i:j]) or any(context(t) for t, _, _ in toks[i:j]):
         return None
