@@ -137,7 +137,9 @@ class CorpusJob:
 
     def extractor(self) -> Extractor:
         if self.facts_path is not None:
-            return FactMatcher(self.reference_table().facts, self.config.scope, self.config.window)
+            from audit.cache import matcher
+
+            return matcher(self.reference_table(), self.config.scope, self.config.window)
         return PatternExtractor(compile_patterns(self.patterns))
 
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 import abc
 import itertools
 import re
+import struct
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from audit.errors import ConfigError
 from audit.facts import Fact, no_cycle_collection
@@ -31,6 +34,36 @@ SCOPES = ("sentence", "window", "doc")
 MAX_GAP_WORDS = 4
 #: Tables with more name keys than this are matched with the automaton that is cheaper to build.
 COMPACT_KEYS = 600_000
+
+MATCHER_MAGIC = b"HAMATCH\x00"
+MATCHER_VERSION = 1
+MATCHER_LAYOUT = """A built ``FactMatcher`` as bytes (``to_bytes``; ``audit.cache`` keeps one per table).
+
+Integers little-endian, in the frame of ``audit.sealed``::
+
+    offset  size  field
+    0       8     magic b"HAMATCH\\x00"
+    8       2     format version (uint16), currently 1
+    10      4     length K of the table key (uint32)
+    14      K     the table key, UTF-8 (``audit.cache.table_key``: the table's digest, the order of
+                  its facts, this format and the normaliser's name, hashed)
+    then, in order, each as a uint64 length followed by that many bytes:
+                  header: orjson object with exactly the keys ``facts``, ``keys``, ``groups``,
+                  ``subject_pairs``, ``object_pairs`` (counts) and ``automaton``
+                  (``daachorse``, ``pyahocorasick`` or ``none`` for a table without names)
+                  fact groups: int64 per fact, its object group (< groups)
+                  subject offsets: int64 per key + 1, into the subject facts (0 first, rising,
+                  subject_pairs last)
+                  subject facts: int64 per (key, fact) pair, the facts the key is a subject
+                  name of, rising within a key (< facts)
+                  object offsets, object groups: the same for the object groups of each key
+                  automaton: daachorse's own serialisation of its byte-wise automaton (it checks
+                  what it reads), or for pyahocorasick the keys in id order joined by newlines,
+                  UTF-8 (its trie is built again from them: a key holds no newline)
+    last    4     CRC-32 of everything before it
+
+Key ids are positions in the sorted list of distinct keys.
+"""
 
 # Bytes that separate words in the ASCII fast path: everything but letters and digits. Non-ASCII
 # characters are kept (they are letters in practice after normalisation).
@@ -184,17 +217,12 @@ class FactMatcher(Extractor):
     turned into mentions with array operations, so the cost per hit is a few machine words.
     """
 
-    def __init__(self, facts: list[Fact], scope: str = "sentence", window: int = 0) -> None:
-        import daachorse
+    def __init__(self, facts: list[Fact], scope: str = "sentence", window: int = 0, keep_keys: bool = False) -> None:
+        """Build the matcher of ``facts``; ``keep_keys`` keeps what ``to_bytes`` needs of a
+        table matched with pyahocorasick (its keys), until ``to_bytes``."""
         import numpy as np
 
-        if scope not in SCOPES:
-            raise ConfigError(f"unknown scope {scope!r} (choose from {', '.join(SCOPES)})")
-        if scope == "window" and window <= 0:
-            raise ConfigError("--scope window needs --window N with N >= 1 (words)")
-        self.facts = facts
-        self.scope = scope
-        self.window = window
+        self._setup(facts, scope, window)
         # The build makes millions of small objects and no cycles (a second of a 100k-fact
         # build went to the cycle collector)
         with no_cycle_collection():
@@ -253,9 +281,17 @@ class FactMatcher(Extractor):
         g_key = new_id[np.fromiter((k for ks in group_keys for k in ks), dtype=np.int64)]
         g_id = np.repeat(np.arange(len(group_keys), dtype=np.int64), [len(ks) for ks in group_keys])
         self._object_off, self._object_group = self._csr(g_key, g_id, n_keys, len(group_keys))
+        self._build_automaton(patterns, keep_keys)
+
+    def _build_automaton(self, patterns: list[str], keep_keys: bool = False) -> None:
+        """The automaton over ``patterns`` (the keys in id order; emptied unless ``keep_keys``),
+        and the scan's state."""
+        import numpy as np
+
         self._automaton: Any = None
         self._key_length: Any = None
-        if n_keys > COMPACT_KEYS:
+        self._patterns: list[str] | None = None  # kept for ``to_bytes`` where it needs them
+        if len(patterns) > COMPACT_KEYS:
             # pyahocorasick's trie takes about a third of daachorse's memory to build (170 vs 530
             # bytes a key), which keeps a million-fact table in bounds; it scans at about half
             # the speed
@@ -264,16 +300,124 @@ class FactMatcher(Extractor):
             automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
             for kid, key in enumerate(patterns):
                 automaton.add_word(f" {key} ", kid)
-            self._key_length = np.fromiter(map(len, patterns), dtype=np.int64, count=n_keys)
-            del patterns
+            self._key_length = np.fromiter(map(len, patterns), dtype=np.int64, count=len(patterns))
+            if keep_keys:
+                self._patterns = patterns
+            else:
+                patterns.clear()  # the caller's list too: the keys are not needed any more
             automaton.make_automaton()
             self._automaton = automaton
         elif patterns:
+            import daachorse
+
             # byte-wise: about twice the speed of the character-wise automaton on the same text
             self._automaton = daachorse.DoubleArrayAhoCorasick([f" {k} ".encode() for k in patterns])
         self._hits: tuple[Any, Any, Any, Any] | None = None
         self._fact_keys: dict[int, set[int]] | None = None
         self._group_keys: dict[int, set[int]] | None = None
+
+    def _setup(self, facts: list[Fact], scope: str, window: int) -> None:
+        if scope not in SCOPES:
+            raise ConfigError(f"unknown scope {scope!r} (choose from {', '.join(SCOPES)})")
+        if scope == "window" and window <= 0:
+            raise ConfigError("--scope window needs --window N with N >= 1 (words)")
+        self.facts = facts
+        self.scope = scope
+        self.window = window
+
+    # -- the built matcher as bytes (``audit.cache`` keeps it between runs) ---------------------
+    def to_bytes(self, key: str) -> bytes:
+        """The built matcher in the format of ``MATCHER_LAYOUT``, for the table named by ``key``.
+        A pyahocorasick matcher must have been built with ``keep_keys``; it lets them go here."""
+        from audit.sealed import seal
+
+        kind = "pyahocorasick" if self._key_length is not None else "daachorse" if self._automaton else "none"
+        header = orjson.dumps({"facts": len(self.facts), "keys": self.n_keys, "groups": self.n_groups,
+                               "subject_pairs": len(self._subject_fact), "object_pairs": len(self._object_group),
+                               "automaton": kind})  # fmt: skip
+        if kind == "pyahocorasick":
+            if self._patterns is None:
+                raise ValueError("to_bytes needs a matcher built with keep_keys")
+            automaton = "\n".join(self._patterns).encode()
+            self._patterns = None
+        else:
+            automaton = self._automaton.serialize() if self._automaton is not None else b""
+        parts = [struct.pack("<I", len(key.encode())), key.encode(), struct.pack("<Q", len(header)), header]
+        for a in (self._fact_group, self._subject_off, self._subject_fact, self._object_off, self._object_group):
+            raw = a.astype("<i8", copy=False).tobytes()
+            parts += [struct.pack("<Q", len(raw)), raw]
+        parts += [struct.pack("<Q", len(automaton)), automaton]
+        return seal(MATCHER_MAGIC, MATCHER_VERSION, *parts)
+
+    @classmethod
+    def from_bytes(cls, data: bytes | memoryview, facts: list[Fact], key: str, scope: str = "sentence",
+                   window: int = 0, source: str = "<bytes>") -> FactMatcher:  # fmt: skip
+        """The matcher ``to_bytes`` wrote for ``facts`` under ``key``; ``FormatError`` for bytes
+        that are not one (another format or version, damage, another table, a bad field)."""
+        import numpy as np
+
+        from audit.sealed import open_sealed
+
+        r = open_sealed(data, MATCHER_MAGIC, MATCHER_VERSION, "matcher cache", source, "it is built again")
+        if r.text("table key") != key:
+            r.fail("made for another table")
+        h = r.dict_(r.json(r.blob("header"), "header"), "header",
+                    {"facts", "keys", "groups", "subject_pairs", "object_pairs", "automaton"})  # fmt: skip
+        n_facts = r.int_(h["facts"], "facts")
+        if n_facts != len(facts):
+            r.fail(f"made for {n_facts:,} facts, the table has {len(facts):,}")
+        n_keys, n_groups = r.int_(h["keys"], "keys", 0, 1 << 40), r.int_(h["groups"], "groups", 0, 1 << 40)
+        kind = h["automaton"]
+        if kind not in ("daachorse", "pyahocorasick", "none") or (kind == "none") != (n_keys == 0):
+            r.fail(f"unknown automaton {kind!r}")
+
+        def ints(field: str, n: int, hi: int) -> Any:
+            raw = r.blob(field)
+            if len(raw) != 8 * n:
+                r.fail(f"{field} holds {len(raw):,} bytes, expected {8 * n:,}")
+            a = np.frombuffer(raw, dtype="<i8").astype(np.int64, copy=False)
+            if n and (a.min() < 0 or a.max() > hi):
+                r.fail(f"{field} out of range")
+            return a
+
+        def offsets(field: str, n_values: int) -> Any:
+            off = ints(field, n_keys + 1, n_values)
+            if off[0] != 0 or off[-1] != n_values or (np.diff(off) < 0).any():
+                r.fail(f"{field} are not offsets into {n_values:,} values")
+            return off
+
+        n_subject = r.int_(h["subject_pairs"], "subject_pairs", 0, 1 << 40)
+        n_object = r.int_(h["object_pairs"], "object_pairs", 0, 1 << 40)
+        fact_group = ints("fact groups", n_facts, n_groups - 1)
+        subject_off = offsets("subject offsets", n_subject)
+        subject_fact = ints("subject facts", n_subject, n_facts - 1)
+        object_off = offsets("object offsets", n_object)
+        object_group = ints("object groups", n_object, n_groups - 1)
+        automaton = r.blob("automaton")
+        r.end()
+        self = cls.__new__(cls)
+        self._setup(facts, scope, window)
+        self.n_keys, self.n_groups = n_keys, n_groups
+        self._fact_group, self._subject_off, self._subject_fact = fact_group, subject_off, subject_fact
+        self._object_off, self._object_group = object_off, object_group
+        if kind == "pyahocorasick":
+            try:
+                patterns = bytes(automaton).decode().split("\n")
+            except UnicodeDecodeError:
+                r.fail("keys are not UTF-8")
+            if len(patterns) != n_keys:
+                r.fail(f"{len(patterns):,} keys, expected {n_keys:,}")
+            self._build_automaton(patterns)
+        else:
+            self._build_automaton([])
+            if kind == "daachorse":
+                import daachorse
+
+                try:  # daachorse checks the automaton it reads
+                    self._automaton = daachorse.DoubleArrayAhoCorasick.deserialize(bytes(automaton))
+                except ValueError as exc:
+                    r.fail(f"automaton: {exc}")
+        return self
 
     @staticmethod
     def _csr(key: Any, value: Any, n_keys: int, n_values: int) -> tuple[Any, Any]:

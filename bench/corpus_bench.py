@@ -3,10 +3,12 @@ included, beside the read + parse floor of the same file in the same run.
 
 For each reference-table size and corpus density it prints: the corpus size, mentions per KB
 (the report's N over the input KB), the start-up seconds (the same command on a one-document
-corpus: interpreter, imports, table load, digest, matcher build, report), the whole run's
-seconds and MB/s, the floor's MB/s (read the file line by line and ``orjson.loads`` each line)
-and the ratio of the two, and the peak RSS of the CLI and of the floor. Each measurement is its
-own process (peak RSS from ``wait4``); with ``--repeat`` a figure is the range over the repeats.
+corpus: interpreter, imports, table load, digest, matcher build, report) without the matcher
+cache and with it (``audit.cache``: a second run of the same table), the whole run's seconds and
+MB/s (without the cache: what a first run costs), the floor's MB/s (read the file line by line
+and ``orjson.loads`` each line) and the ratio of the two, and the peak RSS of the CLI and of the
+floor; each row names the load average when it was printed. Each measurement is its own process
+(peak RSS from ``wait4``); with ``--repeat`` a figure is the range over the repeats.
 Figures are printed, never asserted. By default every process is pinned to one core
 (``taskset -c 0``) and the CLI runs with ``--workers 1``.
 
@@ -129,12 +131,13 @@ with open(sys.argv[1], "rb", buffering=1 << 20) as fh:
 """
 
 
-def measure(cmd: list[str], pin: bool, tree: Path = ROOT) -> tuple[float, int]:
+def measure(cmd: list[str], pin: bool, tree: Path = ROOT, cache: str = "off") -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one child process, its own (``wait4``), running the
-    package of the source tree ``tree``."""
+    package of the source tree ``tree``, with the matcher cache ``cache`` (a folder, or off)."""
     if pin:
         cmd = ["taskset", "-c", "0", *cmd]
-    env = {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "HALLU_AUDIT_CACHE": cache}  # fmt: skip
     t = time.perf_counter()
     # run in the tree: `python -m` puts the working folder first on sys.path
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=tree)
@@ -187,9 +190,9 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     print(f"# corpus_bench: whole CLI as a subprocess, {'one core (taskset -c 0)' if pin else 'all cores'}, "
           f"{os.cpu_count()} cores on the machine, {args.repeat} repeat(s)")  # fmt: skip
-    head = ("facts", "corpus", "MB", "ment/KB", "start s", "run s", "MB/s", "floor MB/s", "ratio",
+    head = ("facts", "corpus", "MB", "ment/KB", "start s", "cached s", "run s", "MB/s", "floor MB/s", "ratio",
             "RSS MB", "floor RSS", "options")  # fmt: skip
-    widths = (8, 7, 6, 8, 10, 12, 12, 11, 12, 11, 9, 0)
+    widths = (8, 7, 6, 8, 10, 9, 12, 12, 11, 12, 11, 9, 0)
     print(" ".join(f"{h:>{w}}" for h, w in zip(head, widths, strict=True)))
     for n_facts in (int(x) for x in args.facts.split(",")):
         refs = folder / f"refs-{n_facts}.jsonl"
@@ -208,25 +211,32 @@ def main() -> None:
             out = folder / "report.json"
             base: list[float] = []
             for extra in [[], *map(shlex.split, args.variants)]:
-                got: dict[str, dict[str, list[float]]] = {t: {k: [] for k in ("start", "run", "rss")} for t, _ in trees}
+                got: dict[str, dict[str, list[float]]] = {t: {k: [] for k in ("start", "cached", "run", "rss")}
+                                                          for t, _ in trees}  # fmt: skip
                 floors, frss = [], []
                 for _ in range(args.repeat):
                     t_floor, r_floor = measure([sys.executable, "-c", FLOOR, str(corpus)], pin)
                     floors.append(t_floor)
                     frss.append(r_floor)
                     for name, tree in trees:  # interleaved, so both see the same load
-                        t_start, _ = measure(cli(one, refs, out, extra), pin, tree)
+                        with tempfile.TemporaryDirectory(prefix="hallu-bench-cache-") as cache:
+                            t_start, _ = measure(cli(one, refs, out, extra), pin, tree)
+                            measure(cli(one, refs, out, extra), pin, tree, cache)  # builds and keeps it
+                            t_cached, _ = measure(cli(one, refs, out, extra), pin, tree, cache)
                         t_run, r_run = measure(cli(corpus, refs, out, extra), pin, tree)
                         got[name]["start"].append(t_start)
+                        got[name]["cached"].append(t_cached)
                         got[name]["run"].append(t_run)
                         got[name]["rss"].append(r_run)
                 report = json.loads(out.read_text())
                 per_kb = report["overall"]["N"] / (report["inputs"]["bytes"] / 1e3)
                 for name, _ in trees:
                     starts, runs, rss = got[name]["start"], got[name]["run"], got[name]["rss"]
+                    cached = got[name]["cached"]
                     mbs, floor_mbs = [mb / t for t in runs], [mb / t for t in floors]
                     ratio = [f / t for f, t in zip(floors, runs, strict=True)]
                     note = " ".join(x for x in (name, shlex.join(extra)) if x)
+                    note = f"[load {os.getloadavg()[0]:.1f}] {note}"
                     if extra and base:
                         note += f" ({statistics.median(runs) / statistics.median(base):.2f}x the plain run)"
                     elif not name:
@@ -235,11 +245,13 @@ def main() -> None:
                         before = statistics.median(got["baseline"]["run"])
                         note += f" ({before / statistics.median(runs):.2f}x the baseline's speed)"
                     row = (f"{n_facts:>8} {density:>7} {mb:>6.1f} {per_kb:>8.1f} {span(starts, '.2f'):>10} "
+                           f"{span(cached, '.2f'):>9} "
                            f"{span(runs, '.2f'):>12} {span(mbs, '.1f'):>12} {span(floor_mbs, '.0f'):>11} "
                            f"{span(ratio, '.3f'):>12} {span([r / 2**20 for r in rss], '.0f'):>11} "
                            f"{span([r / 2**20 for r in frss], '.0f'):>9} {note}")  # fmt: skip
                     print(row, flush=True)
     print("# start s: the same command on a one-document corpus (interpreter, imports, table, matcher, report)")
+    print("# cached s: the same, the matcher read from the cache a run before kept (a tree without one builds it)")
     print("# MB/s: corpus MB / run s, start-up included; ratio: run throughput / floor throughput, same file")
     print("# floor: read the file line by line and orjson.loads each line; RSS: peak resident set")
 

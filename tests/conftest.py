@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import orjson
@@ -12,6 +16,12 @@ from audit.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
+
+# Matchers built by the tests (and the CLI processes they start) are kept in a folder of the
+# test run's own, never in the user's cache (audit.cache).
+_CACHE = tempfile.mkdtemp(prefix="hallu-test-cache-")
+os.environ["HALLU_AUDIT_CACHE"] = _CACHE
+atexit.register(shutil.rmtree, _CACHE, True)
 
 
 @pytest.fixture

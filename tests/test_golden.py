@@ -190,3 +190,25 @@ def test_the_automaton_for_big_tables_gives_the_same_bytes(cli, inputs, monkeypa
     assert result.exit_code == 0, result.stderr
     assert (inputs / f"{out}.json").read_bytes() == (GOLDEN / f"{run}.json").read_bytes()
     assert (inputs / f"{out}.pf.jsonl").read_bytes() == (GOLDEN / f"{run}.per-fact.jsonl").read_bytes()
+
+
+@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("run", ["dense-sentence", "dense-window", "sparse-sentence"])
+def test_a_matcher_from_the_cache_gives_the_same_bytes(cli, inputs, monkeypatch, tmp_path, run, compact):
+    """The first run builds the matcher and keeps it (``audit.cache``), the second reads it back:
+    both give the golden bytes, with either automaton."""
+    from audit import cache, extract
+
+    monkeypatch.setattr(cache, "MIN_FACTS", 1)
+    monkeypatch.setenv("HALLU_AUDIT_CACHE", str(tmp_path / "cache"))
+    if compact:
+        monkeypatch.setattr(extract, "COMPACT_KEYS", 0)
+    monkeypatch.chdir(inputs)
+    for attempt in ("built", "cached"):
+        out = f"cache-{run}-{attempt}"
+        result = cli("corpus", *RUNS[run], "-f", "refs.jsonl", "-o", f"{out}.json", "--per-fact", f"{out}.pf.jsonl",
+                     "-q")  # fmt: skip
+        assert result.exit_code == 0, result.stderr
+        assert len(list((tmp_path / "cache").glob("matcher-*.bin"))) == 1
+        assert (inputs / f"{out}.json").read_bytes() == (GOLDEN / f"{run}.json").read_bytes(), attempt
+        assert (inputs / f"{out}.pf.jsonl").read_bytes() == (GOLDEN / f"{run}.per-fact.jsonl").read_bytes(), attempt
