@@ -23,6 +23,7 @@ from pathlib import Path
 
 import orjson
 
+import audit
 from audit import normalize
 from audit.errors import FormatError
 from audit.extract import MATCHER_MAGIC, MATCHER_VERSION, FactMatcher
@@ -43,12 +44,24 @@ def cache_folder() -> Path | None:
     return Path(base) / "hallu-audit"
 
 
+def _code_id() -> bytes:
+    """The source of the modules a built matcher depends on (names to keys, normalisation, the
+    table's parsing), hashed: a changed rule never meets a matcher built by the old one."""
+    from audit import extract, facts
+
+    h = hashlib.sha256(audit.__version__.encode())
+    for module in (extract, facts, normalize):
+        with contextlib.suppress(OSError):  # no source beside the code: the version alone
+            h.update(Path(module.__file__ or "").read_bytes())
+    return h.hexdigest().encode()
+
+
 def table_key(table: ReferenceTable) -> str:
     """What the built matcher depends on, hashed: the table's digest (its facts' ids, relations
     and normalised names), the order of its facts (the matcher's arrays index them), the matcher
-    format and the normaliser."""
-    h = hashlib.sha256(b"%s|%d|%s|%s|" % (MATCHER_MAGIC, MATCHER_VERSION, normalize.NAME.encode(),
-                                           table.digest.encode()))  # fmt: skip
+    format, the normaliser and the code that builds it (``_code_id``)."""
+    h = hashlib.sha256(b"%s|%d|%s|%s|%s|" % (MATCHER_MAGIC, MATCHER_VERSION, normalize.NAME.encode(),
+                                              _code_id(), table.digest.encode()))  # fmt: skip
     h.update(orjson.dumps([f.id for f in table.facts]))
     return h.hexdigest()[:32]
 
