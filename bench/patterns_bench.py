@@ -3,8 +3,9 @@ subprocess, start-up included, beside the read + parse floor of the same file in
 
 The corpus is real prose: the sentences of ``fixtures/patterns/enwiki_sentences.jsonl`` (Wikipedia)
 joined into documents of about 2 KB and repeated to ``--size-mb``. Each configuration prints the
-seconds, MB/s, the floor's MB/s (read each line and ``orjson.loads`` it), the ratio of the two and
-the peak RSS. Every process is its own (peak RSS from ``wait4``), pinned to one core when
+wall seconds, the CPU seconds of the process (less sensitive than wall time to a loaded machine),
+MB/s, the floor's MB/s (read each line and ``orjson.loads`` it), the ratio of the two and the
+peak RSS. Every process is its own (peak RSS from ``wait4``), pinned to one core when
 ``taskset`` exists, with ``--workers 1``; ``--repeat`` prints the range over repeats. Figures are
 printed, never asserted.
 
@@ -57,21 +58,25 @@ def make_corpus(path: Path, size_mb: float) -> int:
     return written
 
 
-def run(cmd: list[str]) -> tuple[float, int, bytes]:
-    """Wall seconds, peak RSS (bytes) and stdout of one process."""
+def run(cmd: list[str]) -> tuple[float, float, int, bytes]:
+    """Wall seconds, CPU seconds (user + system), peak RSS (bytes) and stdout of one process."""
+    import resource
+
     if shutil.which("taskset"):
         cmd = ["taskset", "-c", "0", *cmd]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    # from ROOT: `python -m` puts the working directory first on sys.path, before PYTHONPATH
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT)
     out, err = proc.communicate()
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"failed: {' '.join(cmd)}\n{err.decode()}")
     # peak RSS of the child: RUSAGE_CHILDREN is a maximum over children, so measure one at a time
-    import resource
-
-    return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024, out
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return elapsed, cpu, after.ru_maxrss * 1024, out
 
 
 def fmt(values: list[float], spec: str) -> str:
@@ -90,22 +95,23 @@ def main() -> None:
         floor = Path(tmp) / "floor.py"
         floor.write_text(FLOOR)
         print(f"corpus: {nbytes / 1e6:.1f} MB of Wikipedia sentences in ~2 KB documents")
-        head = ("configuration", "seconds", "MB/s", "floor MB/s", "ratio", "peak RSS MB")
-        print(f"{head[0]:<22} {head[1]:>12} {head[2]:>12} {head[3]:>12} {head[4]:>10} {head[5]:>12}")
+        head = ("configuration", "seconds", "CPU s", "MB/s", "floor MB/s", "ratio", "peak RSS MB")
+        print(f"{head[0]:<22} {head[1]:>12} {head[2]:>12} {head[3]:>12} {head[4]:>12} {head[5]:>10} {head[6]:>12}")
         for name, opts in CONFIGS.items():
-            secs, floors, rss = [], [], []
+            secs, cpus, floors, rss = [], [], [], []
             for _ in range(args.repeat):
                 cli = [sys.executable, "-m", "audit.cli", "corpus", str(corpus), *opts, "-j", "1", "-q", "--json"]
-                t, m, _ = run(cli)
-                _, _, out = run([sys.executable, str(floor), str(corpus)])
+                t, c, m, _ = run(cli)
+                _, _, _, out = run([sys.executable, str(floor), str(corpus)])
                 f = float(out)
                 secs.append(t)
+                cpus.append(c)
                 floors.append(nbytes / 1e6 / f)
                 rss.append(m / 1e6)
             speeds = [nbytes / 1e6 / t for t in secs]
             ratios = [s / fl for s, fl in zip(speeds, floors, strict=True)]
-            print(f"{name:<22} {fmt(secs, '.2f'):>12} {fmt(speeds, '.2f'):>12} {fmt(floors, '.1f'):>12} "
-                  f"{fmt(ratios, '.3f'):>10} {fmt(rss, '.0f'):>12}")  # fmt: skip
+            print(f"{name:<22} {fmt(secs, '.2f'):>12} {fmt(cpus, '.2f'):>12} {fmt(speeds, '.2f'):>12} "
+                  f"{fmt(floors, '.1f'):>12} {fmt(ratios, '.3f'):>10} {fmt(rss, '.0f'):>12}")  # fmt: skip
 
 
 if __name__ == "__main__":

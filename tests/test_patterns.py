@@ -193,6 +193,48 @@ def test_packs_on_held_out_text(cli, tmp_path, sample, relation, labels, precisi
     assert precision >= 0.9 and recall >= 0.5, (precision, recall)  # the packs' aim on any such text
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="possessive quantifiers need Python 3.11")
+def test_atomic_name_words_match_alike_on_every_python():
+    # Python 3.11+ matches a name word's letters with a possessive quantifier, 3.10 with a
+    # lookahead and a backreference: the same matches, checked on every labelled text
+    import re
+
+    from audit.patterns import PACKS, _atomic
+
+    texts = [orjson.loads(line)["text"] for path in sorted((FIXTURES / "patterns").glob("*.jsonl"))
+             for line in path.read_bytes().splitlines()]  # fmt: skip
+    for rules in PACKS.values():
+        for rx, _, _ in rules:
+            new, old = re.compile(_atomic(rx, True)), re.compile(_atomic(rx, False))
+            for text in texts:
+                a = [(m.span(), m.group("subject"), m.group("object")) for m in new.finditer(text)]
+                assert a == [(m.span(), m.group("subject"), m.group("object")) for m in old.finditer(text)]
+
+
+def test_trigger_windows_find_what_a_whole_text_search_finds():
+    # each pack regex runs only near hits of its trigger; searched over whole texts instead, the
+    # mentions must be the same (a trigger that some match lacks would lose it)
+    import dataclasses
+
+    from audit.patterns import PACKS, PatternExtractor, compile_patterns
+    from audit.records import Document
+
+    texts = [orjson.loads(line)["text"] for path in sorted((FIXTURES / "patterns").glob("*.jsonl"))
+             for line in path.read_bytes().splitlines()]  # fmt: skip
+    texts += [orjson.loads(line)["text"] for line in (FIXTURES / "corpus" / "sample.jsonl").read_bytes().splitlines()]
+    windowed = compile_patterns(list(PACKS))
+    whole = [dataclasses.replace(p, trigger=None) for p in windowed]
+    assert any(p.trigger is not None for p in windowed)
+    fast, slow = PatternExtractor(windowed), PatternExtractor(whole)
+    found = 0
+    for i, text in enumerate(texts):
+        doc = Document(text, str(i), "t", i + 1, len(text))
+        a = list(fast.mentions(doc))
+        assert a == list(slow.mentions(doc)), text
+        found += len(a)
+    assert found > 300
+
+
 def _facts(cli, tmp_path, pack: str, text: str) -> dict[str, list[str]]:
     path = tmp_path / "one.jsonl"
     _write_docs(path, [text])
