@@ -28,7 +28,6 @@ from audit.grading.links import _alternatives, _may_negate, _negated, _negated_f
 from audit.grading.names import (
     _APOSTROPHES,
     _ASCII_SPLIT,
-    _ASCII_TOKEN,
     _IN_WORD_APOSTROPHE,
     _INERT,
     _OUTER_PUNCT,
@@ -416,7 +415,8 @@ class Grader:
             return None  # "Pape'ete" is one word there, two here
         parts = _ASCII_SPLIT.split(answer)
         toks = parts[1::2]
-        los = _ASCII_TOKEN.findall(low)
+        # the tokens hold no blank: their lowercase forms in one lower() (= findall on low)
+        los = " ".join(toks).lower().split(" ") if toks else []
         n = len(los)
         if _DIGIT.search(answer):
             for t in los:

@@ -94,6 +94,8 @@ class _MatchInfo:
             self.short = len(lo) <= 2
             self._single = self.exact
             self._fuzzy_names = self.names  # fuzzy_names() of one one-word name
+            if obj.isalpha():
+                self._shape = None  # shape(): no digit, no code
             self.placey = lo in _PLACE_NOUNS
             return
         if fast:
