@@ -45,7 +45,6 @@ from audit.grading.names import (
 )
 from audit.grading.numbers import (
     _DIGIT,
-    _SPOKEN_KEY,
     _YEAR_CONTEXT,
     _YEAR_RANGE_KEY,
     _date_status,
@@ -57,6 +56,7 @@ from audit.grading.numbers import (
     iter_dates,
     iter_numbers,
     iter_year_ranges,
+    may_speak_year,
 )
 from audit.grading.phrases import (
     _PHRASE_KEY,
@@ -171,7 +171,7 @@ class Grader:
                 items = self._name_items(m, answer)
         elif kind == "number":
             items = self._number_items_fast(m, answer)
-        elif _DIGIT.search(answer) or _SPOKEN_KEY.search(answer):
+        elif _DIGIT.search(answer) or may_speak_year(answer):
             items = self._date_items_fast(m, answer)
         else:
             items = []  # every date, day-month and year has a digit or a number word

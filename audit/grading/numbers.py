@@ -92,9 +92,17 @@ _SPOKEN_YEAR = re.compile(
 _SPOKEN_KEY = re.compile("teen|ten|eleven|twelve|twenty|thousand", re.I)
 
 
+def may_speak_year(text: str) -> bool:
+    """``_SPOKEN_KEY.search(text)``; for ASCII text (where re.I is lower()) substring tests."""
+    if not text.isascii():
+        return _SPOKEN_KEY.search(text) is not None
+    lo = text.lower()
+    return "ten" in lo or "teen" in lo or "eleven" in lo or "twelve" in lo or "twenty" in lo or "thousand" in lo
+
+
 def iter_spoken_years(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
     """(start, end, readings) of every year said as words (``_SPOKEN_YEAR``)."""
-    if not _SPOKEN_KEY.search(text):
+    if not may_speak_year(text):
         return []
     out: list[tuple[int, int, tuple[Date, ...]]] = []
     for m in _SPOKEN_YEAR.finditer(text):

@@ -10,19 +10,18 @@ from audit.grading.core import Date
 from audit.grading.names import _ASCII_TOKEN, _OUTER_PUNCT, _PARTICLES, _PLACE_NOUNS, _ascii_in_word_apostrophe, loose
 from audit.grading.numbers import (
     _DIGIT,
-    _SPOKEN_KEY,
     _kind_fast,
     _numbers_fast,
     _same_number,
     iter_dates,
     iter_numbers,
     kind_of,
+    may_speak_year,
 )
 from audit.grading.slot import region_words, semantic_type
 from audit.normalize import normalize
 
 #: Every continent name and adjective (``slot.CONTINENTS``) holds one of these.
-_CONTINENT_KEYS = ("afric", "europ", "asia", "americ", "oceani", "antarctic")
 
 
 class _MatchInfo:
@@ -210,7 +209,7 @@ class _MatchInfo:
     def excluded_dates(self) -> frozenset[Date]:
         if self._xdate is None:
             ctx = self._context()
-            if self.fast and not _DIGIT.search(ctx) and not _SPOKEN_KEY.search(ctx):
+            if self.fast and not _DIGIT.search(ctx) and not may_speak_year(ctx):
                 self._xdate = frozenset()  # every date, day-month and year has a digit
                 return self._xdate
             found = {r for _, _, rs in iter_dates(ctx) for r in rs}
@@ -229,10 +228,8 @@ class _MatchInfo:
     def region(self) -> bool:
         """``self.semantic() == "region"``, without the question's regexes for an object that
         names no continent (most)."""
-        if self._semantic is None:
-            lo = self.fact.object.lower()
-            if not any(k in lo for k in _CONTINENT_KEYS):
-                return False
+        if self._semantic is None and region_words(self.fact.object) is None:
+            return False  # (for an ASCII object, a few substring tests)
         return self.semantic() == "region"
 
     def code(self) -> bool:

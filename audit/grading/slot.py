@@ -124,6 +124,13 @@ def region_words(text: str) -> tuple[str, ...] | None:
     """The words of a continent or a region of one, adjectives read as the continent
     ("North African" -> ("north", "africa"), "the Americas" -> ("the", "america")); None when
     ``text`` is not made of compass words and a continent ("Indian", "Sudan", "Middle East")."""
+    lo = text.lower()
+    # every key of CONTINENTS holds one of these, and tokens() keeps an ASCII word's letters as
+    # they are but for apostrophes: most names stop here
+    if text.isascii() and "'" not in lo and "`" not in lo and not (
+        "afric" in lo or "europ" in lo or "asia" in lo or "americ" in lo or "oceani" in lo or "antarctic" in lo
+    ):
+        return None
     words = [t for t, _, _ in tokens(text)]
     if not words or not any(w in CONTINENTS for w in words):
         return None
