@@ -33,6 +33,7 @@ _COPULAS = _words("is are was were remains")
 #: "s" after one of these is a copula ("It's Chad"); after another word, a possessive
 #: ("Chad's capital"), which may stand in a restated question.
 _CLITIC_HOSTS = _words("it that this there here what which who")
+#: Words after which a copula is a relative clause's ("The metal that is liquid ... is").
 _RELATIVES = _words("that which who")
 #: Ends of a sentence: . ! ? before a blank or the end (not "St. Louis" or "D.C." inside a name:
 #: a one-letter word or an abbreviation before the dot is skipped), or a line break.
@@ -76,7 +77,6 @@ _COMPASS = _words(
     latin far near the of
     """
 )
-#: Nationality and language adjectives that do not end like one ("Greek", "French").
 #: The continents, and their adjectives (read as the continent: "North African" is "north
 #: africa"). A continent is general knowledge and a short list; a region made of compass words
 #: and one of these ("Southeast Asia", "Sub-Saharan Africa") is that continent at a finer grain.
@@ -87,6 +87,7 @@ CONTINENTS: dict[str, str] = {
     "antarctica": "antarctica", "antarctic": "antarctica", "australasia": "australasia",
     "australasian": "australasia", "eurasia": "eurasia", "eurasian": "eurasia",
 }  # fmt: skip
+#: Nationality and language adjectives that do not end like one ("Greek", "French").
 _DEMONYMS = _words(
     """
     greek french dutch swiss thai irish scottish welsh english british american mexican cuban
