@@ -159,7 +159,9 @@ def make_job(
         raise UsageError("give either --facts REFS.jsonl or at least one --pattern (not both)")
     table = None
     if facts_path is not None:
-        table = load_table(facts_path)  # read once, here; every later step uses this copy
+        from audit.cache import load_table as cached_table
+
+        table = cached_table(facts_path)  # read once, here; every later step uses this copy
         cfg = CorpusConfig(mode="facts", facts_digest=table.digest, scope=scope, window=window, **config)
     else:
         compile_patterns(patterns)  # fail early on a bad regex

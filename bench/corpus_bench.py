@@ -7,7 +7,8 @@ corpus: interpreter, imports, table load, digest, matcher build, report) without
 cache and with it (``audit.cache``: a second run of the same table), the whole run's seconds and
 MB/s (without the cache: what a first run costs), the floor's MB/s (read the file line by line
 and ``orjson.loads`` each line) and the ratio of the two, and the peak RSS of the CLI and of the
-floor; each row names the load average when it was printed. Each measurement is its own process
+floor; each row names the load average when it was printed and the run's CPU seconds (user +
+system, steadier than wall time on a loaded machine). Each measurement is its own process
 (peak RSS from ``wait4``); with ``--repeat`` a figure is the range over the repeats.
 Figures are printed, never asserted. By default every process is pinned to one core
 (``taskset -c 0``) and the CLI runs with ``--workers 1``.
@@ -131,8 +132,9 @@ with open(sys.argv[1], "rb", buffering=1 << 20) as fh:
 """
 
 
-def measure(cmd: list[str], pin: bool, tree: Path = ROOT, cache: str = "off") -> tuple[float, int]:
-    """Wall seconds and peak RSS (bytes) of one child process, its own (``wait4``), running the
+def measure(cmd: list[str], pin: bool, tree: Path = ROOT, cache: str = "off") -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (bytes) and CPU seconds (user + system) of one child process, its
+    own (``wait4``), running the
     package of the source tree ``tree``, with the matcher cache ``cache`` (a folder, or off)."""
     if pin:
         cmd = ["taskset", "-c", "0", *cmd]
@@ -147,7 +149,7 @@ def measure(cmd: list[str], pin: bool, tree: Path = ROOT, cache: str = "off") ->
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {shlex.join(cmd)}\n{err}")
-    return elapsed, usage.ru_maxrss * 1024
+    return elapsed, usage.ru_maxrss * 1024, usage.ru_utime + usage.ru_stime
 
 
 def cli(corpus: Path, refs: Path, out: Path, extra: list[str]) -> list[str]:
@@ -211,21 +213,22 @@ def main() -> None:
             out = folder / "report.json"
             base: list[float] = []
             for extra in [[], *map(shlex.split, args.variants)]:
-                got: dict[str, dict[str, list[float]]] = {t: {k: [] for k in ("start", "cached", "run", "rss")}
+                got: dict[str, dict[str, list[float]]] = {t: {k: [] for k in ("start", "cached", "run", "rss", "cpu")}
                                                           for t, _ in trees}  # fmt: skip
                 floors, frss = [], []
                 for _ in range(args.repeat):
-                    t_floor, r_floor = measure([sys.executable, "-c", FLOOR, str(corpus)], pin)
+                    t_floor, r_floor, _ = measure([sys.executable, "-c", FLOOR, str(corpus)], pin)
                     floors.append(t_floor)
                     frss.append(r_floor)
                     for name, tree in trees:  # interleaved, so both see the same load
-                        t_start, _ = measure(cli(one, refs, out, extra), pin, tree)
+                        t_start, _, _ = measure(cli(one, refs, out, extra), pin, tree)
                         t_cached = t_start  # a tree without the matcher cache builds every time
                         if (tree / "audit" / "cache.py").exists():
                             with tempfile.TemporaryDirectory(prefix="hallu-bench-cache-") as cache:
                                 measure(cli(one, refs, out, extra), pin, tree, cache)  # builds and keeps it
-                                t_cached, _ = measure(cli(one, refs, out, extra), pin, tree, cache)
-                        t_run, r_run = measure(cli(corpus, refs, out, extra), pin, tree)
+                                t_cached, _, _ = measure(cli(one, refs, out, extra), pin, tree, cache)
+                        t_run, r_run, c_run = measure(cli(corpus, refs, out, extra), pin, tree)
+                        got[name]["cpu"].append(c_run)
                         got[name]["start"].append(t_start)
                         got[name]["cached"].append(t_cached)
                         got[name]["run"].append(t_run)
@@ -238,14 +241,15 @@ def main() -> None:
                     mbs, floor_mbs = [mb / t for t in runs], [mb / t for t in floors]
                     ratio = [f / t for f, t in zip(floors, runs, strict=True)]
                     note = " ".join(x for x in (name, shlex.join(extra)) if x)
-                    note = f"[load {os.getloadavg()[0]:.1f}] {note}"
+                    note = f"[load {os.getloadavg()[0]:.1f}, run CPU {span(got[name]['cpu'], '.1f')} s] {note}"
                     if extra and base:
                         note += f" ({statistics.median(runs) / statistics.median(base):.2f}x the plain run)"
                     elif not name:
                         base = runs
                     if name == "" and len(trees) > 1:
                         before = statistics.median(got["baseline"]["run"])
-                        note += f" ({before / statistics.median(runs):.2f}x the baseline's speed)"
+                        cpu = statistics.median(got["baseline"]["cpu"]) / statistics.median(got[name]["cpu"])
+                        note += f" ({before / statistics.median(runs):.2f}x the baseline's speed, {cpu:.2f}x per CPU s)"
                     row = (f"{n_facts:>8} {density:>7} {mb:>6.1f} {per_kb:>8.1f} {span(starts, '.2f'):>10} "
                            f"{span(cached, '.2f'):>9} "
                            f"{span(runs, '.2f'):>12} {span(mbs, '.1f'):>12} {span(floor_mbs, '.0f'):>11} "

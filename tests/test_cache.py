@@ -12,6 +12,7 @@ from audit import cache, extract
 from audit.errors import FormatError
 from audit.extract import FactMatcher
 from audit.facts import Fact, ReferenceTable, digest
+from tests.conftest import FIXTURES
 from tests.test_matcher import GLUE, NAMES
 
 
@@ -100,3 +101,33 @@ def test_another_order_is_another_table_and_off_writes_nothing(monkeypatch, tmp_
     monkeypatch.setenv("HALLU_AUDIT_CACHE", str(tmp_path / "a-file"))
     (tmp_path / "a-file").write_text("not a folder")
     assert _found(cache.matcher(table, "sentence", 0), texts) == _found(FactMatcher(table.facts), texts)
+
+
+def test_a_table_read_back_is_the_table_read(monkeypatch, tmp_path):
+    """Every field of every fact (aliases, subject aliases, questions, answer types, given and
+    made ids), the digest and the objects per relation; another file's bytes are another key."""
+    from audit.facts import load_table
+
+    monkeypatch.setattr(cache, "MIN_FACTS", 1)
+    monkeypatch.setattr(cache, "MIN_TABLE_BYTES", 0)
+    monkeypatch.setenv("HALLU_AUDIT_CACHE", str(tmp_path / "cache"))
+    rows = (FIXTURES / "refs" / "capitals.jsonl").read_bytes() + (FIXTURES / "refs" / "elements.jsonl").read_bytes()
+    rows += b'{"question": "Who wrote Hamlet?", "answer": "Shakespeare", "answer_type": "Person"}\n'
+    rows += b'{"subject": "Ka Lomi", "relation": "born", "object": "Tuve"}\n'
+    path = tmp_path / "refs.jsonl"
+    path.write_bytes(rows)
+    read = load_table(str(path))
+    assert {f.answer_type for f in read.facts} > {None} and any(f.question for f in read.facts)
+    for attempt in ("read", "cached"):
+        got = cache.load_table(str(path))
+        assert got.facts == read.facts, attempt
+        assert all(f.relation is g.relation for f, g in zip(got.facts, read.facts, strict=True))  # interned
+        assert (got.digest, got.objects_per_relation()) == (read.digest, read.objects_per_relation()), attempt
+    assert len(list((tmp_path / "cache").glob("table-*.bin"))) == 1
+    path.write_bytes(rows.replace(b"Tuve", b"Tuvo"))
+    changed = cache.load_table(str(path))
+    assert changed.facts[-1].object == "Tuvo" and changed.digest != read.digest
+    assert len(list((tmp_path / "cache").glob("table-*.bin"))) == 2
+    for kept in (tmp_path / "cache").glob("table-*.bin"):
+        kept.write_bytes(kept.read_bytes()[:-1] + b"\x00")  # damaged: read again from the file
+    assert cache.load_table(str(path)).facts == changed.facts

@@ -195,11 +195,12 @@ def test_the_automaton_for_big_tables_gives_the_same_bytes(cli, inputs, monkeypa
 @pytest.mark.parametrize("compact", [False, True])
 @pytest.mark.parametrize("run", ["dense-sentence", "dense-window", "sparse-sentence"])
 def test_a_matcher_from_the_cache_gives_the_same_bytes(cli, inputs, monkeypatch, tmp_path, run, compact):
-    """The first run builds the matcher and keeps it (``audit.cache``), the second reads it back:
-    both give the golden bytes, with either automaton."""
+    """The first run reads the table and builds the matcher and keeps both (``audit.cache``), the
+    second reads them back: both give the golden bytes, with either automaton."""
     from audit import cache, extract
 
     monkeypatch.setattr(cache, "MIN_FACTS", 1)
+    monkeypatch.setattr(cache, "MIN_TABLE_BYTES", 0)  # the table read back from the cache too
     monkeypatch.setenv("HALLU_AUDIT_CACHE", str(tmp_path / "cache"))
     if compact:
         monkeypatch.setattr(extract, "COMPACT_KEYS", 0)
@@ -210,5 +211,6 @@ def test_a_matcher_from_the_cache_gives_the_same_bytes(cli, inputs, monkeypatch,
                      "-q")  # fmt: skip
         assert result.exit_code == 0, result.stderr
         assert len(list((tmp_path / "cache").glob("matcher-*.bin"))) == 1
+        assert len(list((tmp_path / "cache").glob("table-*.bin"))) == 1
         assert (inputs / f"{out}.json").read_bytes() == (GOLDEN / f"{run}.json").read_bytes(), attempt
         assert (inputs / f"{out}.pf.jsonl").read_bytes() == (GOLDEN / f"{run}.per-fact.jsonl").read_bytes(), attempt
