@@ -709,7 +709,7 @@ def _region_item(m: _MatchInfo, it: _Item) -> _Item:
         n = len(ref)
         if any(core[i : i + n] == ref for i in range(len(core) - n + 1)):
             return _Item(it.start, it.end, _HIT, it.text, "region")
-        if len(core) < n and all(w in ref for w in core) or any(ref[-1] in _WIDER.get(w, ()) for w in core):
+        if (len(core) < n and all(w in ref for w in core)) or any(ref[-1] in _WIDER.get(w, ()) for w in core):
             return _Item(it.start, it.end, _PARTIAL, it.text)
     return _Item(it.start, it.end, _OTHER, it.text)
 

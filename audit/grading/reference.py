@@ -21,8 +21,6 @@ from audit.grading.numbers import (
 from audit.grading.slot import region_words, semantic_type
 from audit.normalize import normalize
 
-#: Every continent name and adjective (``slot.CONTINENTS``) holds one of these.
-
 
 class _MatchInfo:
     """What grading needs to know about one fact, computed once per fact and on first use.
