@@ -294,6 +294,7 @@ def _previous_word(text: str, start: int) -> str:
 
 
 _ROMAN = re.compile(r"[IVXL]+")
+_SAINTS = re.compile(r"(?:St\.|Saint) \w[\w-]*['\u2019]s")
 _QUOTED = re.compile(r"[\"\u201c].*[\"\u201d]")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"'(\[\u2013\u2014]\s*)$")
 
@@ -311,6 +312,8 @@ def _trim_name(name: str, text: str | None = None, start: int = 0) -> str:
         while len(words) > 1 and words[0] in ("the", "of", "and"):
             words.pop(0)
     name = " ".join(words).rstrip(".,")
+    if _SAINTS.fullmatch(name):
+        return name  # "St. John's", "Saint George's": the possessive is the place's name
     return re.sub(r"(?:['\u2019]s?| (?:of|for|de|la|the|and))$", "", name)
 
 

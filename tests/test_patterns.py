@@ -365,6 +365,9 @@ def test_capital_is_a_current_seat_of_government(cli, tmp_path, text):
         ("Tegucigalpa, Honduran capital: the capital and largest city of Honduras", {"capital/honduras": ["tegucigalpa"]}),
         ("Firenze, Florence: a city in central Italy on the Arno; provincial capital of Tuscany; a center of art",
          {"capital/tuscany": ["firenze"]}),
+        # a saint's possessive is part of a place's name; a country's is not
+        ("St. George's is the capital of Grenada.", {"capital/grenada": ["st. george's"]}),
+        ("Angola's capital, Luanda, is large.", {"capital/angola": ["luanda"]}),
         # stated twice in one entry (a lemma and the definition): counted once
         ("Bujumbura, Usumbura, capital of Burundi: the capital and largest city of Burundi", {"capital/burundi": ["usumbura"]}),
     ],
