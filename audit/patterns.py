@@ -76,13 +76,16 @@ _DASH = r"\s*[\u2013\u2014-]\s*"
 # No digits, periods, semicolons or brackets: a phrase between two parts of one statement.
 _GAP = r"[^.;()\d]"
 
+# The first year of a span that ``_DATE`` does not read as a year: one BC ("384–322 BC") or of
+# three digits ("Alfred the Great (849–899)", "Athelstan: ... (895-939)").
+_SPAN_START = rf"\d{{1,4}}(?=\??{_DASH}(?:c\.\s*)?\d{{1,4}}\s*BCE?\b)|\d{{3}}(?=\??{_DASH}\d{{3,4}}\))"
 # -- birth_date --------------------------------------------------------------------------------
 # "Name (1809–1865)", "Name (; February 12, 1809 – April 15, 1865)", "Name (born 1947)": the
 # parenthesis may open with a pronunciation or another name ended by ";" or ",".
 _B_PAREN = (
     rf"(?P<subject>{NAME})(?: \([^()]{{1,80}}\))?,? \((?:[^()\d]{{0,120}}?[;,]\s*)??"
     rf"(?:(?P<born>born|b\.)\s+(?:on\s+|in\s+)?)?(?:(?:c\.|ca\.|circa)\s*)?"
-    rf"(?P<object>{_DATE}|\d{{1,4}}(?=\??{_DASH}(?:c\.\s*)?\d{{1,4}}\s*BCE?\b)){_ERA}\??(?P<rest>[^()]{{0,60}})\)"
+    rf"(?P<object>{_DATE}|{_SPAN_START}){_ERA}\??(?P<rest>[^()]{{0,60}})\)"
 )
 _B_WAS_BORN = (
     rf"(?P<subject>{NAME})(?:, [^,;()]{{1,80}},|(?P<comma>,))? was born (?:(?:in|at|near) (?:the )?{_GAP}{{1,80}}?,? "
@@ -98,10 +101,10 @@ _B_DATE_FIRST = (
 # span (or "(born in 1924)") that ends the definition is the headword's, whoever is named before
 # it ("companion of Gertrude Stein (1877-1967)").
 _GLOSS_LEMMAS = r"(?:, [^:;\n]{1,200}?)?: (?=\S)"
-_GLOSS_HEAD = rf"\A(?P<subject>{PLACE_NAME}){_GLOSS_LEMMAS}"
+_GLOSS_HEAD = rf"\A(?P<subject>{PLACE_NAME}{_NAME_TAIL}){_GLOSS_LEMMAS}"  # "Edward the Elder: ..."
 _B_GLOSS = (
     rf"{_GLOSS_HEAD}[^\n]*?\((?:(?P<born>born|b\.)\s+(?:in\s+)?)?(?:(?:c\.|ca\.|circa)\s*)?"
-    rf"(?P<object>{_DATE}|\d{{1,4}}(?=\??{_DASH}(?:c\.\s*)?\d{{1,4}}\s*BCE?\b)){_ERA}\??(?P<rest>[^()]{{0,40}})\)\s*(?:;|$)"
+    rf"(?P<object>{_DATE}|{_SPAN_START}){_ERA}\??(?P<rest>[^()]{{0,40}})\)\s*(?:;|$)"
 )
 
 # -- capital -----------------------------------------------------------------------------------
@@ -195,7 +198,7 @@ _F_DEFINITION = (
     r"(?:(?:an?|the) )?(?:(?!\b(?:(?:who|whom|whose|which|that|was|were|is|are)\b|of (?:an?|the) [a-z]))[^;:()\d\n]){0,120}?"
 )
 _F_GLOSS = (
-    rf"{_GLOSS_HEAD}(?:{_F_DEFINITION} |[^\n]*?; (?:(?:was|were) )?)(?:founded|established|formed|set up|chartered|incorporated)"
+    rf"{_GLOSS_HEAD}(?:{_F_DEFINITION} (?:(?:that|which) (?:was|were) )?|[^\n]*?; (?:(?:was|were) )?)(?:founded|established|formed|set up|chartered|incorporated)"
     rf"(?: (?:in|at|by|on|as) [^;()\d\n]{{1,80}}?)?,? in (?P<object>{_DATE}){_ERA}\b"
 )
 
@@ -222,8 +225,8 @@ PACKS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
         (_C_THE_CAPITAL, "capital", _T_CAPITAL), (_C_POSSESSIVE, "capital", _T_CAPITAL), (_C_GLOSS, "capital", None),
     ),
     "founding_year": (
-        (_F_PASSIVE, "after_name", _T_FOUND), (_F_ACTIVE, "founded", _T_FOUND), (_F_YEAR_ACTIVE, "founded", _T_FOUND),
-        (_F_YEAR_PASSIVE, "founded", _T_FOUND), (_F_PARTICIPLE_FIRST, "founded", _T_FOUND),
+        (_F_PASSIVE, "after_name", _T_FOUND), (_F_ACTIVE, "founded", _T_FOUND), (_F_YEAR_ACTIVE, "year_first", _T_FOUND),
+        (_F_YEAR_PASSIVE, "year_first", _T_FOUND), (_F_PARTICIPLE_FIRST, "founded", _T_FOUND),
         (_F_APPOSITION, "after_name", _T_FOUND), (_F_YEAR_AFTER_NAME, "after_name", _T_FOUND),
         (_F_PAREN, "after_name", _T_F_PAREN), (_F_GLOSS, "gloss", None),
     ),
@@ -281,6 +284,14 @@ _PAST_AFTER = re.compile(
 _NOT_PLACES = frozenset("World Earth Universe".split())
 _GLOSS_HEAD_RE = re.compile(_atomic(_GLOSS_HEAD))
 _GLOSS_END = re.compile(r"\s*(?:;|$)")
+# between a leading date and its founding's subject: "after", "before" or "until" with no comma
+# closing its clause puts the founding at another time than the date's
+_SUBORDINATE = re.compile(r"\b(?:after|before|until)\b[^,]*$")
+# a name followed by a lower-case word that is no function word modifies a noun ("British supremacy")
+_COMMON_NOUN_NEXT = re.compile(
+    r" (?!(?:in|on|at|near|under|with|for|by|as|and|or|but|which|that|who|whose|where|to|from|during|after|"
+    r"before|since|until|was|were|is|are|has|had|have|of|the|a|an|its|their|his|her|into|upon|while|when)\b)[a-z]"
+)
 # a place after a preposition and an article or up to two lowercase words: "in the southern "
 _AFTER_PLACE = re.compile(
     r"\b(?:in|at|from|near|into|throughout|across|within)(?: (?:the|a|an))?(?: [a-z][\w-]*){0,2} $"
@@ -393,6 +404,11 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
             return None
         return subject, obj
     # founding_year
+    if rule == "year_first":
+        if _SUBORDINATE.search(text, m.end("object"), start):
+            return None  # "dissolved in 1946 after the United Nations was formed": 1946 is not its year
+        if _COMMON_NOUN_NEXT.match(text, m.end("subject")):
+            return None  # "in 1757 ... established British supremacy": the name is a modifier
     if rule == "after_name" and (
         _previous_word(text, start).lower() in _PLACE_PREPOSITIONS or _AFTER_PLACE.search(text, max(0, start - 60), start)
     ):
