@@ -602,7 +602,7 @@ def outputs(
     question_field: Annotated[str | None, typer.Option("--question-field", metavar="FIELD", help="Rows without an id are matched by question text. Default: question, prompt, input.", rich_help_panel="Input")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad row (exit 3) instead of counting it.", rich_help_panel="Input")] = False,
     fuzzy: Annotated[float, typer.Option(metavar="R", min=0, max=100, help="rapidfuzz ratio (0-100) from which a misspelled name counts as right; 0 disables.", rich_help_panel="Grading")] = 90.0,
-    abstain_pattern: Annotated[list[str] | None, typer.Option("--abstain-pattern", metavar="REGEX", help="Extra regex (on the lowercased answer) marking an abstention. Repeatable.", rich_help_panel="Grading")] = None,
+    abstain_pattern: Annotated[list[str] | None, typer.Option("--abstain-pattern", metavar="REGEX", help="Extra regex (on the lowercased answer) marking an abstention; it decides before any value the answer holds. Repeatable.", rich_help_panel="Grading")] = None,
     targets: Annotated[str | None, typer.Option("--targets", metavar="T,T,...", help="Confidence targets t for score_t (penalty t/(1-t)). Default: 0.5,0.75,0.9.", rich_help_panel="Metrics")] = None,
     boot: Annotated[int, typer.Option("--bootstrap", metavar="N", min=0, max=1_000_000, help="Bootstrap resamples for the 95% intervals; 0 disables.", rich_help_panel="Metrics")] = 1000,
     seed: Annotated[int, typer.Option(metavar="SEED", min=0, help="Seed of the bootstrap.", rich_help_panel="Metrics")] = 0,

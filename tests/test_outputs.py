@@ -353,3 +353,22 @@ def test_targets_option(cli, files) -> None:
     o = _report(cli, files, "--targets", "0,0.8")["overall"]
     # t = 0: (6 - 0)/10; t = 0.8: penalty 4: (6 - 12)/10
     assert {k: v["score"] for k, v in o["scores"].items()} == pytest.approx({"0": 0.6, "0.8": -0.6})
+
+
+def test_abstain_pattern_decides_over_a_value(cli, files) -> None:
+    """A user's --abstain-pattern marks their model's way of declining: it wins over a value
+    the answer also holds (rows 0 and 6: "Paris" correct and "Bergen" wrong without it)."""
+    answers = files["dir"] / "declined.jsonl"
+    answers.write_bytes(b"".join(
+        orjson.dumps({"id": _fid(i), "answer": f"[declined] {a}" if i in (0, 6) else a}) + b"\n"
+        for i, (a, _) in enumerate(ANSWERS)
+    ))  # fmt: skip
+    grades = files["dir"] / "grades.jsonl"
+    res = cli("outputs", answers, "-r", files["refs"], "--abstain-pattern", r"\[declined\]", "--grades", grades, "-q")
+    assert res.exit_code == 0, res.stderr
+    got = {g["id"]: (g["grade"], g["reason"]) for g in read_jsonl(grades)}
+    assert got[_fid(0)] == got[_fid(6)] == ("abstained", "pattern:1")
+    assert got[_fid(1)] == ("correct", "exact")
+    res = cli("outputs", answers, "-r", files["refs"], "--grades", grades, "-q")
+    got = {g["id"]: g["grade"] for g in read_jsonl(grades)}
+    assert (got[_fid(0)], got[_fid(6)]) == ("correct", "incorrect")  # no pattern: the values count
