@@ -38,6 +38,7 @@ from audit.counting import BUCKETS, bucket_of
 from audit.errors import BadRecordError, ConfigError, FormatError, InputError, MergeError
 from audit.facts import Fact, digest, join_keys
 from audit.grading import ABSTAINED, CORRECT, GRADES, INCORRECT, Grader, GraderConfig
+from audit.grading.core import RULES
 from audit.io.files import read_whole
 from audit.normalize import normalize
 from audit.reading import MAX_EXAMPLES, BadTally, ReadStats, json_rows, open_lines
@@ -740,6 +741,22 @@ def _baseline_metrics(doc: Any, path: str) -> dict[str, Any]:
     return doc
 
 
+def _baseline_warnings(base_doc: dict[str, Any], path: str, config: OutputsConfig) -> list[str]:
+    """A baseline graded by other rules or grading options: a change beside it may be the
+    grading's, not the model's (a warning, not an error: upgrading the tool must not stop CI)."""
+    found = base_doc.get("config")
+    grader = found.get("grader") if isinstance(found, dict) else None
+    other = grader.get("id") if isinstance(grader, dict) else None
+    if other == config.grader.id:
+        return []
+    rules = grader.get("rules", "grader/1") if isinstance(grader, dict) else "unknown"
+    return [
+        f"{path}: the baseline was graded with other grading rules or options (grader id {other or 'unknown'}, "
+        f"rules {rules}; now {config.grader.id}, rules {RULES}): part of any change may be the grading's, "
+        "not the model's; regrade the baseline's answers to compare like with like"
+    ]
+
+
 # -- the report --------------------------------------------------------------------------------
 @dataclass
 class OutputsReport:
@@ -947,11 +964,14 @@ def audit_outputs(
             "hallucination_rate": b.get("hallucination_rate"),
             "n": b.get("n"),
         }
+    warnings = _join_warnings(graded, per_fact, named, pred_doc, predicted)
+    if base_doc is not None and baseline is not None:
+        warnings += _baseline_warnings(base_doc, baseline, config)
     data["gates"] = evaluate_gates(overall, gates, base_doc, coverage)
     data["passed"] = all(g["passed"] for g in data["gates"])
     _finite(data)
     return OutputsReport(
-        data, _join_warnings(graded, per_fact, named, pred_doc, predicted), graded.first_bad_fields, grades_error
+        data, warnings, graded.first_bad_fields, grades_error
     )
 
 

@@ -235,6 +235,27 @@ def test_baseline_regression(cli, files) -> None:
     assert res.exit_code == 3 and "not an outputs report" in res.stderr
 
 
+def test_baseline_graded_by_other_rules_is_pointed_out(cli, files) -> None:
+    base = files["dir"] / "base-rules.json"
+    assert cli("outputs", files["perfect"], "-r", files["refs"], "-o", base, "-q").exit_code == 0
+    same = cli("outputs", files["answers"], "-r", files["refs"], "--baseline", base, "-q")
+    assert same.exit_code == 0 and "warning" not in same.stderr
+    # the same baseline as an older version of the rules wrote it, and one with other options
+    doc = orjson.loads(base.read_bytes())
+    ours = doc["config"]["grader"]["id"]
+    old = {**doc, "config": {**doc["config"], "grader": {"id": "grader-000000000000", "fuzzy": 90.0}}}
+    older = files["dir"] / "base-old.json"
+    older.write_bytes(orjson.dumps(old))
+    res = cli("outputs", files["answers"], "-r", files["refs"], "--baseline", older,
+              "--max-regression", "0.5", "-q")  # fmt: skip
+    assert res.exit_code == 0  # a warning, not a failed gate: upgrading the tool must not stop CI
+    (line,) = [x for x in res.stderr.splitlines() if "warning" in x]
+    assert f"{older}: the baseline was graded with other grading rules or options" in line
+    assert "grader-000000000000, rules grader/1" in line and ours in line
+    fuzzier = cli("outputs", files["answers"], "-r", files["refs"], "--baseline", base, "--fuzzy", "80", "-q")
+    assert "other grading rules or options" in fuzzier.stderr
+
+
 def test_junit_markdown_and_grades(cli, files) -> None:
     junit, grades = files["dir"] / "gates.xml", files["dir"] / "grades.jsonl"
     gates = ["--max-hallucination", "0.1", "--min-accuracy", "0.5"]

@@ -37,6 +37,13 @@ class Grade:
     matched: str | None = None
 
 
+#: The version of the grading rules, part of ``GraderConfig.id``. Raise it with any change that
+#: can change a grade, so that two reports with the same id were graded alike and a CI baseline
+#: graded by other rules is pointed out (``outputs --baseline``). 2: regions of a continent, codes,
+#: restated contradictions, spoken years, the user's abstain patterns deciding first.
+RULES = "grader/2"
+
+
 @dataclass(frozen=True)
 class GraderConfig:
     """Everything that changes a grade. ``id`` goes into every report.
@@ -51,12 +58,13 @@ class GraderConfig:
 
     @property
     def id(self) -> str:
-        blob = repr(("grader/1", float(self.fuzzy), self.abstain_patterns)).encode()
+        blob = repr((RULES, float(self.fuzzy), self.abstain_patterns)).encode()
         return "grader-" + hashlib.sha256(blob).hexdigest()[:12]
 
     def describe(self) -> dict:
         return {
             "id": self.id,
+            "rules": RULES,
             "fuzzy": float(self.fuzzy),
             "abstain_patterns": list(self.abstain_patterns),
         }
