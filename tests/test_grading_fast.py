@@ -198,3 +198,18 @@ def test_date_and_number_regex_lookaheads_change_no_match() -> None:
         for t in texts:
             got = [(m.span(), m.groups()) for m in fast.finditer(t)]
             assert got == [(m.span(), m.groups()) for m in plain.finditer(t)], t
+
+
+def test_number_word_key_finds_every_written_number() -> None:
+    """``_numbers_fast`` skips the number-word regex on ASCII text where ``_NUMBER_WORD_KEY``
+    finds nothing: every word of the grammar, and every match in the cases, holds a key."""
+    from audit.grading.numbers import _NUMBER_WORD, _NUMBER_WORD_KEY, _SCALE, _TENS, _UNITS
+
+    for word in [*_UNITS, *_TENS, "hundred", *_SCALE]:
+        assert _NUMBER_WORD_KEY.search(word), word
+    texts = [a for _, a in CASES] + ["Between 10 and 20", "first of all", "fifty-five", "a thousand"]
+    texts += ["Twelve", "TWENTY-ONE", "two hundred and five", "one million two hundred thousand"]
+    for t in texts:
+        for m in _NUMBER_WORD.finditer(t):
+            assert _NUMBER_WORD_KEY.search(m.group().lower()), (t, m.group())
+    assert not _NUMBER_WORD_KEY.search("between the first and the last")

@@ -396,9 +396,11 @@ def _numbers_fast(text: str) -> list[tuple[int, int, float]]:
     return out
 
 
-#: Every written number (``_NUMBER_WORD``) contains one of these.
+#: Every written number (``_NUMBER_WORD``) contains one of these: each word of its grammar
+#: does. Narrow ones ("twel", "twen", not "twe"), so that "between" or "first" send no answer
+#: through the number-word regex.
 _NUMBER_WORD_KEY = re.compile(
-    "zero|one|two|thr|four|fi|six|seven|eight|nine|ten|eleven|twe|thirt|forty|hundred|thousand|illion"
+    "zero|one|two|thr|four|five|fift|six|seven|eight|nine|ten|eleven|twel|twen|thirt|forty|hundred|thousand|illion"
 )
 #: A reference like "12,345" (``kind_of``: a number) and like "March 1, 1974" (a date).
 _REF_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+")
