@@ -23,7 +23,9 @@ _YEAR = r"(?:1\d{3}|20\d{2}|\d{1,3}(?=\s*(?:bc|bce|ad|ce)\b))"
 DATE_RE = re.compile(
     rf"\b(?:(?P<d1>{_DAY})\s+(?:of\s+)?(?P<m1>{_MONTH}),?\s+(?P<y1>{_YEAR})"
     rf"|(?P<m2>{_MONTH})\s+(?P<d2>{_DAY}),?\s+(?P<y2>{_YEAR})"
-    rf"|(?P<y3>\d{{4}})-(?P<m3>0?[1-9]|1[0-2])-(?P<d3>0?[1-9]|[12]\d|3[01])"
+    # longest alternatives first: a regex built on this one without the final \b ("born
+    # 1936-08-17)") must not stop at the day's first digit
+    rf"|(?P<y3>\d{{4}})-(?P<m3>1[0-2]|0?[1-9])-(?P<d3>[12]\d|3[01]|0?[1-9])"
     rf"|(?P<m4>{_MONTH})\s+(?P<y4>{_YEAR})"
     rf"|(?P<y5>{_YEAR}))\b",
     re.IGNORECASE,

@@ -491,3 +491,17 @@ def test_pattern_mode_counts_join_a_table_with_its_own_ids(cli, tmp_path):
     assert buckets["1"]["n"] == 1 and buckets["1"]["accuracy"] == 1.0  # France, mentioned once
     assert buckets["3-5"]["n"] == 1 and buckets["3-5"]["accuracy"] == 0.0  # Japan, 3 mentions, wrong
     assert buckets["unknown"]["n"] == 1  # Switzerland: no per-fact row
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Margaret Hamilton (born 1936-08-17) is a computer scientist.",
+        "Margaret Hamilton (b. 1936-08-17) is a computer scientist.",
+        "Margaret Hamilton, born 1936-08-17, is a computer scientist.",
+        "Margaret Hamilton (born 17 August 1936) is a computer scientist.",
+    ],
+)
+def test_iso_dates_keep_their_two_digit_day(cli, tmp_path, text):
+    # "(born 1936-08-17)" was read as 1936-08-01: the day stopped at its first digit
+    assert _facts(cli, tmp_path, "birth_date", text) == {"birth_date/margaret hamilton": ["1936-08-17"]}
