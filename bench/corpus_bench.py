@@ -7,11 +7,11 @@ corpus: interpreter, imports, table load, digest, matcher build, report) without
 cache and with it (``audit.cache``: a second run of the same table), the whole run's seconds and
 MB/s (without the cache: what a first run costs), the floor's MB/s (read the file line by line
 and ``orjson.loads`` each line) and the ratio of the two, and the peak RSS of the CLI and of the
-floor; each row names the load average when it was printed and the run's CPU seconds (user +
-system, steadier than wall time on a loaded machine). Each measurement is its own process
+floor; each row names the load average when it was printed and the start-up's and the run's CPU
+seconds (user + system, steadier than wall time on a loaded machine). Each measurement is its own process
 (peak RSS from ``wait4``); with ``--repeat`` a figure is the range over the repeats.
 Figures are printed, never asserted. By default every process is pinned to one core
-(``taskset -c 0``) and the CLI runs with ``--workers 1``.
+(``taskset -c 0``, ``--core`` for another) and the CLI runs with ``--workers 1``.
 
     python3 bench/corpus_bench.py                              # 80 MB, 100k facts, dense and sparse
     python3 bench/corpus_bench.py --facts 100000,1000000 --repeat 3
@@ -132,12 +132,12 @@ with open(sys.argv[1], "rb", buffering=1 << 20) as fh:
 """
 
 
-def measure(cmd: list[str], pin: bool, tree: Path = ROOT, cache: str = "off") -> tuple[float, int, float]:
+def measure(cmd: list[str], pin: int | None, tree: Path = ROOT, cache: str = "off") -> tuple[float, int, float]:
     """Wall seconds, peak RSS (bytes) and CPU seconds (user + system) of one child process, its
     own (``wait4``), running the
     package of the source tree ``tree``, with the matcher cache ``cache`` (a folder, or off)."""
-    if pin:
-        cmd = ["taskset", "-c", "0", *cmd]
+    if pin is not None:
+        cmd = ["taskset", "-c", str(pin), *cmd]
     env = {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "HALLU_AUDIT_CACHE": cache}  # fmt: skip
     t = time.perf_counter()
@@ -178,6 +178,7 @@ def main() -> None:
         help="extra CLI options for an extra row (ratio to the plain run), e.g. '--dedup minhash'",
     )
     ap.add_argument("--cores", default="1", help="1: pin to one core with taskset; all: no pinning")
+    ap.add_argument("--core", type=int, default=0, help="the core to pin to (another than other jobs pin to)")
     ap.add_argument("--keep", help="folder to keep the generated data in (reused when present)")
     ap.add_argument(
         "--baseline",
@@ -187,10 +188,11 @@ def main() -> None:
     )
     args = ap.parse_args()
     trees = [("", ROOT)] + ([("baseline", Path(args.baseline).resolve())] if args.baseline else [])
-    pin = args.cores == "1" and shutil.which("taskset") is not None
+    pin = args.core if args.cores == "1" and shutil.which("taskset") is not None else None
     folder = Path(args.keep or tempfile.mkdtemp(prefix="hallu-bench-")).resolve()
     folder.mkdir(parents=True, exist_ok=True)
-    print(f"# corpus_bench: whole CLI as a subprocess, {'one core (taskset -c 0)' if pin else 'all cores'}, "
+    pinned = f"one core (taskset -c {pin})" if pin is not None else "all cores"
+    print(f"# corpus_bench: whole CLI as a subprocess, {pinned}, "
           f"{os.cpu_count()} cores on the machine, {args.repeat} repeat(s)")  # fmt: skip
     head = ("facts", "corpus", "MB", "ment/KB", "start s", "cached s", "run s", "MB/s", "floor MB/s", "ratio",
             "RSS MB", "floor RSS", "options")  # fmt: skip
@@ -213,15 +215,16 @@ def main() -> None:
             out = folder / "report.json"
             base: list[float] = []
             for extra in [[], *map(shlex.split, args.variants)]:
-                got: dict[str, dict[str, list[float]]] = {t: {k: [] for k in ("start", "cached", "run", "rss", "cpu")}
-                                                          for t, _ in trees}  # fmt: skip
+                kinds = ("start", "start cpu", "cached", "run", "rss", "cpu")
+                got: dict[str, dict[str, list[float]]] = {t: {k: [] for k in kinds} for t, _ in trees}
                 floors, frss = [], []
                 for _ in range(args.repeat):
                     t_floor, r_floor, _ = measure([sys.executable, "-c", FLOOR, str(corpus)], pin)
                     floors.append(t_floor)
                     frss.append(r_floor)
                     for name, tree in trees:  # interleaved, so both see the same load
-                        t_start, _, _ = measure(cli(one, refs, out, extra), pin, tree)
+                        t_start, _, c_start = measure(cli(one, refs, out, extra), pin, tree)
+                        got[name]["start cpu"].append(c_start)
                         t_cached = t_start  # a tree without the matcher cache builds every time
                         if (tree / "audit" / "cache.py").exists():
                             with tempfile.TemporaryDirectory(prefix="hallu-bench-cache-") as cache:
@@ -241,7 +244,8 @@ def main() -> None:
                     mbs, floor_mbs = [mb / t for t in runs], [mb / t for t in floors]
                     ratio = [f / t for f, t in zip(floors, runs, strict=True)]
                     note = " ".join(x for x in (name, shlex.join(extra)) if x)
-                    note = f"[load {os.getloadavg()[0]:.1f}, run CPU {span(got[name]['cpu'], '.1f')} s] {note}"
+                    cpus = f"start CPU {span(got[name]['start cpu'], '.2f')} s, run CPU {span(got[name]['cpu'], '.1f')}"
+                    note = f"[load {os.getloadavg()[0]:.1f}, {cpus} s] {note}"
                     if extra and base:
                         note += f" ({statistics.median(runs) / statistics.median(base):.2f}x the plain run)"
                     elif not name:
