@@ -13,11 +13,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from audit.cache import load_table as cached_table
 from audit.counting import ExactCounter, FactCounter
 from audit.dates import compatible
 from audit.errors import ConfigError, InputError, MergeError, UsageError
 from audit.extract import Extractor, FactMatcher
-from audit.facts import Fact, ReferenceTable, load_table
+from audit.facts import Fact, ReferenceTable
 from audit.patterns import PatternExtractor, compile_patterns
 from audit.reading import ReadOptions, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
@@ -130,7 +131,7 @@ class CorpusJob:
         if self.facts_path == "-" or not os.path.isfile(self.facts_path):
             raise ConfigError(f"the reference table {self.facts_path} cannot be read again in another process; "
                               "pass a file path")  # fmt: skip
-        table = load_table(self.facts_path)
+        table = cached_table(self.facts_path)  # a Dask worker on the machine that read it: from the cache
         if table.digest != self.config.facts_digest:
             raise InputError("the reference table changed during the run", path=self.facts_path)
         return table
@@ -159,8 +160,6 @@ def make_job(
         raise UsageError("give either --facts REFS.jsonl or at least one --pattern (not both)")
     table = None
     if facts_path is not None:
-        from audit.cache import load_table as cached_table
-
         table = cached_table(facts_path)  # read once, here; every later step uses this copy
         cfg = CorpusConfig(mode="facts", facts_digest=table.digest, scope=scope, window=window, **config)
     else:
