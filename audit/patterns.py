@@ -22,25 +22,26 @@ from audit.records import Document, Mention
 # -- names ------------------------------------------------------------------------------------
 # Capitals of Latin (with Latin-1 and Latin Extended-A letters), Greek and Cyrillic.
 _UP = "A-Z\u00c0-\u00d6\u00d8-\u00de\u0100-\u017f\u0391-\u03a9\u0410-\u042f"
-# A capitalised word, an initial ("J.") or a short title ("St."); no other periods, so names
-# never cross sentences.
 # The letters of a name word after its first, matched atomically: no rule needs part of a word,
 # so a failed match never gives a word back letter by letter (which about halves the time of a
-# name-led regex). A placeholder here, written out by ``_atomic`` when a pack regex is compiled.
+# name-led regex). A placeholder here, written out by ``_atomic``: every regex built from the
+# names below is compiled through it.
 _REST = "\x00"
+_LETTERS = r"[\w'\u2019\-]*"
+# A capitalised word, an initial ("J.") or a short title ("St."); no other periods, so names
+# never cross sentences.
 _NAMEWORD = rf"(?:(?:St|Mt|Ft|Jr|Sr)\.|[{_UP}]\.|[{_UP}]{_REST})"
 # Lowercase words inside names: "Rio de Janeiro", "Dar es Salaam", "Institute for Advanced
 # Study", "Frankfurt am Main"; "the" only after another ("Movement for the Liberation of Angola")
 # or before a last word ("Alexander the Great").
 _LINK = r"(?:of|for|de|del|della|la|le|von|van|der|den|da|das|dos|do|di|du|des|al|el|es|am|im|bin|ibn|y|i|e|upon)"
 _NAME_TAIL = rf"(?:[ ]the[ ]{_NAMEWORD}(?![ ](?:{_LINK}[ ])?{_NAMEWORD}))?"
-# A name starts at a word's start, never inside "U.S." or "O'Neill".
-_NAME_START = r"(?<![\w.'\u2019-])"
 # A nickname in quotes, first ('"Willie" Lincoln') or inside ('Thomas "Tad" Lincoln').
 _NICK = rf"(?:\"[{_UP}][\w'\u2019\-]*\"|\u201c[{_UP}][\w'\u2019\-]*\u201d)"
-# The first word of a name, written to open with one character class: the regex engine then
-# tries a name-led regex only where such a character stands (a capital, a quote), which is most
-# of what makes the packs fast. The lookbehinds say what _NAME_START says, one character back.
+# The first word of a name. A name starts at a word's start, never inside "U.S." or "O'Neill":
+# the lookbehind after its first character says so for the character before it. Written to open
+# with one character class, so the regex engine tries a name-led regex only where such a
+# character stands (a capital, a quote), which is most of what makes the packs fast.
 _FIRST_WORD = (
     rf"[{_UP}](?<![\w.'\u2019\-].)(?:(?<=S)[tr]\.|(?<=[MF])t\.|(?<=J)r\.|\.|{_REST})"
 )
@@ -56,8 +57,6 @@ NAME = (
 # ("France and Berlin is ..." is two clauses: no "and" before a name and a verb)
 _AND = rf"and(?![ ](?:the[ ])?(?:{_NAMEWORD}[ ]){{1,4}}(?:is|was|are|were|has|had|became|remains|lies|serves)\b)"
 PLACE_NAME = rf"{_FIRST_WORD}(?:[ ](?:(?:{_LINK}|{_AND})[ ](?:the[ ])?)?{_NAMEWORD}){{0,6}}"
-# Dates as ``audit.dates`` reads them, group names removed so a regex may use it twice.
-_LETTERS = r"[\w'\u2019\-]*"
 
 
 def _atomic(rx: str, possessive: bool = sys.version_info >= (3, 11)) -> str:
@@ -67,9 +66,15 @@ def _atomic(rx: str, possessive: bool = sys.version_info >= (3, 11)) -> str:
     if possessive:
         return rx.replace(_REST, _LETTERS + "+")
     count = itertools.count()
-    return re.sub(_REST, lambda _: (lambda k: f"(?=(?P<_a{k}>{_LETTERS}))(?P=_a{k})")(next(count)), rx)
+
+    def lookahead(_: re.Match[str]) -> str:
+        k = next(count)
+        return f"(?=(?P<_a{k}>{_LETTERS}))(?P=_a{k})"
+
+    return re.sub(_REST, lookahead, rx)
 
 
+# Dates as ``audit.dates`` reads them, group names removed so a regex may use it twice.
 _DATE = "(?i:" + re.sub(r"\?P<\w+>", "?:", dates.DATE_RE.pattern.removeprefix(r"\b").removesuffix(r"\b")) + ")"
 _ERA = r"(?:\s*(?P<era>BCE?|AD|CE)\b)?"
 _DASH = r"\s*[\u2013\u2014-]\s*"
@@ -186,7 +191,8 @@ _F_APPOSITION = (
     rf"(?:founded|established|formed) in (?P<object>{_DATE}){_ERA}\b"
 )
 _F_YEAR_AFTER_NAME = rf"(?P<subject>{NAME}) \((?P<object>1\d{{3}}|20\d{{2}})\),? (?:was )?(?:founded|established|formed) by"
-# "Ajax (founded 1900)", "Ajax (est. 1900)"
+# "Ajax (founded 1900)", "Ajax (est. 1900)"; "Ajax, founded 1900, ..." (a year, not "founded 1000 years ago")
+_F_BARE = rf"(?P<subject>{NAME}), (?:founded|established|formed|incorporated) (?P<object>1\d{{3}}|20\d{{2}})\b(?! years)"
 _F_PAREN = rf"(?P<subject>{NAME}) \((?:founded|established|est\.|formed|incorporated) (?:in )?(?P<object>1\d{{3}}|20\d{{2}})\)"
 # A dictionary entry: "Sinn Fein: an Irish republican political movement founded in 1905",
 # "North Korea, DPRK: a communist country in the northern half of the Korean Peninsula;
@@ -228,7 +234,7 @@ PACKS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
         (_F_PASSIVE, "after_name", _T_FOUND), (_F_ACTIVE, "founded", _T_FOUND), (_F_YEAR_ACTIVE, "year_first", _T_FOUND),
         (_F_YEAR_PASSIVE, "year_first", _T_FOUND), (_F_PARTICIPLE_FIRST, "founded", _T_FOUND),
         (_F_APPOSITION, "after_name", _T_FOUND), (_F_YEAR_AFTER_NAME, "after_name", _T_FOUND),
-        (_F_PAREN, "after_name", _T_F_PAREN), (_F_GLOSS, "gloss", None),
+        (_F_PAREN, "after_name", _T_F_PAREN), (_F_BARE, "after_name", _T_FOUND), (_F_GLOSS, "gloss", None),
     ),
 }
 #: Characters of text on each side of a trigger hit in which a pack regex runs: more than any

@@ -412,6 +412,8 @@ def test_capital_finds_both_word_orders(cli, tmp_path, text, expected):
         "Knight Templar, Templar: a knight of a religious military order established in 1118 to protect pilgrims",
         "Kellogg, W. K. Kellogg: United States food manufacturer who established a company in 1906 (1860-1951)",
         "Secretary of Agriculture: the position of the head of the Department; the post was established in 1889",
+        "The Abbey, founded 1000 years ago, is old.",  # a number of years, not a year
+        "It has a branch in Paris, founded 1890.",  # the branch was
         # a leading date that is another event's
         "It was dissolved in 1946 after the United Nations was formed.",
         "It was the victory in 1757 by the British under Clive that established British supremacy over Bengal.",
@@ -438,6 +440,7 @@ def test_founding_year_needs_a_founding_and_a_name(cli, tmp_path, text):
         ("FC Andorra, a club based in Andorra la Vella founded in 1942, plays in Spain.", {"founding_year/fc andorra": ["1942"]}),
         ("Rome was founded in 753 BC.", {"founding_year/rome": ["753 bc"]}),
         ("Ajax (founded 1900) is a football club.", {"founding_year/ajax": ["1900"]}),
+        ("Ajax, founded 1900, plays in Amsterdam.", {"founding_year/ajax": ["1900"]}),
         ("Yale University (est. 1701) is in New Haven.", {"founding_year/yale university": ["1701"]}),
         # dictionary entries
         ("Sinn Fein: an Irish republican political movement founded in 1905 to promote independence",
