@@ -236,7 +236,7 @@ def corpus(
     """
     from audit.corpus import make_job
     from audit.parallel import default_workers, run_corpus
-    from audit.reading import ReadOptions, check_documents, discover_inputs, same_content
+    from audit.reading import ReadOptions, discover_inputs, same_content
     from audit.sketch import counter_spec, parse_memory
 
     if fmt not in FORMAT_CHOICES:
@@ -285,11 +285,13 @@ def corpus(
         # in-process reads call progress once a record; parallel runs once a task
         with progress_bar(total, quiet, records=workers == 1 and engine == "local") as update:
             result = run_corpus(job, sources, workers=workers or default_workers(), engine=engine,
-                                scheduler=scheduler, progress=update, mentions_path=mentions)
+                                scheduler=scheduler, progress=update, mentions_path=mentions,
+                                allow_empty=sketch_out is not None)
         elapsed = time.perf_counter() - started
-        check_documents(result.partial.read, sources, read, allow_empty=sketch_out is not None)
         report = result.report(confidence, elapsed if timings else None, conflict_examples)
         report.extra_inputs.update(found.report_fields())
+        for line in report.warnings():
+            typer.echo(f"hallu-audit: warning: {line}", err=True)
         if copies:
             report.extra_inputs["duplicate_content"] = copies
         _deliver(result, report, per_fact=per_fact, sketch_out=sketch_out, output=output,
@@ -673,8 +675,9 @@ def outputs(
         for line in report.warnings:
             typer.echo(f"hallu-audit: warning: {line}", err=True)
         failure: AuditError | None = None
+        empty = report.nothing_graded()
         try:
-            write_outputs([
+            write_outputs([] if empty is not None else [
                 ("report", output, report.to_json),
                 ("Markdown summary", None if markdown_out == "-" else markdown_out, lambda: markdown(doc).encode()),
                 ("JUnit XML", junit, lambda: render_junit(doc).encode()),
@@ -693,7 +696,6 @@ def outputs(
             typer.echo(f"hallu-audit: {line}", err=True)
         if failure is not None:
             raise failure
-        empty = report.nothing_graded()
         if empty is not None:
             raise empty
     if not report.passed:

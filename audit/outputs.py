@@ -781,7 +781,9 @@ class OutputsReport:
 
     def nothing_graded(self) -> InputError | None:
         """The error of a run in which no row could be graded (its rates are undefined, and a
-        run that counted nothing must not look like a success); None when some were graded."""
+        run that counted nothing must not look like a success, nor replace the files of one that
+        did: ``-o``, ``--markdown``, ``--junit`` and ``--grades`` are then left as they were);
+        None when some were graded."""
         rows = self.data["rows"]
         if rows["graded"]:
             return None
@@ -999,11 +1001,20 @@ def _grade_to_file(
             graded = grade_outputs(outputs, index, config, counts_by_id=counts_by_id, grades_out=sink)
             if sink.error is not None:
                 raise sink.error  # leaves an atomic target as it was
+            if not graded.overall.n:
+                raise _NothingGraded  # a run that graded nothing replaces nothing
+    except _NothingGraded:
+        assert graded is not None
+        return graded, None
     except InputError as exc:
         if graded is None:
             raise
         return graded, exc
     return graded, None
+
+
+class _NothingGraded(Exception):
+    """Raised inside ``open_output`` to leave its target as it was."""
 
 
 class _Sink:

@@ -611,18 +611,27 @@ def run_corpus(
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
     mentions_path: str | None = None,
+    allow_empty: bool = False,
 ) -> PartialFile:
     """The whole ``hallu-audit corpus`` job: scan (in parallel where asked) and keep, beside the
-    merged counts, what the report needs: the reference table's facts and objects per relation."""
+    merged counts, what the report needs: the reference table's facts and objects per relation.
+
+    A run that read no document raises ``InputError`` (``reading.check_documents``; inputs with
+    no record at all pass with ``allow_empty``), before the ``--mentions`` file is committed, so
+    a run that counted nothing leaves what was at that path as it was."""
+    from audit.reading import check_documents
+
     ids = [input_id(s) for s in sources]
     if mentions_path is None:
         partial = run(job, sources, workers=workers, engine=engine, scheduler=scheduler, progress=progress)
+        check_documents(partial.read, sources, job.read, allow_empty=allow_empty)
     else:
         from audit.io.writing import open_output
 
         with open_output(mentions_path, "mentions") as out:
             partial = run(job, sources, workers=workers, engine=engine, scheduler=scheduler, progress=progress,
                           mentions=out)  # fmt: skip
+            check_documents(partial.read, sources, job.read, allow_empty=allow_empty)
     if None in ids:
         stream = content_id(partial)
         ids = [i or stream for i in ids]

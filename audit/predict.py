@@ -405,6 +405,12 @@ def _answers_for(
         return per[rel], False
     if default is not None:
         return default, False
+    if stats.n == 0:
+        raise ConfigError(
+            f"relation {rel!r}: the corpus report counted no mention of it (N = 0), so there is "
+            "nothing to predict from (check the corpus and its --facts or --pattern); "
+            "--answers N gives its vacuous bound"
+        )
     if stats.distinct_objects is None or stats.distinct_objects < 2:
         raise ConfigError(
             f"relation {rel!r}: cannot estimate the plausible answers from "

@@ -101,6 +101,14 @@ class CorpusReport:
     # pattern mode: conflicting prompts with their objects (None with a reference table)
     conflict_examples: list[dict[str, Any]] | None = None
 
+    def warnings(self) -> list[str]:
+        """Lines for stderr about a report whose numbers say less than they seem to."""
+        if self.documents and not self.overall["N"]:
+            what = "pattern" if self.config.patterns else "reference fact"
+            return [f"no {what} mention was found in {self.documents:,} document(s): N = 0, so the "
+                    "singleton rate (shown as 0) is undefined"]  # fmt: skip
+        return []
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "kind": KIND,

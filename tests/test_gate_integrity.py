@@ -110,17 +110,24 @@ def test_coverage_and_its_gate(cli, tmp_path: Path) -> None:
 
 def test_nothing_graded_fails_every_gate_and_exits_3(cli, tmp_path: Path) -> None:
     answers = _write(tmp_path / "none.jsonl", [{"id": "capital/atlantis", "answer": "Poseidonia"}] * 3)
-    report = tmp_path / "report.json"
+    # the files of an earlier run that did grade (a CI baseline, say) are left as they were
+    kept = {name: tmp_path / name for name in ("report.json", "summary.md", "gates.xml", "grades.jsonl")}
+    for path in kept.values():
+        path.write_bytes(b"an earlier run's\n")
     res = cli(
-        "outputs", answers, "-r", REFS, "-q", "-o", report, "--max-hallucination", "0.5",
+        "outputs", answers, "-r", REFS, "-q", "--json", "-o", kept["report.json"], "--markdown", kept["summary.md"],
+        "--junit", kept["gates.xml"], "--grades", kept["grades.jsonl"], "--max-hallucination", "0.5",
         "--min-accuracy", "0", "--min-score", "0.5:-1", "--min-coverage", "0",
     )  # fmt: skip
     assert res.exit_code == 3
     assert f"{answers}: no answer could be graded (3 rows read; unknown_id: 3)" in res.stderr
-    doc = orjson.loads(report.read_bytes())
+    doc = orjson.loads(res.stdout)  # stdout still says what happened
     names = [g["name"] for g in doc["gates"] if not g["passed"]]
     assert names == ["min-coverage", "max-hallucination", "min-accuracy", "min-score@0.5"]
     assert doc["passed"] is False
+    assert all(f"gate failed: {name}" in res.stderr for name in names)
+    assert {name: path.read_bytes() for name, path in kept.items()} == dict.fromkeys(kept, b"an earlier run's\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*kept, "none.jsonl"])  # no temporary file left
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"\n\n")
     res = cli("outputs", empty, "-r", REFS, "-q")

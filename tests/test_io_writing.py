@@ -126,6 +126,21 @@ def test_grades_of_a_failed_strict_run_leave_the_old_file(cli, tmp_path):
     assert no_temp_files(tmp_path)
 
 
+@pytest.mark.parametrize("mode", [["-p", "capital"], ["-f", str(REFS)]])
+def test_mentions_of_a_run_that_counted_nothing_leave_the_old_file(cli, tmp_path, mode):
+    # every record lacks the text field: exit 3, and the streamed --mentions file is not committed
+    corpus = tmp_path / "bad.jsonl"
+    corpus.write_text('{"txt": "Paris is the capital of France."}\n' * 3)
+    kept = {name: tmp_path / name for name in ("mentions.jsonl", "per-fact.jsonl", "report.json")}
+    for path in kept.values():
+        path.write_bytes(b"precious\n")
+    result = cli("corpus", corpus, *mode, "-q", "--mentions", kept["mentions.jsonl"],
+                 "--per-fact", kept["per-fact.jsonl"], "-o", kept["report.json"])  # fmt: skip
+    assert result.exit_code == 3 and "no record has a 'text' field" in result.stderr
+    assert {name: path.read_bytes() for name, path in kept.items()} == dict.fromkeys(kept, b"precious\n")
+    assert no_temp_files(tmp_path)
+
+
 @pytest.mark.parametrize("how", ["same", "symlink", "hardlink"])
 def test_output_that_is_an_input_is_refused_before_work(cli, tmp_path, how):
     answers = tmp_path / "answers.jsonl"

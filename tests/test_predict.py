@@ -401,3 +401,21 @@ def test_corpus_report_feeds_predict(cli, tmp_path) -> None:
     assert doc["config_id"] == orjson.loads(rep.stdout)["config_id"]
     assert doc["overall"]["N"] == orjson.loads(rep.stdout)["overall"]["N"]
     assert set(doc["relations"]) == set(orjson.loads(rep.stdout)["relations"])
+
+
+def test_a_corpus_with_no_mention_is_said_to_be_one(cli, tmp_path):
+    # documents were read but no pattern matched: the report says N = 0 is not a rate of 0, and
+    # predict names the cause instead of asking for --answers
+    corpus = tmp_path / "plain.jsonl"
+    corpus.write_text('{"text": "Nothing here names a capital."}\n{"text": "Nor here."}\n')
+    report = tmp_path / "r.json"
+    made = cli("corpus", corpus, "-p", "capital", "-q", "-o", report)
+    assert made.exit_code == 0
+    assert made.stderr.strip() == ("hallu-audit: warning: no pattern mention was found in 2 document(s): N = 0, "
+                                   "so the singleton rate (shown as 0) is undefined")  # fmt: skip
+    res = cli("predict", report)
+    assert res.exit_code == 3
+    assert "relation 'overall': the corpus report counted no mention of it (N = 0)" in res.stderr
+    assert "--answers N gives its vacuous bound" in res.stderr
+    vacuous = cli("predict", report, "--answers", "5", "--json")
+    assert vacuous.exit_code == 0 and orjson.loads(vacuous.stdout)["overall"]["lower_bound"]["vacuous"] is True
