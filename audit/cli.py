@@ -735,7 +735,10 @@ def report(
         )
     check_outputs({"--output": output}, inputs)
     with errors_to_exit_codes():
-        page = render_html(load_inputs(inputs), title=title)
+        found = load_inputs(inputs)
+        for line in found.warnings:
+            typer.echo(f"hallu-audit: warning: {line}", err=True)
+        page = render_html(found, title=title)
         data = page.html.encode()
         emit(data, output)
         if not quiet:

@@ -62,6 +62,8 @@ class Inputs:
     corpus: tuple[str, dict[str, Any]] | None = None
     prediction: tuple[str, dict[str, Any]] | None = None
     graded: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    #: lines for stderr: inputs drawn together that may not belong together
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def labels(self) -> list[str]:
@@ -72,9 +74,17 @@ class Inputs:
 
 def load_inputs(paths: list[str]) -> Inputs:
     """Read and sort the reports by ``kind``; ``InputError`` names a file that is none of them."""
+    import hashlib
+
     out = Inputs()
+    seen: dict[bytes, str] = {}
     for path in paths:
         data = read_whole(path, "cannot read")
+        same = hashlib.blake2b(data, digest_size=16).digest()
+        if same in seen:
+            out.warnings.append(f"{path}: the same report as {seen[same]}, drawn once")
+            continue
+        seen[same] = path
         try:
             doc = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
@@ -105,6 +115,32 @@ def load_inputs(paths: list[str]) -> Inputs:
             f"vs {out.corpus[1].get('config_id')})",
             path=out.prediction[0],
         )
+    out.warnings += _mix_warnings(out)
+    return out
+
+
+def _mix_warnings(inputs: Inputs) -> list[str]:
+    """Graded reports drawn beside a prediction of other facts: graded against another reference
+    table, or of relations the prediction does not cover (its overall floor is then of others)."""
+    out = []
+    pred = inputs.prediction
+    theirs = None
+    if pred is not None:
+        theirs = pred[1].get("facts_digest")
+    elif inputs.corpus is not None:
+        theirs = (inputs.corpus[1].get("config") or {}).get("facts_digest") or None
+    covered = set((pred[1].get("relations") or {}) if pred is not None else ())
+    for path, doc in inputs.graded:
+        ours = (doc.get("inputs") or {}).get("refs_digest")
+        if isinstance(theirs, str) and isinstance(ours, str) and theirs != ours:
+            out.append(f"{path}: graded against another reference table (digest {ours[:12]}) than the "
+                       f"corpus was counted with ({theirs[:12]}): its rates are of other facts")  # fmt: skip
+            continue
+        rels = set(doc.get("relations") or ())
+        if pred is not None and rels and not rels & covered:
+            out.append(f"{path}: none of its relations ({', '.join(sorted(rels))}) is one the prediction covers "
+                       f"({', '.join(sorted(covered)) or 'none'}): its overall rate is drawn beside a floor of "
+                       "other facts")  # fmt: skip
     return out
 
 

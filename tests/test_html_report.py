@@ -155,6 +155,35 @@ def test_bucket_lines_break_at_empty_buckets_and_leave_no_count_unjoined(cli, de
     assert f'data-marks="{len(shown) + 1}"' in r.stdout.split('id="bucket-hallucination-rate"')[1][:200]
 
 
+def test_inputs_that_do_not_belong_together_are_pointed_out(cli, demo, tmp_path) -> None:
+    # the demo's own inputs belong together: no warning
+    fine = cli("report", demo["corpus.json"], demo["prediction.json"], demo["model.json"], demo["cautious.json"])
+    assert fine.exit_code == 0 and "warning" not in fine.stderr
+    # one report twice (by another path too): drawn once
+    copy = tmp_path / "copy.json"
+    copy.write_bytes(demo["model.json"].read_bytes())
+    twice = cli("report", demo["model.json"], copy)
+    assert twice.exit_code == 0
+    assert f"hallu-audit: warning: {copy}: the same report as {demo['model.json']}, drawn once" in twice.stderr
+    assert {trace["name"] for trace in _figures(twice.stdout)["bucket-accuracy"]["data"]} == {"model"}
+    # a graded report of other relations, and one graded against another table
+    model = _load(demo["model.json"])
+    other_rel = {**model, "relations": {"author": model["relations"]["capital"]}}
+    other_table = {**model, "inputs": {**model["inputs"], "refs_digest": "f" * 64}}
+    (tmp_path / "authors.json").write_bytes(orjson.dumps(other_rel))
+    (tmp_path / "elsewhere.json").write_bytes(orjson.dumps(other_table))
+    mixed = cli("report", demo["prediction.json"], tmp_path / "authors.json", tmp_path / "elsewhere.json")
+    assert mixed.exit_code == 0
+    warned = [line for line in mixed.stderr.splitlines() if "warning" in line]
+    assert warned == [
+        f"hallu-audit: warning: {tmp_path / 'authors.json'}: none of its relations (author) is one the prediction "
+        "covers (capital): its overall rate is drawn beside a floor of other facts",
+        f"hallu-audit: warning: {tmp_path / 'elsewhere.json'}: graded against another reference table (digest "
+        f"ffffffffffff) than the corpus was counted with ({_load(demo['prediction.json'])['facts_digest'][:12]}): "
+        "its rates are of other facts",
+    ]
+
+
 def test_graded_without_per_fact_or_confidences_says_so(cli, demo, tmp_path) -> None:
     answers = tmp_path / "plain.jsonl"
     answers.write_text('{"id": "capital/france", "answer": "Paris"}\n{"id": "capital/peru", "answer": "Cusco"}\n')
@@ -179,13 +208,15 @@ def test_bad_inputs_exit_3_with_one_line_and_keep_the_output(cli, demo, tmp_path
     pred = _load(demo["prediction.json"])
     mixed = tmp_path / "mixed.json"
     mixed.write_bytes(orjson.dumps({**pred, "config_id": "cfg-0000000000000000"}))
+    other_corpus = tmp_path / "other-corpus.json"
+    other_corpus.write_bytes(orjson.dumps({**_load(demo["corpus.json"]), "config_id": "cfg-0000000000000000"}))
     cases = [
         ((bad,), f"{bad}: not a JSON report"),
         ((jsonl,), f"{jsonl}: not a JSON report (unexpected content after document); report reads the JSON reports"),
         ((other,), "not a hallu-audit report (kind 'something/else'"),
         ((tmp_path / "missing.json",), "cannot read"),
-        ((demo["corpus.json"], demo["corpus.json"]), "two corpus reports"),
-        ((demo["prediction.json"], demo["prediction.json"]), "two predictions"),
+        ((demo["corpus.json"], other_corpus), "two corpus reports"),
+        ((demo["prediction.json"], mixed), "two predictions"),
         ((demo["corpus.json"], mixed), "prediction was made from another corpus report"),
     ]
     for args, message in cases:
