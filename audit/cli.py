@@ -272,7 +272,7 @@ def corpus(
         for line in found.warnings():
             typer.echo(f"hallu-audit: warning: {line}", err=True)
         if not sources:
-            fail("no input files found (check the paths and --glob)")
+            fail(found.nothing_found())
         check_outputs({"--output": output, "--per-fact": per_fact, "--sketch-out": sketch_out, "--mentions": mentions},
                       [*(s.path for s in sources), facts, tokenizer])
         copies = same_content(sources, read)

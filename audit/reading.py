@@ -136,6 +136,21 @@ class Inputs:
     sources: list[Source] = field(default_factory=list)
     bad_sources: list[tuple[str, str]] = field(default_factory=list)  # (path, why) skipped
     repeated: list[str] = field(default_factory=list)  # given more than once: read once
+    #: folders in which no file matched the globs: (folder, files left out, one of their names)
+    unmatched: list[tuple[str, int, str | None]] = field(default_factory=list)
+    globs: tuple[str, ...] = ()
+
+    def nothing_found(self) -> str:
+        """Why no input file was found, naming the folders and what in them did not match."""
+        if not self.unmatched:
+            return "no input files found (check the paths and --glob)"
+        shown = ", ".join(self.globs[:6]) + (", ..." if len(self.globs) > 6 else "")
+        parts = [
+            f"{folder} holds {n:,} file{'s' if n != 1 else ''}, none matching {shown} "
+            f"(e.g. {os.path.basename(e or '')}); choose with --glob" if n else f"{folder} holds no file"
+            for folder, n, e in self.unmatched[:3]
+        ]
+        return "no input files found: " + "; ".join(parts)
 
     def warnings(self) -> list[str]:
         """One line each, for stderr."""
@@ -164,7 +179,7 @@ def discover_inputs(paths: Iterable[str], globs: Iterable[str] | None = None) ->
     ``bad_sources``; a file met twice (the same path, a symlink or hard link to it) is read once.
     """
     patterns = tuple(globs) if globs else DEFAULT_GLOBS
-    out = Inputs()
+    out = Inputs(globs=patterns)
     seen: set[tuple[int, int]] = set()
 
     def add(path: str, st: os.stat_result) -> None:
@@ -189,11 +204,19 @@ def discover_inputs(paths: Iterable[str], globs: Iterable[str] | None = None) ->
             raise InputError(why, path=p) from None
         if stat.S_ISDIR(st.st_mode):
             found = []
+            others, example = 0, None
             for root, dirs, files in os.walk(p):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in files:
-                    if not name.startswith(".") and any(fnmatch.fnmatch(name, g) for g in patterns):
+                for name in sorted(files):
+                    if name.startswith("."):
+                        continue
+                    if any(fnmatch.fnmatch(name, g) for g in patterns):
                         found.append(os.path.join(root, name))
+                    else:
+                        others += 1
+                        example = example or os.path.join(root, name)
+            if not found:
+                out.unmatched.append((p, others, example))
             for f in sorted(found):
                 try:
                     fst = os.stat(f)

@@ -328,7 +328,8 @@ def render_summary(report: CorpusReport) -> str:
     inp = d["inputs"]
     lines = [
         f"hallu-audit corpus  ({report.config.mode}, config {report.config.id})",
-        f"  read        {inp['documents']:,} documents, {inp['bytes'] / 1e6:,.1f} MB"
+        f"  read        {inp['documents']:,} document{'' if inp['documents'] == 1 else 's'}, "
+        f"{inp['bytes'] / 1e6:,.1f} MB"
         + (f", {inp['tokens']:,} tokens" if inp["tokens"] is not None else "")
         + (f" in {report.elapsed_s:.1f}s" if report.elapsed_s else ""),
     ]

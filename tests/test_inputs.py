@@ -214,3 +214,23 @@ def test_inputs_that_hold_no_document_are_bad_input_but_an_empty_shard_is_a_part
     result = cli("corpus", empty, "-f", REFS, "-q", "--sketch-out", tmp_path / "part.sketch")
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "part.sketch").stat().st_size > 0
+
+
+def test_a_folder_with_no_matching_file_is_named_with_what_it_holds(cli, tmp_path):
+    data = tmp_path / "data"
+    (data / "part").mkdir(parents=True)
+    (data / "facts.csv").write_text("subject,object\n")
+    (data / "part" / "more.csv").write_text("subject,object\n")
+    (tmp_path / "empty").mkdir()
+    res = cli("corpus", data, tmp_path / "empty", "-p", "capital")
+    assert res.exit_code == 3
+    assert res.stderr.strip() == (
+        f"hallu-audit: error: no input files found: {data} holds 2 files, none matching *.jsonl, *.jsonl.gz, "
+        f"*.jsonl.zst, *.jsonl.zstd, *.json, *.json.gz, ... (e.g. facts.csv); choose with --glob; "
+        f"{tmp_path / 'empty'} holds no file"
+    )
+    # the file named in the message is one --glob can take
+    (data / "facts.csv").write_text("Paris is the capital of France.\n")
+    (data / "part" / "more.csv").write_text("Lima is the capital of Peru.\n")
+    found = cli("corpus", data, "-p", "capital", "--glob", "*.csv", "--format", "text", "--json", "-q")
+    assert found.exit_code == 0 and orjson.loads(found.stdout)["overall"]["N"] == 2
