@@ -377,6 +377,7 @@ def refs(
     layout: Annotated[str, typer.Option("--layout", metavar="LAYOUT", autocompletion=_offer("auto", "popqa", "simpleqa", "table", "per-fact", "map"), help="auto (from the column names), popqa, simpleqa, table, per-fact or map.")] = "auto",
     fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", autocompletion=_offer("auto", "csv", "tsv", "parquet", "jsonl"), help="auto (from the extension), csv, tsv, parquet or jsonl.")] = "auto",
     conflicts: Annotated[str, typer.Option("--conflicts", metavar="flag|drop", autocompletion=_offer("flag", "drop"), help="Per-fact sources: keep a prompt whose objects disagree with its majority object, flagged (conflict: true), or drop it.")] = "flag",
+    list_sep: Annotated[str | None, typer.Option("--list-sep", metavar="SEP", help="Split alias columns that are not JSON lists on SEP, e.g. '|' or ';' (default: one alias per cell).")] = None,
     drop_invalid: Annotated[bool, typer.Option("--drop-invalid", help="Leave out rows that fail validation (counted on stderr) instead of stopping at the first (exit 3).")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Treat the warnings (a subject equal to or inside its object: sound to grade, unsound to count in a corpus) as errors.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary on stderr.")] = False,
@@ -402,7 +403,8 @@ def refs(
 
     with errors_to_exit_codes():
         options = RefsOptions(format=fmt, layout=layout, mapping=parse_map(mapping or []), relation=relation,
-                              conflicts=conflicts, drop_invalid=drop_invalid, strict=strict)  # fmt: skip
+                              conflicts=conflicts, drop_invalid=drop_invalid, strict=strict,
+                              list_sep=list_sep or None)  # fmt: skip
         result = build_refs(source, options)
         emit(result.to_jsonl(), output)
         if not quiet:

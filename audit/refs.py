@@ -69,6 +69,7 @@ class RefsOptions:
     conflicts: str = "flag"  # per-fact sources: flag | drop
     drop_invalid: bool = False  # drop rows that fail validation instead of stopping
     strict: bool = False  # warnings (a subject equal to or inside its object) are errors too
+    list_sep: str | None = None  # list columns that are not JSON lists are split on this ("|", ";")
 
 
 @dataclass
@@ -284,6 +285,8 @@ def _from_row(row: dict[str, Any], mapping: dict[str, tuple[str, ...]], options:
         names: list[str] = []
         for column in mapping.get(name, ()):
             names += _strings(_get(row, column))
+        if options.list_sep:
+            names = [part for n in names for part in n.split(options.list_sep)]
         main = fact.get("object" if name == "aliases" else "subject", "")
         names = [n for n in dict.fromkeys(n.strip() for n in names) if n and normalize(n) != normalize(main)]
         if names:

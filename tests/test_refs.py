@@ -211,3 +211,15 @@ def test_a_mapped_column_that_is_not_there_is_named(cli, tmp_path):
     src.write_text("country,capital\nKenya,Nairobi\n,Lima\n")
     empty = cli("refs", src, "--map", "subject=country", "--map", "object=capital", "--relation", "capital")
     assert empty.exit_code == 3 and f"{src}:3: empty subject" in empty.stderr and "no column" not in empty.stderr
+
+
+def test_list_sep_splits_alias_cells_that_are_not_json_lists(cli, tmp_path):
+    kb = tmp_path / "kb.tsv"
+    kb.write_text("country\tcurrency\tcurrency_names\nJapan\tyen\tJapanese yen| JPY |yen\nPeru\tsol\t\n")
+    args = ["refs", kb, "--map", "subject=country", "--map", "object=currency", "--map", "aliases=currency_names",
+            "--relation", "currency", "-q"]  # fmt: skip
+    split = [orjson.loads(line) for line in cli(*args, "--list-sep", "|").stdout.splitlines()]
+    # each part stripped; the object itself is not its own alias
+    assert split[0]["aliases"] == ["Japanese yen", "JPY"] and "aliases" not in split[1]
+    whole = [orjson.loads(line) for line in cli(*args).stdout.splitlines()]
+    assert whole[0]["aliases"] == ["Japanese yen| JPY |yen"]
