@@ -150,3 +150,13 @@ def test_numbers_compare_as_numbers(n: int) -> None:
     fact = Fact("n", "X", "count", f"{n:,}")
     assert Grader().grade(fact, f"It is {n}.").grade == CORRECT
     assert Grader().grade(fact, f"It is {n + 1}.").grade == INCORRECT
+
+
+def test_long_s_month_is_september() -> None:
+    """The month regexes are case-insensitive, where re.I matches "ſ" with "s": "ſep 5, 1900" is
+    a date (it raised KeyError), on the fast and the reference paths."""
+    fact = Fact("d/x", "X", "birth_date", "September 5, 1900")
+    for g in (Grader(), Grader(fast=False)):
+        got = g.grade(fact, "ſep 5, 1900")
+        assert (got.grade, got.reason, got.matched) == (CORRECT, "date", "ſep 5, 1900")
+        assert g.grade(fact, "ſEPT. 6, 1900").reason == "wrong-value"

@@ -26,6 +26,9 @@ _MONTHS = {
     "oct": 10,
     "nov": 11,
     "dec": 12,
+    # the month regexes are case-insensitive, and re.I matches the long s with s: "ſep" is
+    # September ("ſep 5, 1900" raised KeyError here)
+    "ſep": 9,
 }
 _ORD = r"(?:st|nd|rd|th)?"
 _ERA = r"(?:\s*(?P<{}>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?![\w]))?"
