@@ -213,3 +213,15 @@ def test_number_word_key_finds_every_written_number() -> None:
         for m in _NUMBER_WORD.finditer(t):
             assert _NUMBER_WORD_KEY.search(m.group().lower()), (t, m.group())
     assert not _NUMBER_WORD_KEY.search("between the first and the last")
+
+
+def test_fast_date_scan_finds_every_date() -> None:
+    """``dates_and_spoken`` (``_dates_fast`` and the spoken years) finds what ``iter_dates``
+    finds, on the cases and on dates whose month stands far from the digits."""
+    from audit.grading.numbers import dates_and_spoken, iter_dates
+
+    texts = [a for _, a in CASES] + [f"{f.subject} {f.object} {f.question}" for f, _ in CASES[:2000]]
+    texts += ["Sept., of 1900", "in March\u00a0\u2003 of \t 1974.", "ſep 5, 1900", "May  1", "x-5 May 2000",
+              "Founded in the month of October,  1901", "Oct.\n\n3rd, 1999 or 4 Nov 1999", "no digit here"]  # fmt: skip
+    for t in texts:
+        assert dates_and_spoken(t) == list(iter_dates(t)), t
