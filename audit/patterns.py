@@ -288,6 +288,28 @@ _PAST_AFTER = re.compile(
     r"since (?:the )?(?:\d+(?:st|nd|rd|th)|ancient)|for (?:a|the|some|several|many|\d))\b)"
 )
 _NOT_PLACES = frozenset("World Earth Universe".split())
+# Generic heads of organisations and places. One alone ("The Society was founded in 1901", "he
+# founded the Institute in 1920") refers back to one named earlier: it is no name.
+_GENERIC_HEADS = frozenset(
+    "Society University Company Church Party Institute Institution Museum School College Club "
+    "Association Academy Foundation Council Committee Commission Corporation Firm Group Agency Bureau "
+    "Laboratory Lab Library Hospital Centre Center Team League Union Federation Confederation Alliance "
+    "Coalition Guild Band Orchestra Choir Theatre Theater Festival Journal Magazine Newspaper Paper "
+    "Order Movement Department Ministry Board Office Army Navy Corps Regiment Division Unit Bank Fund "
+    "Trust Project Programme Program Conference Congress Assembly Parliament Government State Republic "
+    "Kingdom Empire City Town Village Colony Settlement Monastery Abbey Temple Cathedral Mission "
+    "Seminary Studio Label Service Network Consortium Lodge Branch Station Zoo Garden Gardens Park "
+    "Organisation Organization Institute Company Business Enterprise Venture Partnership Cooperative "
+    "Co-operative Brotherhood Sisterhood Fraternity Sorority Parish Diocese Congregation Sect Faculty "
+    "Department Court Tribunal Police Force Brigade Squadron Fleet Club Circle Forum Initiative".split()
+)
+# A date opening a coordinated clause ("founded X ... and in 1832 he published"): not X's.
+_COORDINATED_DATE = re.compile(r"\b(?:and|but|or|while|whereas)(?: then| later)?,? (?:in|on) $")
+# A name coordinated after a preposition's complement: "a joint project of Control Data
+# Corporation and NCR Corporation, established in 1973" (the project was established).
+_COORDINATED_AFTER_PREP = re.compile(
+    rf"\b(?:{'|'.join(sorted(_PLACE_PREPOSITIONS))}) (?:the )?(?:[{_UP}][\w&.'\u2019\-]*,? ){{1,6}}(?:and|or|&) $"
+)
 _GLOSS_HEAD_RE = re.compile(_atomic(_GLOSS_HEAD))
 _GLOSS_END = re.compile(r"\s*(?:;|$)")
 # between a leading date and its founding's subject: "after", "before" or "until" with no comma
@@ -410,6 +432,10 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
             return None
         return subject, obj
     # founding_year
+    if subject in _GENERIC_HEADS:
+        return None  # "The Society was founded in 1901": the society named before
+    if m.start("object") > start and _COORDINATED_DATE.search(text, max(0, m.start("object") - 20), m.start("object")):
+        return None  # "founded the British Association ... and in 1832 he published": 1832 is not its year
     if rule == "year_first":
         if _SUBORDINATE.search(text, m.end("object"), start):
             return None  # "dissolved in 1946 after the United Nations was formed": 1946 is not its year
@@ -419,6 +445,8 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
         _previous_word(text, start).lower() in _PLACE_PREPOSITIONS or _AFTER_PLACE.search(text, max(0, start - 60), start)
     ):
         return None  # "a club based in Andorra la Vella founded in 1942", "a party in the United States formed in 1900"
+    if rule == "after_name" and _COORDINATED_AFTER_PREP.search(text, max(0, start - 120), start):
+        return None  # "a project of Control Data Corporation and NCR Corporation, established in 1973"
     found = _year_of(m) if m.group("object")[:1].isalpha() or len(m.group("object")) > 4 else None
     year = found[0] if found else int(m.group("object")) if m.group("object").isdigit() else None
     if year is None or year > 2100:

@@ -417,6 +417,12 @@ def test_capital_finds_both_word_orders(cli, tmp_path, text, expected):
         # a leading date that is another event's
         "It was dissolved in 1946 after the United Nations was formed.",
         "It was the victory in 1757 by the British under Clive that established British supremacy over Bengal.",
+        # a generic head alone refers back to a name given before: it is none
+        "The Society was founded in 1901.",
+        "The University was founded in 1885 as a Land Grant institution.",
+        "He founded the Institute in 1920.",
+        # a date that opens a coordinated clause is not the founding's
+        "Google was founded in California and in 1999 moved to a larger office.",
     ],
 )
 def test_founding_year_needs_a_founding_and_a_name(cli, tmp_path, text):
@@ -457,6 +463,12 @@ def test_founding_year_needs_a_founding_and_a_name(cli, tmp_path, text):
          {"founding_year/american engineering standards committee": ["1918"]}),
         ("Jehovah's Witnesses: Protestant denomination founded in the United States by Charles Taze Russell in 1884",
          {"founding_year/jehovah's witnesses": ["1884"]}),
+        ("The Smith Society was founded in 1901.", {"founding_year/smith society": ["1901"]}),
+        # coordination: the second date is another clause's, the participle the head noun's
+        ("In 1831 he founded the British Association for the Advancement of Science and in 1832 he published a book.",
+         {"founding_year/british association for the advancement of science": ["1831"]}),
+        ("Integrated Systems Laboratory: A joint project of Control Data Corporation and NCR Corporation, established in 1973.",
+         {"founding_year/integrated systems laboratory": ["1973"]}),
     ],
 )
 def test_founding_year_finds_its_forms(cli, tmp_path, text, expected):
