@@ -42,6 +42,7 @@ RULES = (
     "grouped-not-year", "of-not-year", "decimal-comma", "percent", "version", "code", "decade",
     "century", "slot-number", "apostrophe", "hyphen", "settlement", "answer-type", "kind",
     "region", "relative-clause", "restated-contradiction", "spoken-year", "alias", "range-span",
+    "number-alias", "unit", "conversion", "organisation", "kind-of-name", "formula", "hyphen-fragment",
 )  # fmt: skip
 
 

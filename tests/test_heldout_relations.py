@@ -7,10 +7,11 @@ were graded (fixtures/README.md). The answers carry no id: the CLI matches each 
 by the question. Both shapes of reference table are graded: question-only rows (SimpleQA's
 shape) and subject / relation rows. Rows labelled disputed are left out.
 
-The floors are the agreement measured on these answers with the current rules (the first
-grading, before any rule changed for them, is in fixtures/README.md): a regression guard, not the
-goal. The assertion message prints the labelled and graded hallucination rates and the rows that
-disagree.
+The floors are the agreement measured on these answers with the rules of ``grader/3`` (the
+first grading, by ``grader/2`` before any rule changed for them: few-shot 76 / 79, chat 66 / 76
+and 67 / 76, is in fixtures/README.md); those rules were written while these rows were read, so
+the figures are no longer unseen ones: a regression guard, not the goal. The assertion message
+prints the labelled and graded hallucination rates and the rows that disagree.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ from tests.conftest import FIXTURES, read_jsonl
 HELDOUT = FIXTURES / "heldout"
 #: (style, reference table) -> (agreeing rows, scored rows) measured with the current rules.
 MEASURED = {
-    ("fewshot", "relations"): (76, 79),
-    ("fewshot", "relations_subject"): (76, 79),
-    ("chat", "relations"): (66, 76),
-    ("chat", "relations_subject"): (67, 76),
+    ("fewshot", "relations"): (78, 79),
+    ("fewshot", "relations_subject"): (78, 79),
+    ("chat", "relations"): (74, 76),
+    ("chat", "relations_subject"): (74, 76),
 }
 
 

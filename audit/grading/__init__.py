@@ -57,14 +57,25 @@ The rules, in the order they are tried:
      0, a candidate whose ``rapidfuzz.fuzz.ratio`` with the object or an alias is >= ``fuzzy``
      is a hit (``fuzzy``): "Canbera" for "Canberra" scores 93.3. For a place or a person, a
      region ("North Africa", "Western Europe") or a nationality adjective ("Greek", "a Moroccan
-     city") is no candidate: it is no value of that type.
-   - numbers: every number in the answer, compared as numbers: digits with thousands groups,
+     city") is no candidate: it is no value of that type. For any fact, an organisation (a
+     name ending with the word of a body: "European Economic Community", "African Union") is
+     no candidate unless the reference is one, nor is its abbreviation ("EEC": the initials of
+     one dropped); for a name of type ``other`` (a currency, a language), a continent's region
+     ("East Asia"); for a formula or structured code (every name one word with letters and a
+     digit, or symbols run together: "H2O", "NaCl", "MP-22"; not "Nur-Sultan"), a name not
+     written like a code (no digit, no inner capital: "Sulfic", "Natural Gas"), except in an
+     answer with no capital letter, where nothing tells a code's case.
+   - numbers: every number in the answer, compared as numbers with the object's and every
+     alias's that is a number ("8848" is a hit of "8,849 m" with alias "8848 m"); where both
+     carry a unit of ``numbers.UNITS`` the units must agree ("29,032 ft" is "29,032 feet",
+     "8,849 feet" is not "8,849 m"). Digits with thousands groups,
      decimals and an unambiguous decimal comma ("3,14", "1,5 million"; "1,000" is a thousand),
      scale words ("1.5 million") and written numbers ("twenty-one", "two hundred and five",
      "one thousand"). Numbers that occur in the question or subject are not candidates, nor are
      years after "in", "as of", "since" and the like (never one written with a thousands comma,
      "1,500", and never after "of": "a population of 2000" is a count), nor, for a reference
-     that is no share, a share ("45%").
+     that is no share, a share ("45%"), nor the numbers of a unit's definition ("1 meter (m) is
+     equal to 3.28 feet": one of a unit, an equivalence, a number of another unit).
    - dates and years: every date, month-and-year, day-and-month and year, and years said as
      words ("sixteen thirty-six", "nineteen oh five", "two thousand and five"), compared as dates;
      "03/01/1974" matches if either the US or the European reading does. A year-only reference
@@ -99,19 +110,25 @@ question is part of the restated text, "The metal that is liquid at room tempera
 
 8. ``incorrect/echo``: the slot holds only the subject, a subject alias or part of one, or a
    value copied from the question: "Chad" for the capital of Chad; "The capital of Cabo Verde is
-   Cabo."; "El Salvador is the capital of El Salvador." The answer attempts the question and is
-   wrong. "The capital of France is a beautiful city" (no subject in the slot's value) and "a
-   city in Lesotho" (the subject only as a complement) are no echoes.
+   Cabo."; or the subject stands before a slot that names it again with a word of the question
+   the part before lacks: "El Salvador is the capital of El Salvador." The answer attempts the
+   question and is wrong. "The capital of France is a beautiful city" (no subject in the slot's
+   value), "a city in Lesotho" and "South Africa is a country in Africa" (the subject only as a
+   complement of a description: no word of the question) and "The currency of Brazil is the
+   currency of Brazil" (the question said twice, the same words on both sides) are no echoes.
 9. ``incorrect/wrong-value``: for a year or date, a number in the slot ("Copernicus was born in
    19.69") is a value attempted.
 10. ``abstained/phrase:<label>``: a refusal or "I don't know"-style phrase (``ABSTAIN_PHRASES``,
     extended with ``GraderConfig.abstain_patterns``, reported as ``pattern:<i>``).
 11. For a code or symbol reference (every name one word of at most three characters: "Nb"),
-    the first word of the slot written like a code ("is ni", "is cCaesium") is the candidate.
+    the first word of the slot written like a code ("is ni", "is cCaesium") is the candidate;
+    for a formula or structured code, the first word with a digit or an inner capital ("is
+    18"); never a fragment of a hyphenated word ("is a non-toxic gas").
     For a name of type ``other``, the noun phrase after a determiner in the slot ("The animal
     was a bear.") is the candidate, when it names no kind of thing ("a beautiful city", "the
     largest country"), repeats no word of the question and heads no description ("a land of
-    contrasts"); after a classifier the phrase it classifies counts ("a kind of squash"), and
+    contrasts"), and not for a formula or code ("Ozone is a gas");
+    after a classifier the phrase it classifies counts ("a kind of squash"), and
     after the question's own noun the name it is called ("a metal called aluminium"):
     ``incorrect/wrong-value`` (or a hit, as in 3). A person, a place or a continent is named by
     a proper name, so a common noun is never one.

@@ -40,8 +40,10 @@ class Grade:
 #: The version of the grading rules, part of ``GraderConfig.id``. Raise it with any change that
 #: can change a grade, so that two reports with the same id were graded alike and a CI baseline
 #: graded by other rules is pointed out (``outputs --baseline``). 2: regions of a continent, codes,
-#: restated contradictions, spoken years, the user's abstain patterns deciding first.
-RULES = "grader/2"
+#: restated contradictions, spoken years, the user's abstain patterns deciding first. 3: numeric
+#: aliases and units, unit definitions, organisations, regions and non-codes as the wrong type,
+#: hyphen fragments, an echo needs the question's word in the slot, the question said twice.
+RULES = "grader/3"
 
 
 @dataclass(frozen=True)

@@ -51,12 +51,14 @@ from audit.grading.numbers import (
     _join_partials,
     _numbers_fast,
     _same_number,
+    conversions,
     dates_and_spoken,
     is_percent,
     iter_dates,
     iter_numbers,
     iter_year_ranges,
     may_speak_year,
+    unit_at,
 )
 from audit.grading.phrases import (
     _PHRASE_KEY,
@@ -70,10 +72,13 @@ from audit.grading.slot import (
     SHORT_TOKENS,
     YEAR_POSITION,
     Slot,
+    code_like,
     code_word,
+    continent_region,
     echo,
     find_slot,
     noun_phrase,
+    organisation,
     region_words,
     restated_slots,
     restates,
@@ -260,27 +265,46 @@ class Grader:
 
     def _refine(self, m: _MatchInfo, answer: str, items: list[_Item]) -> list[_Item]:
         """Candidates that the scans find but that are no value of the fact: a name of the wrong
-        type (a region or nationality for a place or a person), a share for a count, and a
-        reference value that stands only in a restated copy of the question."""
+        type (a region or nationality for a place or a person), a share for a count, the numbers
+        of a unit's definition ("1 meter is equal to 3.28 feet"), and a reference value that
+        stands only in a restated copy of the question."""
         kind = m.kind
         if kind == "name":
             if m.region():
                 items = [_region_item(m, it) for it in items]
             statuses = {it.status for it in items}
-            if _OTHER in statuses and (semantic := m.semantic()) != "other":
-                items = [
-                    it
-                    for it in items
-                    if it.status != _OTHER or not wrong_type(it.text, answer[it.end : it.end + 30], semantic)
-                ]
+            if _OTHER in statuses:
+                semantic = m.semantic()
+                if semantic != "other":
+                    items = [
+                        it
+                        for it in items
+                        if it.status != _OTHER or not wrong_type(it.text, answer[it.end : it.end + 30], semantic)
+                    ]
+                # a formula's value is written like a code, but in an answer with no capital
+                # letter nothing tells a code's case
+                codes = m.coded() and any(c.isupper() for c in answer)
+                foreign = [it for it in items if it.status == _OTHER and _foreign(m, it.text, semantic, codes)]
+                if foreign:
+                    # and their abbreviations: "the European Union (EU)"
+                    initials = {"".join(w[0] for w in it.text.split() if w[0].isupper()) for it in foreign}
+                    items = [
+                        it
+                        for it in items
+                        if it.status != _OTHER or not (it in foreign or it.text.isupper() and it.text in initials)
+                    ]
                 statuses = {it.status for it in items}
             if _HIT in statuses and m.ref_in_context():
                 slot = find_slot(answer, m.excludes)
                 if slot is not None and slot.restated_end and not restates(answer, slot, m.excludes):
                     a, b = slot.restated_start, slot.restated_end
                     items = [it for it in items if it.status != _HIT or not (a <= it.start < b)]
-        elif kind == "number" and not m.percent():
-            items = [it for it in items if it.status != _OTHER or not is_percent(answer, it.end)]
+        elif kind == "number":
+            if not m.percent():
+                items = [it for it in items if it.status != _OTHER or not is_percent(answer, it.end)]
+            if any(it.text == "1" or it.text.lower() == "one" for it in items):
+                spans = conversions(answer)  # "1 meter is equal to 3.28 feet": a unit's definition
+                items = [it for it in items if not any(a <= it.start and it.end <= b for a, b in spans)]
         return items
 
     def _without_value(
@@ -315,8 +339,9 @@ class Grader:
             # a code answers a code ("is ni" for "Nb"); a common noun ("a bear") answers a
             # question of another kind, never one for a person, a place or a continent, which
             # are named by proper names
-            span = code_word(answer, slot, m.excludes) if m.code() else None
-            if span is None and m.semantic() == "other":
+            coded = m.code() or m.coded()
+            span = code_word(answer, slot, m.excludes, m.coded()) if coded else None
+            if span is None and not coded and m.semantic() == "other":
                 span = noun_phrase(answer, slot, m.excludes, short)
             s, e = span or (0, 0)
             if span is not None:
@@ -598,30 +623,36 @@ class Grader:
 
     # -- numbers -------------------------------------------------------------------------------
     def _number_items(self, m: _MatchInfo, answer: str) -> list[_Item]:
-        ref = m.value
+        refs = m.number_refs()
         skip: tuple[float, ...] | None = None
         items = []
         for s, e, v in iter_numbers(answer):
-            if not _same_number(v, ref):
+            hit = _number_hit(refs, answer, e, v)
+            if not hit:
                 if skip is None:
                     skip = m.excluded_numbers()
                 if any(_same_number(v, x) for x in skip):
                     continue
             is_year = _year_like(answer, s, e, v)
-            if is_year and not _same_number(v, ref):
+            if is_year and not hit:
                 continue  # "as of 2020": a date, not a candidate count
-            status = _HIT if _same_number(v, ref) else _OTHER
-            items.append(_Item(s, e, status, answer[s:e], "number"))
+            items.append(_Item(s, e, _HIT if hit else _OTHER, answer[s:e], "number"))
         items.sort(key=lambda it: it.start)
         return items
 
     def _number_items_fast(self, m: _MatchInfo, answer: str) -> list[_Item]:
-        """``_number_items`` with ``_numbers_fast``."""
-        ref = m.value
+        """``_number_items`` with ``_numbers_fast``, and the comparison inline for a reference
+        of one value with no unit (most)."""
+        refs = m.number_refs()
+        ref, unit = refs[0]
+        plain = len(refs) == 1 and unit is None
         skip: tuple[float, ...] | None = None
         items = []
         for s, e, v in _numbers_fast(answer):
-            same = abs(v - ref) <= 1e-12 * max(1.0, abs(ref))  # _same_number(v, ref)
+            if plain:
+                same = abs(v - ref) <= 1e-12 * max(1.0, abs(ref))  # _same_number(v, ref)
+            else:
+                same = _number_hit(refs, answer, e, v)
             if not same:
                 if skip is None:
                     skip = m.excluded_numbers()
@@ -692,6 +723,20 @@ def _restated_clash(m: _MatchInfo, answer: str, items: list[_Item]) -> str | Non
     return f"{hit.text} | {other.text}" if hit is not None and other is not None else None
 
 
+def _foreign(m: _MatchInfo, text: str, semantic: str, codes: bool) -> bool:
+    """Whether a candidate name is of a type no value of the fact can have: an organisation
+    ("the European Union") unless the reference is one; a continent or its region ("East
+    Asia") where a name that is no place is asked (a currency, a language); with ``codes`` (a
+    formula or code, ``_MatchInfo.coded``, in an answer with a capital letter: in one without,
+    every word is a candidate, "12 carbon and 12 hydrogen", and nothing tells a code's case) a
+    name not written like a code ("Sulfic", "Hydrogen")."""
+    if " " in text and organisation(text) and not m.organisation():
+        return True
+    if semantic == "other" and continent_region(text):
+        return True
+    return codes and not code_like(text)
+
+
 def _region_item(m: _MatchInfo, it: _Item) -> _Item:
     """A candidate for a continent reference, read as a region: one that holds a reference
     continent with compass words ("Southeast Asia", "North African", "the Americas of South
@@ -747,6 +792,22 @@ def _context_adjective(m: _MatchInfo, word: str) -> bool:
         len(w) >= 4 and w != word and word[: max(4, len(w) - 2)] == w[: max(4, len(w) - 2)]
         for w in m.excluded()
     )
+
+
+def _number_hit(refs: tuple[tuple[float, str | None], ...], answer: str, end: int, value: float) -> bool:
+    """Whether a number of the answer (ending at ``end``) is one of the reference values: the
+    same number, and where both carry a unit, the same unit ("29,032 ft" for "29,032 feet";
+    "8,849 feet" is not "8,849 m"; a bare "8848" is "8848 m")."""
+    unit: str | None | bool = False  # False: not read yet
+    for ref, ref_unit in refs:
+        if _same_number(value, ref):
+            if ref_unit is None:
+                return True
+            if unit is False:
+                unit = unit_at(answer, end)
+            if unit is None or unit == ref_unit:
+                return True
+    return False
 
 
 def _year_like(answer: str, start: int, end: int, value: float) -> bool:

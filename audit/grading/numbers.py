@@ -322,6 +322,75 @@ _REF_TRAILING = " \t.,;:!?"
 _REF_REMARK = re.compile(r"\s*\([^()]*\)$")
 
 
+#: Units of measurement by their symbol: a number followed by one of these is a measurement in
+#: that unit, and "8,849 feet" is not "8,849 m". ("in" for inches is left out: it is a
+#: preposition far more often.)
+_UNIT_NAMES = {
+    "m": "m metre metres meter meters", "km": "km kilometre kilometres kilometer kilometers",
+    "cm": "cm centimetre centimetres centimeter centimeters",
+    "mm": "mm millimetre millimetres millimeter millimeters", "ft": "ft feet foot",
+    "mi": "mi mile miles", "yd": "yd yard yards", "kg": "kg kilogram kilograms kilogramme kilogrammes",
+    "g": "g gram grams gramme grammes", "lb": "lb lbs pound pounds", "oz": "oz ounce ounces",
+    "l": "l litre litres liter liters", "ml": "ml millilitre millilitres milliliter milliliters",
+    "s": "s sec second seconds", "min": "min minute minutes", "h": "h hr hrs hour hours",
+    "c": "celsius centigrade", "f": "fahrenheit", "k": "kelvin",
+}  # fmt: skip
+UNITS: dict[str, str] = {w: sym for sym, names in _UNIT_NAMES.items() for w in names.split()}
+_UNIT_AFTER = re.compile(r"\s*(?:°\s*)?([^\W\d_]+)\b")
+
+
+def unit_at(text: str, end: int) -> str | None:
+    """The unit (its symbol in ``UNITS``) of the number that ends at ``end``: the word right
+    after it ("8,849 m", "29,032 feet", "8849m"), or None."""
+    m = _UNIT_AFTER.match(text, end)
+    return UNITS.get(m.group(1).lower()) if m else None
+
+
+#: A unit's definition: one of a unit is so many of another ("1 meter (m) is equal to 3.28
+#: feet", "one mile = 1.6 km"). Neither number is a measurement of anything asked about.
+_CONVERSION = re.compile(
+    r"(?<![\w.,])(?:1|one)\s*(?P<u1>[^\W\d_]+)\b(?:\s*\([^()]{1,16}\))?\s*"
+    r"(?:=|equals|(?:is|are)\s+(?:equal|equivalent)\s+to|(?:is|are)\s+(?:about|approximately|roughly|around)|is)"
+    r"\s*(?:about\s+|approximately\s+|roughly\s+|around\s+)?(?P<n>\d[\d,]*(?:\.\d+)?)\s*(?P<u2>[^\W\d_]+)\b",
+    re.I,
+)
+
+
+def conversions(text: str) -> list[tuple[int, int]]:
+    """Spans of the unit definitions in ``text`` (``_CONVERSION``): "1 meter (m) is equal to
+    3.6 feet", two different units of ``UNITS``."""
+    out = []
+    for m in _CONVERSION.finditer(text):
+        u1, u2 = UNITS.get(m.group("u1").lower()), UNITS.get(m.group("u2").lower())
+        if u1 is not None and u2 is not None and u1 != u2:
+            out.append(m.span())
+    return out
+
+
+def number_refs(names: Iterable[str], value: float | None = None) -> tuple[tuple[float, str | None], ...]:
+    """Each reference name that reads as a number (``_kind_of_text``: a number, or a plain
+    year read as one), with its unit (``unit_at``): ("8,849 m", "29,032 feet") ->
+    ((8849.0, "m"), (29032.0, "ft")). ``value``: the object's value as ``kind_of`` read it
+    (first, whatever its text), or None."""
+    out: list[tuple[float, str | None]] = []
+    for i, name in enumerate(names):
+        kind, v = _kind_of_text(name)
+        if i == 0 and value is not None:
+            kind, v = "number", value
+        if kind == "year":
+            kind, v = "number", float(v[0])
+        if kind != "number":
+            continue
+        m = _REF_NUMBER.match(name.strip())
+        unit = None
+        if m is not None:
+            end = m.end("scale") if m.group("scale") else m.end("frac") if m.group("frac") else m.end("int")
+            unit = unit_at(name.strip(), end)
+        if (v, unit) not in out:
+            out.append((v, unit))
+    return tuple(out)
+
+
 def kind_of(fact: Fact) -> tuple[str, Any]:
     """The kind of answer a fact expects and its parsed value: ``("date", (y, m, d))``,
     ``("year", (y, None, None))``, ``("number", float)`` or ``("name", None)``.

@@ -17,9 +17,23 @@ from audit.grading.numbers import (
     iter_numbers,
     kind_of,
     may_speak_year,
+    number_refs,
 )
-from audit.grading.slot import region_words, semantic_type
+from audit.grading.slot import organisation, region_words, semantic_type
 from audit.normalize import normalize
+
+#: Two or more element symbols run together with a lower-case letter among them ("NaCl",
+#: "HCl"): a formula without digits.
+_SYMBOLS_RUN = re.compile(r"(?=.*[a-z])(?:[A-Z][a-z]?){2,}")
+
+
+def _coded(name: str) -> bool:
+    """``_MatchInfo.coded`` for one name."""
+    if not name or " " in name or name.isalpha() and name[1:].islower():
+        return False  # "Paris", "Buenos Aires": most names stop here
+    if _DIGIT.search(name) or not name.isascii() and any(c.isdigit() for c in name):  # "H2O", "H₂O"
+        return not name.isdigit() and any(c.isalpha() for c in name) and not any(c.isspace() for c in name)
+    return _SYMBOLS_RUN.fullmatch(name) is not None
 
 
 class _MatchInfo:
@@ -53,6 +67,9 @@ class _MatchInfo:
         "_shape",
         "_percent",
         "_regions",
+        "_numrefs",
+        "_coded",
+        "_org",
     )
 
     def __init__(self, fact: Fact, fast: bool = False) -> None:
@@ -71,6 +88,9 @@ class _MatchInfo:
         self._shape: re.Pattern[str] | None | bool = False  # False: not computed yet
         self._percent: bool | None = None
         self._regions: tuple[list[str], ...] | None = None
+        self._numrefs: tuple[tuple[float, str | None], ...] | None = None
+        self._coded: bool | None = None
+        self._org: bool | None = None
         self.kind: str
         self.value: Any
         self.exact: frozenset[str]
@@ -198,10 +218,23 @@ class _MatchInfo:
             i = ctx.find(word, j)
         return False
 
+    def number_refs(self) -> tuple[tuple[float, str | None], ...]:
+        """The values of a number fact: the object's and each alias's that reads as a number,
+        with its unit or None (``audit.grading.numbers.number_refs``): "8,849 m" with aliases
+        "8848 m" and "29,032 feet" -> ((8849.0, "m"), (8848.0, "m"), (29032.0, "ft"))."""
+        if self._numrefs is None:
+            f = self.fact
+            if not f.aliases and not any(c.isalpha() for c in f.object):
+                self._numrefs = ((self.value, None),)  # one number with no unit ("12,345")
+            else:
+                self._numrefs = number_refs(f.object_names, self.value)
+        return self._numrefs
+
     def excluded_numbers(self) -> tuple[float, ...]:
         if self._xnum is None:
             found = _numbers_fast(self._context()) if self.fast else iter_numbers(self._context())
-            self._xnum = tuple(v for _, _, v in found if not _same_number(v, self.value))
+            refs = self.number_refs()
+            self._xnum = tuple(v for _, _, v in found if not any(_same_number(v, r) for r, _ in refs))
         return self._xnum
 
     def excluded_dates(self) -> frozenset[Date]:
@@ -234,6 +267,26 @@ class _MatchInfo:
         """Whether every reference name is one word of at most three letters or digits ("Nb",
         "H", "4A"): a code or symbol, which an answer may write in any case."""
         return bool(self.name_tokens) and all(len(t) == 1 and len(t[0]) <= 3 for t in self.name_tokens)
+
+    def coded(self) -> bool:
+        """Whether every reference name is written like a formula or a code with structure: one
+        word with letters and a digit ("H2O", "MP-22", "4A", "H₂O"), or element symbols run
+        together ("NaCl", "HCl"; not "Nur-Sultan", "NASA"). An answer's value for it is written
+        like a code too (``code_like``): "Sulfic acid" or "a gas" is no formula."""
+        if self._coded is None:
+            f = self.fact
+            if f.aliases:
+                self._coded = self.kind == "name" and all(_coded(n.strip()) for n in f.object_names)
+            else:
+                self._coded = self.kind == "name" and _coded(f.object.strip())
+        return self._coded
+
+    def organisation(self) -> bool:
+        """Whether a reference name is an organisation (``slot.organisation``): then one in an
+        answer is a value."""
+        if self._org is None:
+            self._org = any(organisation(n) for n in self.fact.object_names)
+        return self._org
 
     def region_names(self) -> tuple[list[str], ...]:
         """The reference names that are continents or regions of one, as their words with

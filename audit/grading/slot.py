@@ -121,6 +121,43 @@ _REGION_QUESTION = re.compile(r"\b(?:continents?|continental|regions?|subcontine
 _PERSON_QUESTION = re.compile(r"^\W*(?:who|whom|whose)\b", re.I)
 
 
+#: Last words of the name of an organisation ("European Union", "United Nations", "African
+#: Union Mission"): a body, never a currency, a language, a place or a person.
+_ORG_HEADS = _words(
+    """
+    union community nations organization organisation association council committee commission
+    league alliance federation confederation bank fund institute institution university college
+    academy society agency corporation company court assembly parliament congress senate
+    ministry bureau authority mission coalition
+    """
+)
+#: The continents as nouns ("Asia", not "Asian"): with compass words a region, a place.
+_CONTINENT_NOUNS = _words("africa europe asia america americas oceania antarctica australasia eurasia")
+
+
+def organisation(text: str) -> bool:
+    """Whether a name of two or more words ends with the word of a body: "European Economic
+    Community", "the United Nations"."""
+    words = text.split()
+    return len(words) >= 2 and words[-1].lower().strip(".,;:()") in _ORG_HEADS
+
+
+def continent_region(text: str) -> bool:
+    """Whether ``text`` names a continent or a region of one with the continent's noun ("East
+    Asia", "North Africa"; not the adjective "African")."""
+    words = region_words(text)
+    return words is not None and any(w in _CONTINENT_NOUNS for w, _, _ in tokens(text))
+
+
+def code_like(text: str) -> bool:
+    """Whether ``text`` is written like a code or a formula: one word with a digit, or with a
+    capital letter after its first character ("H2O", "NaCl", "HCL", "ErB1"; not "Sulfic",
+    "Natural Gas")."""
+    if any(c.isspace() for c in text):
+        return False
+    return any(c.isdigit() for c in text) or any(c.isupper() for c in text[1:])
+
+
 def region_words(text: str) -> tuple[str, ...] | None:
     """The words of a continent or a region of one, adjectives read as the continent
     ("North African" -> ("north", "africa"), "the Americas" -> ("the", "america")); None when
@@ -355,6 +392,10 @@ def echo(
     question and relation); else None."""
     toks = slot.phrase
     if slot.restated_end and toks:
+        said = {t for t, _, _ in slot.before}
+        content = {t for t in said if t not in _FUNCTION}
+        if content and content == {t for t, _, _ in toks if t not in _FUNCTION}:
+            return None  # "The currency of Brazil is the currency of Brazil": the question twice
         # "El Salvador is the capital of El Salvador": the slot restates the question about the
         # subject, so what stands before the copula is the answer, and it is the subject
         before = slot.before
@@ -363,9 +404,14 @@ def echo(
         if (
             before
             and all(t in subject or t in _PARTICLES for t, _, _ in before)
-            and any(t in subject for t, _, _ in toks)
+            and any(t in said and t in subject for t, _, _ in toks)
+            and any(t not in said and t not in _FUNCTION and filler(t) for t, _, _ in toks)
             and restates(answer, slot, filler)
         ):
+            # the slot names the subject said before the copula and a word of the question that
+            # part lacks ("the capital of"): not a description of the subject ("South Africa is
+            # a country in Africa") nor the question said twice ("The currency of Brazil is the
+            # currency of Brazil")
             return answer[before[0][1] : before[-1][2]]
     while toks and (toks[0][0] in _OPENERS or toks[0][0] in _CLITIC_HOSTS or toks[0][0] in _COPULAS):
         toks = toks[1:]  # "a", "simply"; in a short answer "it is", "it's"
@@ -381,10 +427,13 @@ def echo(
     return answer[toks[0][1] : toks[-1][2]]
 
 
-def code_word(answer: str, slot: Slot, context: InContext) -> tuple[int, int] | None:
+def code_word(answer: str, slot: Slot, context: InContext, structured: bool = False) -> tuple[int, int] | None:
     """The span of the word a slot opens with when it is written like a code ("is ni", "is
     cCaesium": at most three letters or digits, or a capital inside the word), for a reference
-    that is a code or symbol; not a function word or a word of the question. Else None."""
+    that is a code or symbol; not a function word, a word of the question, or a fragment of a
+    hyphenated word ("a non-toxic gas"). ``structured``: the reference is a formula or a code
+    with digits or inner capitals ("O3", "NaCl"), and the word must be written like one
+    (``code_like``: "18", not "gas"). Else None."""
     toks = slot.phrase
     i = 0
     while i < len(toks) and (toks[i][0] in _OPENERS or toks[i][0] in _COPULAS or toks[i][0] == "s"):
@@ -395,6 +444,10 @@ def code_word(answer: str, slot: Slot, context: InContext) -> tuple[int, int] | 
     word = answer[s:e]
     if lo in STOP_WORDS and not word.isupper() or context(lo):
         return None  # "is unknown"; but "is I" (a capital letter) is written like a code
+    if answer[e : e + 1] == "-" and answer[e + 1 : e + 2].isalpha() or s and answer[s - 1] == "-":
+        return None  # "non" of "a non-toxic gas": a fragment of a word, no code
+    if structured:
+        return (s, e) if code_like(word) else None
     if len(word) <= 3 or any(c.isupper() for c in word[1:]):
         return s, e
     return None
