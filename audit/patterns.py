@@ -112,6 +112,13 @@ _B_GLOSS = (
     rf"(?P<object>{_DATE}|{_SPAN_START}){_ERA}\??(?P<rest>[^()]{{0,40}})\)\s*(?:;|$)"
 )
 
+# The same at the definition's start: "Ada Lovelace: (1811-1852) The daughter of Lord Byron",
+# "Margaret Hamilton: (born 1936-08-17) A computer scientist".
+_B_GLOSS_OPEN = (
+    rf"{_GLOSS_HEAD}\((?:(?P<born>born|b\.)\s+(?:on\s+|in\s+)?)?(?:(?:c\.|ca\.|circa)\s*)?"
+    rf"(?P<object>{_DATE}|{_SPAN_START}){_ERA}\??(?P<rest>[^()]{{0,40}})\)"
+)
+
 # -- capital -----------------------------------------------------------------------------------
 # Qualifiers that keep a capital a seat of government. "financial", "cultural", "former",
 # "old", "first", "summer" and the like are absent on purpose: such a capital is not the answer.
@@ -223,7 +230,7 @@ _T_FOUND = (
 )  # fmt: skip
 PACKS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
     "birth_date": (
-        (_B_GLOSS, "gloss_life", None), (_B_PAREN, "paren", _T_PAREN), (_B_WAS_BORN, "born", _T_BORN),
+        (_B_GLOSS, "gloss_life", None), (_B_GLOSS_OPEN, "gloss_life", None), (_B_PAREN, "paren", _T_PAREN), (_B_WAS_BORN, "born", _T_BORN),
         (_B_BORN, "born", _T_BORN), (_B_DATE_FIRST, "born", _T_BORN),
     ),
     "capital": (
@@ -271,7 +278,28 @@ _NOT_PERSON = frozenset(
     "Massacre Genocide Riots Boycott Conference Exhibition Olympics Edition Volume Album Film "
     "Novel Opera Symphony Concerto Manifesto Doctrine Convention Agreement Accord Pact Alliance "
     "Regime Reign Conquest Invasion Occupation Partition Crusade Crusades Schism Council Trial "
-    "Marches March Strike Raid Mutiny Insurrection Coup Putsch Armistice Expo Olympiad Tour".split()
+    "Marches March Strike Raid Mutiny Insurrection Coup Putsch Armistice Expo Olympiad Tour "
+    # a reference's parts: "Pages (120–180)", "Volume (1890–1910)"
+    "Page Pages Pp Chapter Chapters Section Sections Verse Verses Line Lines Figure Figures Table "
+    "Tables Plate Plates Folio Folios Issue Issues Vol Vols Volumes Part Parts".split()
+)
+# Head nouns of a definition that name no person: "Art Nouveau: a style of decoration (1890-1910)",
+# "ENIAC: a computer (1946-1955)". The head is the last word before what modifies it.
+_NOT_PERSON_HEADS = frozenset(w.lower() for w in _NOT_PERSON) | frozenset(
+    "style styles movement genre technique method language system trend tradition fashion building "
+    "structure church cathedral palace castle bridge tower work works book poem play painting "
+    "sculpture song story city town village country region river island mountain lake ship vessel "
+    "aircraft machine computer program software device game newspaper journal magazine period age "
+    "era reign school company firm".split()
+)
+_DEF_HEAD_END = re.compile(
+    r"[,;:()\[\]]| (?:who|whom|whose|that|which|of|in|from|with|for|by|at|on|to|and|or|as|known|noted|"
+    r"remembered|famous|best|considered|regarded|credited|born|died|\d)\b"
+)
+# A life span's subject after a place and a comma: "Professor at Oxford, England, born 1916" (the
+# person is named before). A lowercase preposition only: "In Paris, Marie Curie (1867–1934)" is one.
+_PLACE_APPOSITION = re.compile(
+    rf"\b(?:in|at|of|from|near|to|into|outside) (?:the )?(?:[{_UP}][\w.'\u2019\-]* ){{0,3}}[{_UP}][\w.'\u2019\-]*, $"
 )
 # First words of polities, not people: "East Germany (1949–1990)".
 _POLITY_FIRST = frozenset(
@@ -377,9 +405,28 @@ def _looks_like_person(name: str, raw: str, text: str, start: int) -> bool:
         return False  # "c. Also Demosthenes": a circa and a sentence start, not an initial
     if _previous_word(text, start).lower() in _ARTICLES | _PREPOSITIONS:
         return False
+    if _PLACE_APPOSITION.search(text, max(0, start - 80), start):
+        return False
     if words[0] in _POLITY_FIRST or any(w in _NOT_PERSON for w in words):
         return False
     return not any(len(w) >= 3 and w.isupper() and not _ROMAN.fullmatch(w) for w in words)  # "Louis VIII" is one
+
+
+def _definition_names_no_person(text: str) -> bool:
+    """The head noun of a dictionary entry's definition (past a parenthesis that opens it) is one
+    of a thing, a place, a period or an organisation."""
+    head = _GLOSS_HEAD_RE.match(text)
+    if head is None:
+        return False
+    definition = re.sub(r"\A\s*\([^()]*\)\s*", "", text[head.end() : head.end() + 300])
+    cut = _DEF_HEAD_END.search(definition)
+    words = re.findall(r"[A-Za-z][\w\-]*", definition[: cut.start() if cut else len(definition)])
+    return bool(words) and words[-1].lower() in _NOT_PERSON_HEADS
+
+
+# An inverted name at an entry's start: "Russell, Bertrand (1872-1970)". The headword (the name
+# before the comma) is the subject, as in "Toklas, Alice B. Toklas: ... (1877-1967)".
+_INVERTED_HEAD = re.compile(rf"(?:[{_UP}][\w.'\u2019\-]* ){{0,5}}(?P<head>[{_UP}][\w'\u2019\-]+), ")
 
 
 def _life_span(m: re.Match[str]) -> bool:
@@ -409,7 +456,13 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
     if not subject or subject in _LEADING or len(normalize(subject)) < 3:
         return None
     if relation == "birth_date":
+        inverted = _INVERTED_HEAD.fullmatch(text, 0, start) if rule == "paren" and start <= 100 else None
+        if inverted and not _LEADING.intersection(text[: inverted.end("head")].split()):
+            raw_subject = subject = inverted.group("head")
+            start = inverted.start("head")
         if not _looks_like_person(subject, raw_subject, text, start):
+            return None
+        if rule == "gloss_life" and not m.group("born") and _definition_names_no_person(text):
             return None
         if rule in ("paren", "gloss_life") and not m.group("born") and not _life_span(m):
             return None

@@ -289,6 +289,15 @@ def _facts(cli, tmp_path, pack: str, text: str) -> dict[str, list[str]]:
         "Thirty Years' War, Thirty Years War: a series of wars (1618-1648)",
         "Snorri Thorfinnsson was born (somewhere between 1010 and 1013) in Vinland.",  # no one year
         "Plato (428–348) taught.",  # a span that runs backwards, with no BC
+        # a place after a preposition and a comma: the person is named before it
+        "Strachey, Professor of Computation at Oxford, England, born 1916, died May 1975.",
+        # an entry whose definition names a thing, not a person, wherever its span stands
+        "Art Nouveau: a style of decoration in art and architecture (1890-1910)",
+        "Art Nouveau: (1890-1910) a style of decoration",
+        "ENIAC: an early electronic computer (1946-1955)",
+        # a reference's parts
+        "Pages (120–180) give the proof.",
+        "See Proceedings Pages (120–180) for the proof.",
     ],
 )
 def test_birth_date_needs_a_person_and_a_life(cli, tmp_path, text):
@@ -328,6 +337,14 @@ def test_birth_date_needs_a_person_and_a_life(cli, tmp_path, text):
          {"birth_date/toklas": ["1877"]}),
         ("Bacall, Lauren Bacall: United States film actress (born in 1924)", {"birth_date/bacall": ["1924"]}),
         ("Louis VIII: king of France who increased the power of the Crown (1187-1226)", {"birth_date/louis viii": ["1187"]}),
+        # the span or the birth date may open the definition
+        ("Ada Lovelace: (1811-1852) The daughter of Lord Byron", {"birth_date/ada lovelace": ["1811"]}),
+        ("Margaret Hamilton: (born 1936-08-17) A computer scientist", {"birth_date/margaret hamilton": ["1936-08-17"]}),
+        # an inverted name at an entry's start: the headword before the comma, as for Toklas above
+        ("Russell, Bertrand (1872-1970) A British mathematician.", {"birth_date/russell": ["1872"]}),
+        ("Ohm, Georg Simon (1789-1854) A German physicist.", {"birth_date/ohm": ["1789"]}),
+        # a fronted phrase is no headword
+        ("In Paris, Marie Curie (1867–1934) worked on radium.", {"birth_date/marie curie": ["1867"]}),
     ],
 )
 def test_birth_date_finds_life_spans_and_births(cli, tmp_path, text, expected):
