@@ -725,12 +725,18 @@ def _restated_clash(m: _MatchInfo, answer: str, items: list[_Item]) -> str | Non
 
 def _foreign(m: _MatchInfo, text: str, semantic: str, codes: bool) -> bool:
     """Whether a candidate name is of a type no value of the fact can have: an organisation
-    ("the European Union") unless the reference is one; a continent or its region ("East
+    ("the European Union") unless the reference is one or the question names its kind of body
+    ("Harvard University" for "Which university ...?"); a continent or its region ("East
     Asia") where a name that is no place is asked (a currency, a language); with ``codes`` (a
     formula or code, ``_MatchInfo.coded``, in an answer with a capital letter: in one without,
     every word is a candidate, "12 carbon and 12 hydrogen", and nothing tells a code's case) a
     name not written like a code ("Sulfic", "Hydrogen")."""
-    if " " in text and organisation(text) and not m.organisation():
+    if (
+        " " in text
+        and organisation(text)
+        and not m.organisation()
+        and not m.excludes(text.split()[-1].lower().strip(".,;:()"))  # "Which university ...?"
+    ):
         return True
     if semantic == "other" and continent_region(text):
         return True
