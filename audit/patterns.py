@@ -206,12 +206,14 @@ _F_PAREN = rf"(?P<subject>{NAME}) \((?:founded|established|est\.|formed|incorpor
 # established in 1948". The founding is the headword's when its participle follows the head noun
 # of the definition (a phrase of "in", "on", "of" and names may come between, not a second noun
 # with its article: "a knight of a religious military order established in 1118" is the order's)
-# or opens a later part of it.
+# or opens a later part of it. An abbreviation may open the definition: "Advanced Micro Devices,
+# Inc.: (AMD) A US manufacturer of integrated circuits, founded in 1969".
 _F_DEFINITION = (
     r"(?:(?:an?|the) )?(?:(?!\b(?:(?:who|whom|whose|which|that|was|were|is|are)\b|of (?:an?|the) [a-z]))[^;:()\d\n]){0,120}?"
 )
 _F_GLOSS = (
-    rf"{_GLOSS_HEAD}(?:{_F_DEFINITION} (?:(?:that|which) (?:was|were) )?|[^\n]*?; (?:(?:was|were) )?)(?:founded|established|formed|set up|chartered|incorporated)"
+    rf"{_GLOSS_HEAD}(?:\([^()\d]{{1,30}}\) )?(?:{_F_DEFINITION} (?:(?:that|which) (?:was|were) )?|[^\n]*?; (?:(?:was|were) )?)"
+    rf"(?:founded|established|formed|set up|chartered|incorporated)(?: (?:jointly|originally|first|initially|officially|formally))?"
     rf"(?: (?:in|at|by|on|as) [^;()\d\n]{{1,80}}?)?,? in (?P<object>{_DATE}){_ERA}\b"
 )
 
@@ -261,7 +263,9 @@ _LEADING = frozenset(
     "Within Without Through Throughout Until Upon Into Onto Near As If Because Unlike Like "
     "According Following Prior Around About Along Across Against Beyond Born Died Founded "
     "Established Located Situated Known Called Named Once Soon Shortly Afterwards Thereafter "
-    "January February March April May June July August September October November December".split()
+    "January February March April May June July August September October November December "
+    # a dictionary's labels: "Syn: capital of Libya", "Cf. Paris", "See Berlin"
+    "Syn Cf Ant Abbr Etym See Compare Usage".split()
 )
 # Words that make a name something other than a person: an event, a period, a polity, an
 # organisation, a work (in any position: "Kaiser Wilhelm Institute for Physics (1914–1932)").
@@ -315,6 +319,8 @@ _PAST_AFTER = re.compile(
     r"in the \d+(?:st|nd|rd|th)|in (?:ancient|antiquity|medieval)|"
     r"since (?:the )?(?:\d+(?:st|nd|rd|th)|ancient)|for (?:a|the|some|several|many|\d))\b)"
 )
+# ... nor "the ancient city of Akhetaton, capital of ...", "the old town of X, capital of ..."
+_PAST_BEFORE = re.compile(r"\b(?:ancient|old|former|onetime|one-time|erstwhile|historic|medieval|once)\b[^,.;:()]{0,30}$")
 _NOT_PLACES = frozenset("World Earth Universe".split())
 # Generic heads of organisations and places. One alone ("The Society was founded in 1901", "he
 # founded the Institute in 1920") refers back to one named earlier: it is no name.
@@ -479,8 +485,10 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
         obj = _trim_name(m.group("object"), text, m.start("object"))
         if not obj or obj in _LEADING or normalize(obj) == normalize(subject) or subject in _NOT_PLACES:
             return None
-        if re.search(r"\bof (?:the )?$", text[max(0, m.start("object") - 8) : m.start("object")]):
+        if re.search(r"\bcapital(?: city)? of (?:the )?$", text[max(0, m.start("object") - 20) : m.start("object")]):
             return None  # "capital of the United Kingdom: the capital of England"
+        if _PAST_BEFORE.search(text, max(0, m.start("object") - 40), m.start("object")):
+            return None  # "the ancient city of Akhetaton, capital of ...": a capital of the past
         if _PAST_AFTER.match(text, m.end()):
             return None
         return subject, obj

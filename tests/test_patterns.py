@@ -374,6 +374,8 @@ def test_birth_date_finds_life_spans_and_births(cli, tmp_path, text, expected):
         "Umayyad: the first dynasty of Arab caliphs whose capital was Damascus",
         "Kyoto: a city in central Japan; the former capital of Japan",
         "capital: a seat of government",
+        "Benghazi: One of the capital cities of Libya. Syn: capital of Libya.",  # a dictionary label is no name
+        "It stands on the site of the ancient city of Akhetaton, capital of Amenophis IV.",  # a capital of the past
     ],
 )
 def test_capital_is_a_current_seat_of_government(cli, tmp_path, text):
@@ -403,6 +405,8 @@ def test_capital_is_a_current_seat_of_government(cli, tmp_path, text):
         ("Angola's capital, Luanda, is large.", {"capital/angola": ["luanda"]}),
         # stated twice in one entry (a lemma and the definition): counted once
         ("Bujumbura, Usumbura, capital of Burundi: the capital and largest city of Burundi", {"capital/burundi": ["usumbura"]}),
+        # a capital after "of" that is no "capital of"
+        ("A native or inhabitant of Paris, the capital of France.", {"capital/france": ["paris"]}),
     ],
 )
 def test_capital_finds_both_word_orders(cli, tmp_path, text, expected):
@@ -481,6 +485,10 @@ def test_founding_year_needs_a_founding_and_a_name(cli, tmp_path, text):
         ("Jehovah's Witnesses: Protestant denomination founded in the United States by Charles Taze Russell in 1884",
          {"founding_year/jehovah's witnesses": ["1884"]}),
         ("The Smith Society was founded in 1901.", {"founding_year/smith society": ["1901"]}),
+        # dictionary entries: an abbreviation opening the definition, an adverb after the verb
+        ("Advanced Micro Devices, Inc.: (AMD) A US manufacturer of integrated circuits, founded in 1969.",
+         {"founding_year/advanced micro devices": ["1969"]}),
+        ("Taligent: A company founded jointly by Apple and IBM in March 1992.", {"founding_year/taligent": ["1992"]}),
         # coordination: the second date is another clause's, the participle the head noun's
         ("In 1831 he founded the British Association for the Advancement of Science and in 1832 he published a book.",
          {"founding_year/british association for the advancement of science": ["1831"]}),
