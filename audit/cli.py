@@ -178,6 +178,13 @@ def progress_bar(total: int | None, quiet: bool, unit: str = "B", records: bool 
         bar.set_postfix_str(f"{calls:,} records")
 
 
+def _finite(value: float | None) -> float | None:
+    """A float option's value must be a number: NaN passes every min/max comparison."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"must be a finite number, got {value}")
+    return value
+
+
 def _parse_confidence(value: float) -> float:
     if not 0 < value < 1:
         raise typer.BadParameter("must be between 0 and 1 (exclusive), e.g. 0.99")
@@ -214,7 +221,7 @@ def corpus(
     dedup: Annotated[str, typer.Option("--dedup", metavar="MODE", autocompletion=_offer(*DEDUP_CHOICES), help="off, exact (same normalised text) or minhash (near-duplicates): also report counts over distinct sources.", rich_help_panel="Scale")] = "off",
     minhash_perm: Annotated[int, typer.Option("--minhash-perm", metavar="K", min=1, max=4096, help="MinHash signature size.", rich_help_panel="Scale")] = 128,
     minhash_shingle: Annotated[int, typer.Option("--minhash-shingle", metavar="W", min=1, max=64, help="Words per shingle.", rich_help_panel="Scale")] = 5,
-    minhash_threshold: Annotated[float, typer.Option("--minhash-threshold", metavar="J", help="Jaccard similarity above which a document duplicates an earlier one.", rich_help_panel="Scale")] = 0.8,
+    minhash_threshold: Annotated[float, typer.Option("--minhash-threshold", callback=_finite, metavar="J", help="Jaccard similarity above which a document duplicates an earlier one.", rich_help_panel="Scale")] = 0.8,
     sketch_out: Annotated[str | None, typer.Option("--sketch-out", metavar="FILE", help="Also write this run's mergeable partial result, for `hallu-audit merge`.", rich_help_panel="Scale")] = None,
     engine: Annotated[str, typer.Option("--engine", metavar="ENGINE", help="local (processes) or dask (a Dask cluster, with --scheduler).", rich_help_panel="Scale")] = "local",
     scheduler: Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.", rich_help_panel="Scale")] = None,
@@ -440,7 +447,7 @@ def predict(
     report: Annotated[str, typer.Argument(metavar="REPORT.json", help="A corpus report (hallu-audit corpus --json), or - for stdin.", show_default=False)],
     answers: Annotated[list[str] | None, typer.Option("--answers", "-a", metavar="N|RELATION=N", help=f"Plausible answers per prompt, for every relation or one. Repeatable. {PLAUSIBLE_ANSWERS} Default: the distinct objects of the reference table (or seen, in pattern mode), flagged as an estimate.")] = None,
     counts: Annotated[str | None, typer.Option("--counts", metavar="raw|distinct", autocompletion=_offer(*COUNT_CHOICES), help="Counts over every mention (raw) or over distinct sources (a report made with --dedup). Default: distinct when the report has them.", show_default=False)] = None,
-    calibration: Annotated[float | None, typer.Option("--calibration", metavar="DELTA", help="The model's calibration gap delta (0 = calibrated). Default 0.")] = None,
+    calibration: Annotated[float | None, typer.Option("--calibration", callback=_finite, metavar="DELTA", help="The model's calibration gap delta (0 = calibrated). Default 0.")] = None,
     calibration_from: Annotated[str | None, typer.Option("--calibration-from", metavar="OUTPUTS.json", help="Take delta from an outputs report (hallu-audit outputs --json).")] = None,
     confidence: Annotated[float | None, typer.Option(metavar="P", help="Confidence 1 - gamma of the bounds. Default: the report's.", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the prediction JSON to stdout.", rich_help_panel="Output")] = False,
@@ -510,11 +517,11 @@ def simulate(
     mentions: Annotated[int, typer.Option("--mentions", "-n", metavar="N", help="Birth-date mentions in the corpus (the paper's N).")] = 10_000,
     population: Annotated[int, typer.Option(metavar="F", help="People who could be mentioned; 0 means 4 N.")] = 0,
     distribution: Annotated[str, typer.Option(metavar="zipf|pareto", help="Prompt distribution: zipf (p_i ~ i^-shape) or pareto (i.i.d. Pareto(shape) weights).")] = "zipf",
-    shape: Annotated[float, typer.Option(metavar="S", help="Shape of the distribution; larger zipf shapes and smaller pareto shapes lower sr.")] = 1.0,
-    target_sr: Annotated[float | None, typer.Option("--target-sr", metavar="SR", help="Choose the shape whose expected singleton rate is SR (overrides --shape).")] = None,
+    shape: Annotated[float, typer.Option(callback=_finite, metavar="S", help="Shape of the distribution; larger zipf shapes and smaller pareto shapes lower sr.")] = 1.0,
+    target_sr: Annotated[float | None, typer.Option("--target-sr", callback=_finite, metavar="SR", help="Choose the shape whose expected singleton rate is SR (overrides --shape).")] = None,
     seed: Annotated[int, typer.Option(metavar="SEED", min=0, help="Everything written depends only on the options and this seed.")] = 1,
     formats: Annotated[str, typer.Option(metavar="LIST", help="Date formats in the text, comma-separated: dmy (14 March 1879), mdy (March 14, 1879), iso (1879-03-14).")] = "dmy,mdy",
-    filler: Annotated[float, typer.Option(metavar="RATE", help="Filler sentences per mention, on average.")] = 0.5,
+    filler: Annotated[float, typer.Option(callback=_finite, metavar="RATE", help="Filler sentences per mention, on average.")] = 0.5,
     per_doc: Annotated[int, typer.Option("--per-doc", metavar="K", help="At most K mentions per document.")] = 3,
     eval_prompts: Annotated[int, typer.Option("--eval-prompts", metavar="M", help="Fresh draws from the prompt distribution to evaluate a model on.")] = 1000,
     years: Annotated[str, typer.Option(metavar="FIRST-LAST", help="Birth years; the plausible answers are the days in this range.")] = "1800-1999",
@@ -605,18 +612,18 @@ def outputs(
     confidence_field: Annotated[str | None, typer.Option("--confidence-field", metavar="FIELD", help="Field with the confidence in [0, 1]. Default: confidence, probability, prob.", rich_help_panel="Input")] = None,
     question_field: Annotated[str | None, typer.Option("--question-field", metavar="FIELD", help="Rows without an id are matched by question text. Default: question, prompt, input.", rich_help_panel="Input")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first bad row (exit 3) instead of counting it.", rich_help_panel="Input")] = False,
-    fuzzy: Annotated[float, typer.Option(metavar="R", min=0, max=100, help="rapidfuzz ratio (0-100) from which a misspelled name counts as right; 0 disables.", rich_help_panel="Grading")] = 90.0,
+    fuzzy: Annotated[float, typer.Option(callback=_finite, metavar="R", min=0, max=100, help="rapidfuzz ratio (0-100) from which a misspelled name counts as right; 0 disables.", rich_help_panel="Grading")] = 90.0,
     abstain_pattern: Annotated[list[str] | None, typer.Option("--abstain-pattern", metavar="REGEX", help="Extra regex (on the lowercased answer) marking an abstention; it decides before any value the answer holds. Repeatable.", rich_help_panel="Grading")] = None,
     targets: Annotated[str | None, typer.Option("--targets", metavar="T,T,...", help="Confidence targets t for score_t (penalty t/(1-t)). Default: 0.5,0.75,0.9.", rich_help_panel="Metrics")] = None,
     boot: Annotated[int, typer.Option("--bootstrap", metavar="N", min=0, max=1_000_000, help="Bootstrap resamples for the 95% intervals; 0 disables.", rich_help_panel="Metrics")] = 1000,
     seed: Annotated[int, typer.Option(metavar="SEED", min=0, help="Seed of the bootstrap.", rich_help_panel="Metrics")] = 0,
-    min_errors: Annotated[float | None, typer.Option("--min-errors", metavar="E", min=1, help="min |E_c| (plausible answers - 1): calibration.delta counts answers with confidence > 1/E. Default: all.", rich_help_panel="Metrics")] = None,
-    max_hallucination: Annotated[float | None, typer.Option("--max-hallucination", metavar="R", min=0, max=1, help="Gate: fail if the hallucination rate is above R.", rich_help_panel="CI gates")] = None,
-    min_accuracy: Annotated[float | None, typer.Option("--min-accuracy", metavar="A", min=0, max=1, help="Gate: fail if the accuracy is below A.", rich_help_panel="CI gates")] = None,
+    min_errors: Annotated[float | None, typer.Option("--min-errors", callback=_finite, metavar="E", min=1, help="min |E_c| (plausible answers - 1): calibration.delta counts answers with confidence > 1/E. Default: all.", rich_help_panel="Metrics")] = None,
+    max_hallucination: Annotated[float | None, typer.Option("--max-hallucination", callback=_finite, metavar="R", min=0, max=1, help="Gate: fail if the hallucination rate is above R.", rich_help_panel="CI gates")] = None,
+    min_accuracy: Annotated[float | None, typer.Option("--min-accuracy", callback=_finite, metavar="A", min=0, max=1, help="Gate: fail if the accuracy is below A.", rich_help_panel="CI gates")] = None,
     min_score: Annotated[list[str] | None, typer.Option("--min-score", metavar="T:S", help="Gate: fail if score_T is below S, e.g. 0.75:0.1. Repeatable.", rich_help_panel="CI gates")] = None,
     baseline: Annotated[str | None, typer.Option("--baseline", metavar="PREVIOUS.json", help="A previous outputs --json report to compare with.", rich_help_panel="CI gates")] = None,
-    max_regression: Annotated[float | None, typer.Option("--max-regression", metavar="D", min=0, max=1, help="Gate (needs --baseline): fail if accuracy drops or the hallucination rate rises by more than D.", rich_help_panel="CI gates")] = None,
-    min_coverage: Annotated[float | None, typer.Option("--min-coverage", metavar="C", min=0, max=1, help="Gate: fail if fewer than C of the reference facts have a graded answer.", rich_help_panel="CI gates")] = None,
+    max_regression: Annotated[float | None, typer.Option("--max-regression", callback=_finite, metavar="D", min=0, max=1, help="Gate (needs --baseline): fail if accuracy drops or the hallucination rate rises by more than D.", rich_help_panel="CI gates")] = None,
+    min_coverage: Annotated[float | None, typer.Option("--min-coverage", callback=_finite, metavar="C", min=0, max=1, help="Gate: fail if fewer than C of the reference facts have a graded answer.", rich_help_panel="CI gates")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the JSON report to stdout.", rich_help_panel="Output")] = False,
     markdown_out: Annotated[str | None, typer.Option("--markdown", metavar="FILE", help="Write a Markdown summary (CI job summaries) to FILE, atomically; - for stdout.", rich_help_panel="Output")] = None,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write the JSON report to FILE, atomically.", rich_help_panel="Output")] = None,

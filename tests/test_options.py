@@ -63,6 +63,11 @@ def test_corpus_options(cli, tmp_path, args, option):
         (["--min-score", "0.5:nan"], "--min-score"),
         (["--min-errors", "inf"], "--min-errors"),
         (["--fuzzy", "nan"], "--fuzzy"),
+        # NaN passes every min/max comparison: each float option refuses it itself
+        (["--max-hallucination", "nan"], "--max-hallucination"),
+        (["--min-accuracy", "nan"], "--min-accuracy"),
+        (["--min-coverage", "nan"], "--min-coverage"),
+        (["--min-errors", "nan"], "--min-errors"),
     ],
 )
 def test_outputs_options(cli, args, option):
@@ -98,6 +103,7 @@ def test_baseline_with_non_numeric_fields_is_bad_input(cli, tmp_path):
         (["-a", "many"], "--answers"),
         (["--confidence", "0"], "--confidence"),
         (["--calibration", "2"], "--calibration"),
+        (["--calibration", "nan"], "--calibration"),
     ],
 )
 def test_predict_options(cli, tmp_path, args, option):
