@@ -112,10 +112,12 @@ _B_GLOSS = (
     rf"(?P<object>{_DATE}|{_SPAN_START}){_ERA}\??(?P<rest>[^()]{{0,40}})\)\s*(?:;|$)"
 )
 
-# The same at the definition's start: "Ada Lovelace: (1811-1852) The daughter of Lord Byron",
-# "Margaret Hamilton: (born 1936-08-17) A computer scientist".
+# The same at the definition's start ("Ada Lovelace: (1811-1852) The daughter of Lord Byron",
+# "Margaret Hamilton: (born 1936-08-17) A computer scientist") or right after its head noun, with
+# no name or preposition between ("Carl Friedrich Gauss: A German mathematician (1777 - 1855), one
+# of ..."; ``_accept`` checks the words).
 _B_GLOSS_OPEN = (
-    rf"{_GLOSS_HEAD}\((?:(?P<born>born|b\.)\s+(?:on\s+|in\s+)?)?(?:(?:c\.|ca\.|circa)\s*)?"
+    rf"{_GLOSS_HEAD}(?P<head_noun>(?:[\w'\-]+ ){{1,5}})?\((?:(?P<born>born|b\.)\s+(?:on\s+|in\s+)?)?(?:(?:c\.|ca\.|circa)\s*)?"
     rf"(?P<object>{_DATE}|{_SPAN_START}){_ERA}\??(?P<rest>[^()]{{0,40}})\)"
 )
 
@@ -193,6 +195,11 @@ _F_PARTICIPLE_FIRST = (
     )
     + rf") (?:(?:by|in|at|as) {_GAP}{{1,60}}? )?in (?P<object>{_DATE}){_ERA},? (?:the )?(?P<subject>{NAME})"
 )  # fmt: skip
+# "Microsoft, which he co-founded in 1975", "Apple, which Jobs founded in 1976"
+_F_WHICH_FOUNDED = (
+    rf"(?P<subject>{NAME}),? (?:which|that) (?:(?:he|she|they|we|I) |(?:[{_UP}][\w'\-]+ ){{1,3}})(?:had |later |also |then )?"
+    rf"(?:co-?founded|founded|established|set up|formed)(?: (?:with|by|at|in) {_GAP}{{1,40}}?)?,? in (?P<object>{_DATE}){_ERA}\b"
+)
 _F_APPOSITION = (
     rf"(?P<subject>{NAME}), (?:a|an|the) (?:(?!\b(?:was|were|where|which|that|who|whose|when|and)\b)[^,.;()\d]){{1,60}}? "
     rf"(?:founded|established|formed) in (?P<object>{_DATE}){_ERA}\b"
@@ -243,7 +250,8 @@ PACKS: dict[str, tuple[tuple[str, str, str | None], ...]] = {
         (_F_PASSIVE, "after_name", _T_FOUND), (_F_ACTIVE, "founded", _T_FOUND), (_F_YEAR_ACTIVE, "year_first", _T_FOUND),
         (_F_YEAR_PASSIVE, "year_first", _T_FOUND), (_F_PARTICIPLE_FIRST, "founded", _T_FOUND),
         (_F_APPOSITION, "after_name", _T_FOUND), (_F_YEAR_AFTER_NAME, "after_name", _T_FOUND),
-        (_F_PAREN, "after_name", _T_F_PAREN), (_F_BARE, "after_name", _T_FOUND), (_F_GLOSS, "gloss", None),
+        (_F_PAREN, "after_name", _T_F_PAREN), (_F_BARE, "after_name", _T_FOUND),
+        (_F_WHICH_FOUNDED, "which", _T_FOUND), (_F_GLOSS, "gloss", None),
     ),
 }
 #: Characters of text on each side of a trigger hit in which a pack regex runs: more than any
@@ -336,6 +344,14 @@ _GENERIC_HEADS = frozenset(
     "Organisation Organization Institute Company Business Enterprise Venture Partnership Cooperative "
     "Co-operative Brotherhood Sisterhood Fraternity Sorority Parish Diocese Congregation Sect Faculty "
     "Department Court Tribunal Police Force Brigade Squadron Fleet Club Circle Forum Initiative".split()
+)
+# Roles of people: "Chief Executive Officer of Microsoft, which he co-founded in 1975" names
+# Microsoft, not the office.
+_ROLE_HEADS = frozenset(
+    "Officer President Vice-President Director Chairman Chairwoman Chair Head Dean Professor Founder "
+    "Co-founder Cofounder Member Secretary Minister Governor Mayor CEO CTO CFO Chief Manager Editor "
+    "Leader Captain Commander Fellow Student Graduate Principal Rector Chancellor Provost Trustee "
+    "Partner Owner Employee Researcher Lecturer".split()
 )
 # A date opening a coordinated clause ("founded X ... and in 1832 he published"): not X's.
 _COORDINATED_DATE = re.compile(r"\b(?:and|but|or|while|whereas)(?: then| later)?,? (?:in|on) $")
@@ -470,6 +486,9 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
             return None
         if rule == "gloss_life" and not m.group("born") and _definition_names_no_person(text):
             return None
+        head_noun = (m.groupdict().get("head_noun") or "").strip()
+        if head_noun and (not head_noun.split()[-1][:1].islower() or _DEF_HEAD_END.search(" " + head_noun)):
+            return None  # "Smith: a book by Jones (1900-1980)": the span is not the headword's
         if rule in ("paren", "gloss_life") and not m.group("born") and not _life_span(m):
             return None
         if rule == "paren" and _GLOSS_HEAD_RE.match(text) and _GLOSS_END.match(text, m.end()):
@@ -493,6 +512,9 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
             return None
         return subject, obj
     # founding_year
+    role, of, organisation = subject.partition(" of ")
+    if of and role.split()[-1] in _ROLE_HEADS:
+        subject = organisation
     if subject in _GENERIC_HEADS:
         return None  # "The Society was founded in 1901": the society named before
     if m.start("object") > start and _COORDINATED_DATE.search(text, max(0, m.start("object") - 20), m.start("object")):
@@ -502,11 +524,16 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
             return None  # "dissolved in 1946 after the United Nations was formed": 1946 is not its year
         if _COMMON_NOUN_NEXT.match(text, m.end("subject")):
             return None  # "in 1757 ... established British supremacy": the name is a modifier
-    if rule == "after_name" and (
-        _previous_word(text, start).lower() in _PLACE_PREPOSITIONS or _AFTER_PLACE.search(text, max(0, start - 60), start)
+    previous = _previous_word(text, start).lower()
+    if previous in ("which", "whom", "that") and re.match(r" (?:co-?)?founded|established|formed|set up", text[m.end("subject") :]):
+        return None  # "Apple, which Steve Jobs founded in 1976": the founder is no subject
+    if rule == "which" and previous == "of":
+        pass  # "Chief Executive Officer of Microsoft, which he co-founded in 1975": the relative names it
+    elif rule in ("after_name", "which") and (
+        previous in _PLACE_PREPOSITIONS or _AFTER_PLACE.search(text, max(0, start - 60), start)
     ):
         return None  # "a club based in Andorra la Vella founded in 1942", "a party in the United States formed in 1900"
-    if rule == "after_name" and _COORDINATED_AFTER_PREP.search(text, max(0, start - 120), start):
+    if rule in ("after_name", "which") and _COORDINATED_AFTER_PREP.search(text, max(0, start - 120), start):
         return None  # "a project of Control Data Corporation and NCR Corporation, established in 1973"
     found = _year_of(m) if m.group("object")[:1].isalpha() or len(m.group("object")) > 4 else None
     year = found[0] if found else int(m.group("object")) if m.group("object").isdigit() else None

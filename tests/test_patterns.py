@@ -294,6 +294,7 @@ def _facts(cli, tmp_path, pack: str, text: str) -> dict[str, list[str]]:
         # an entry whose definition names a thing, not a person, wherever its span stands
         "Art Nouveau: a style of decoration in art and architecture (1890-1910)",
         "Art Nouveau: (1890-1910) a style of decoration",
+        "Art Nouveau: a decorative style (1890-1910), popular in Europe.",
         "ENIAC: an early electronic computer (1946-1955)",
         # a reference's parts
         "Pages (120–180) give the proof.",
@@ -340,6 +341,9 @@ def test_birth_date_needs_a_person_and_a_life(cli, tmp_path, text):
         # the span or the birth date may open the definition
         ("Ada Lovelace: (1811-1852) The daughter of Lord Byron", {"birth_date/ada lovelace": ["1811"]}),
         ("Margaret Hamilton: (born 1936-08-17) A computer scientist", {"birth_date/margaret hamilton": ["1936-08-17"]}),
+        ("Carl Friedrich Gauss: A German mathematician (1777 - 1855), one of the greatest.",
+         {"birth_date/carl friedrich gauss": ["1777"]}),
+        ("Jones: English poet (1800-1860), friend of Keats.", {"birth_date/jones": ["1800"]}),
         # an inverted name at an entry's start: the headword before the comma, as for Toklas above
         ("Russell, Bertrand (1872-1970) A British mathematician.", {"birth_date/russell": ["1872"]}),
         ("Ohm, Georg Simon (1789-1854) A German physicist.", {"birth_date/ohm": ["1789"]}),
@@ -444,6 +448,9 @@ def test_capital_finds_both_word_orders(cli, tmp_path, text, expected):
         "He founded the Institute in 1920.",
         # a date that opens a coordinated clause is not the founding's
         "Google was founded in California and in 1999 moved to a larger office.",
+        # a relative clause's agent founded it; a place before it is where
+        "He left the company, which he founded in 1990.",
+        "It has a branch in Paris, which he founded in 1890.",
     ],
 )
 def test_founding_year_needs_a_founding_and_a_name(cli, tmp_path, text):
@@ -489,6 +496,10 @@ def test_founding_year_needs_a_founding_and_a_name(cli, tmp_path, text):
         ("Advanced Micro Devices, Inc.: (AMD) A US manufacturer of integrated circuits, founded in 1969.",
          {"founding_year/advanced micro devices": ["1969"]}),
         ("Taligent: A company founded jointly by Apple and IBM in March 1992.", {"founding_year/taligent": ["1992"]}),
+        # an active relative clause; a role "of" a name is the person's, the name the organisation
+        ("Bill Gates, Chief Executive Officer of Microsoft, which he co-founded in 1975 with Paul Allen.",
+         {"founding_year/microsoft": ["1975"]}),
+        ("He joined Apple, which Steve Jobs founded in 1976.", {"founding_year/apple": ["1976"]}),
         # coordination: the second date is another clause's, the participle the head noun's
         ("In 1831 he founded the British Association for the Advancement of Science and in 1832 he published a book.",
          {"founding_year/british association for the advancement of science": ["1831"]}),
