@@ -213,15 +213,18 @@ _F_PAREN = rf"(?P<subject>{NAME}) \((?:founded|established|est\.|formed|incorpor
 # established in 1948". The founding is the headword's when its participle follows the head noun
 # of the definition (a phrase of "in", "on", "of" and names may come between, not a second noun
 # with its article: "a knight of a religious military order established in 1118" is the order's)
-# or opens a later part of it. An abbreviation may open the definition: "Advanced Micro Devices,
+# or opens a later part of it, or when the definition opens with a generic head that refers back
+# to the headword ("University of Arizona: The University was founded in 1885"; "Taligent: The
+# company was founded in 1992"). An abbreviation may open the definition: "Advanced Micro Devices,
 # Inc.: (AMD) A US manufacturer of integrated circuits, founded in 1969".
 _F_DEFINITION = (
     r"(?:(?:an?|the) )?(?:(?!\b(?:(?:who|whom|whose|which|that|was|were|is|are)\b|of (?:an?|the) [a-z]))[^;:()\d\n]){0,120}?"
 )
 _F_GLOSS = (
-    rf"{_GLOSS_HEAD}(?:\([^()\d]{{1,30}}\) )?(?:{_F_DEFINITION} (?:(?:that|which) (?:was|were) )?|[^\n]*?; (?:(?:was|were) )?)"
+    rf"{_GLOSS_HEAD}(?:\([^()\d]{{1,30}}\) )?(?:(?P<anaphor>[Tt]h(?:e|is) [\w-]+) (?:was|were) (?:(?:first|originally|officially|formally|initially) )?"
+    rf"|{_F_DEFINITION} (?:(?:that|which) (?:was|were) )?|[^\n]*?; (?:(?:was|were) )?)"
     rf"(?:founded|established|formed|set up|chartered|incorporated)(?: (?:jointly|originally|first|initially|officially|formally))?"
-    rf"(?: (?:in|at|by|on|as) [^;()\d\n]{{1,80}}?)?,? in (?P<object>{_DATE}){_ERA}\b"
+    rf"(?: (?:in|at|by|on|as) [^;()\d\n]{{1,80}}?)?,? in (?:(?:early|late|mid-?) )?(?P<object>{_DATE}){_ERA}\b"
 )
 
 #: Built-in packs: relation -> (regex, rule, trigger). The rule (``_accept``) checks a match; the
@@ -519,6 +522,9 @@ def _accept(rule: str, relation: str, m: re.Match[str], text: str) -> tuple[str,
         return None  # "The Society was founded in 1901": the society named before
     if m.start("object") > start and _COORDINATED_DATE.search(text, max(0, m.start("object") - 20), m.start("object")):
         return None  # "founded the British Association ... and in 1832 he published": 1832 is not its year
+    anaphor = (m.groupdict().get("anaphor") or "").split(" ")[-1]
+    if anaphor and anaphor.capitalize() not in _GENERIC_HEADS and anaphor.lower() not in subject.lower().split():
+        return None  # "X: The book was published ... founded ...": only a generic head refers back to X
     if rule == "year_first":
         if _SUBORDINATE.search(text, m.end("object"), start):
             return None  # "dissolved in 1946 after the United Nations was formed": 1946 is not its year

@@ -451,6 +451,8 @@ def test_capital_finds_both_word_orders(cli, tmp_path, text, expected):
         # a relative clause's agent founded it; a place before it is where
         "He left the company, which he founded in 1990.",
         "It has a branch in Paris, which he founded in 1890.",
+        # an entry's definition that opens with another noun's founding
+        "Ulysses: The press was founded in 1919 to print it.",
     ],
 )
 def test_founding_year_needs_a_founding_and_a_name(cli, tmp_path, text):
@@ -496,6 +498,11 @@ def test_founding_year_needs_a_founding_and_a_name(cli, tmp_path, text):
         ("Advanced Micro Devices, Inc.: (AMD) A US manufacturer of integrated circuits, founded in 1969.",
          {"founding_year/advanced micro devices": ["1969"]}),
         ("Taligent: A company founded jointly by Apple and IBM in March 1992.", {"founding_year/taligent": ["1992"]}),
+        # a generic head opening the definition refers back to the headword; "early" before a year
+        ("University of Arizona: The University was founded in 1885 as a Land Grant institution.",
+         {"founding_year/university of arizona": ["1885"]}),
+        ("Taligent: The company was founded in 1992 by Apple and IBM.", {"founding_year/taligent": ["1992"]}),
+        ("OLAP Council: A body formed in early 1995 to work on a cross-product API.", {"founding_year/olap council": ["1995"]}),
         # an active relative clause; a role "of" a name is the person's, the name the organisation
         ("Bill Gates, Chief Executive Officer of Microsoft, which he co-founded in 1975 with Paul Allen.",
          {"founding_year/microsoft": ["1975"]}),
