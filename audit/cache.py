@@ -25,7 +25,9 @@ import stat
 import struct
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 
@@ -34,6 +36,8 @@ from audit import normalize
 from audit.errors import FormatError
 from audit.extract import MATCHER_MAGIC, MATCHER_VERSION, FactMatcher
 from audit.facts import Fact, ReferenceTable
+
+T = TypeVar("T")
 
 #: Smaller tables build in well under a second: not worth a file.
 MIN_FACTS = 20_000
@@ -107,22 +111,28 @@ def matcher(table: ReferenceTable, scope: str, window: int) -> FactMatcher:
         return FactMatcher(table.facts, scope, window)
     key = table_key(table)
     path = folder / f"matcher-{key}.bin"
-    try:
-        data = path.read_bytes()
-    except OSError:
-        data = None
-    if data is not None:
-        try:
-            found = FactMatcher.from_bytes(data, table.facts, key, scope, window, str(path))
-        except FormatError:
-            pass  # built again below, and the file replaced
-        else:
-            with contextlib.suppress(OSError):
-                os.utime(path)  # used last: kept longest
-            return found
+    found = _kept(path, lambda data: FactMatcher.from_bytes(data, table.facts, key, scope, window, str(path)))
+    if found is not None:
+        return found
     built = FactMatcher(table.facts, scope, window, keep_keys=True)
     _store(folder, path, built.to_bytes(key))
     return built
+
+
+def _kept(path: Path, parse: Callable[[bytes], T]) -> T | None:
+    """What the cache file at ``path`` holds, parsed; None when it is missing, unreadable,
+    damaged or of another version (the caller then builds it again and replaces the file)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        found = parse(data)
+    except FormatError:
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # used last: kept longest
+    return found
 
 
 def load_table(path: str) -> ReferenceTable:
@@ -148,19 +158,9 @@ def load_table(path: str) -> ReferenceTable:
         return facts.load_table(path)  # which names the problem
     key = h.hexdigest()[:32]
     kept = folder / f"table-{key}.bin"
-    try:
-        data = kept.read_bytes()
-    except OSError:
-        data = None
-    if data is not None:
-        try:
-            table = table_from_bytes(data, key, path, str(kept))
-        except FormatError:
-            pass  # read again below, and the file replaced
-        else:
-            with contextlib.suppress(OSError):
-                os.utime(kept)
-            return table
+    found = _kept(kept, lambda data: table_from_bytes(data, key, path, str(kept)))
+    if found is not None:
+        return found
     table = facts.load_table(path)
     after = os.stat(path)
     if len(table.facts) >= MIN_FACTS and (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns):
