@@ -11,7 +11,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -100,6 +100,12 @@ def fail(message: str, code: ExitCode = ExitCode.BAD_INPUT) -> NoReturn:
     """One line on stderr, then exit with ``code``."""
     typer.echo(f"hallu-audit: error: {message}", err=True)
     raise typer.Exit(int(code))
+
+
+def warn(lines: Iterable[str]) -> None:
+    """Each line on stderr as a warning (talk, never data)."""
+    for line in lines:
+        typer.echo(f"hallu-audit: warning: {line}", err=True)
 
 
 @contextmanager
@@ -276,8 +282,7 @@ def corpus(
                        read=read, tokenizer_path=tokenizer, **scale)
         found = discover_inputs(inputs, glob)
         sources = found.sources
-        for line in found.warnings():
-            typer.echo(f"hallu-audit: warning: {line}", err=True)
+        warn(found.warnings())
         if not sources:
             fail(found.nothing_found())
         check_outputs({"--output": output, "--per-fact": per_fact, "--sketch-out": sketch_out, "--mentions": mentions},
@@ -297,8 +302,7 @@ def corpus(
         elapsed = time.perf_counter() - started
         report = result.report(confidence, elapsed if timings else None, conflict_examples)
         report.extra_inputs.update(found.report_fields())
-        for line in report.warnings():
-            typer.echo(f"hallu-audit: warning: {line}", err=True)
+        warn(report.warnings())
         if copies:
             report.extra_inputs["duplicate_content"] = copies
         _deliver(result, report, per_fact=per_fact, sketch_out=sketch_out, output=output,
@@ -426,8 +430,7 @@ def refs(
             if result.warnings:
                 parts.append(f"{len(result.warnings):,} kept with a warning")
             typer.echo("; ".join(parts), err=True)
-            for line in result.warnings[:5]:
-                typer.echo(f"hallu-audit: warning: {line}", err=True)
+            warn(result.warnings[:5])
             if len(result.warnings) > 5:
                 typer.echo(f"hallu-audit: warning: ... and {len(result.warnings) - 5:,} more", err=True)
 
@@ -681,8 +684,7 @@ def outputs(
                                per_fact=per_fact, predicted=predicted, baseline=baseline,
                                gates=gates, grades_path=grades)
         doc = report.data
-        for line in report.warnings:
-            typer.echo(f"hallu-audit: warning: {line}", err=True)
+        warn(report.warnings)
         failure: AuditError | None = None
         empty = report.nothing_graded()
         try:
@@ -745,8 +747,7 @@ def report(
     check_outputs({"--output": output}, inputs)
     with errors_to_exit_codes():
         found = load_inputs(inputs)
-        for line in found.warnings:
-            typer.echo(f"hallu-audit: warning: {line}", err=True)
+        warn(found.warnings)
         page = render_html(found, title=title)
         data = page.html.encode()
         emit(data, output)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from tests.conftest import FIXTURES, read_jsonl
+from tests.conftest import FIXTURES, read_jsonl, write_jsonl
 
 REFS = FIXTURES / "refs" / "capitals.jsonl"
 ANSWERS = FIXTURES / "outputs" / "sample_answers.jsonl"
@@ -33,11 +33,6 @@ def _first_per_id(rows: list[dict]) -> list[dict]:
     return out
 
 
-def _write(path: Path, rows: list[dict]) -> Path:
-    path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
-    return path
-
-
 def _grades(cli, answers: Path, tmp: Path) -> dict[str, str]:
     out = tmp / "grades.jsonl"
     cli("outputs", answers, "-r", REFS, "--grades", out, "-q")
@@ -48,7 +43,7 @@ def test_an_unusable_confidence_is_dropped_never_the_row(cli, tmp_path: Path) ->
     """The attack: confidence 1.5 (or a string, or out of range) on every wrong answer. Those
     rows are still graded, so the hallucination rate stays 17/56 and the gate fails."""
     rows = _first_per_id(_rows())
-    grades = _grades(cli, _write(tmp_path / "plain.jsonl", rows), tmp_path)
+    grades = _grades(cli, write_jsonl(tmp_path / "plain.jsonl", rows), tmp_path)
     bad_values = [1.5, "high", -0.1, 7, True]
     wrong = 0
     for r in rows:
@@ -56,7 +51,7 @@ def test_an_unusable_confidence_is_dropped_never_the_row(cli, tmp_path: Path) ->
             r["confidence"] = bad_values[wrong % len(bad_values)]
             wrong += 1
     assert wrong == INCORRECT
-    answers = _write(tmp_path / "attack.jsonl", rows)
+    answers = write_jsonl(tmp_path / "attack.jsonl", rows)
     res = cli("outputs", answers, "-r", REFS, "--json", "-q", "--max-hallucination", "0.05")
     assert res.exit_code == 1
     doc = orjson.loads(res.stdout)
@@ -81,7 +76,7 @@ def test_duplicates_count_once_and_are_reported(cli, tmp_path: Path) -> None:
     firsts = _first_per_id(rows)
     copies = [r for r in firsts if grades[r["id"]] == "correct" for _ in range(5)]
     assert len(copies) == 5 * CORRECT
-    answers = _write(tmp_path / "attack.jsonl", rows + copies)
+    answers = write_jsonl(tmp_path / "attack.jsonl", rows + copies)
     res = cli("outputs", answers, "-r", REFS, "--json", "-q", "--min-accuracy", "0.8")
     assert res.exit_code == 1
     doc = orjson.loads(res.stdout)
@@ -109,7 +104,7 @@ def test_coverage_and_its_gate(cli, tmp_path: Path) -> None:
 
 
 def test_nothing_graded_fails_every_gate_and_exits_3(cli, tmp_path: Path) -> None:
-    answers = _write(tmp_path / "none.jsonl", [{"id": "capital/atlantis", "answer": "Poseidonia"}] * 3)
+    answers = write_jsonl(tmp_path / "none.jsonl", [{"id": "capital/atlantis", "answer": "Poseidonia"}] * 3)
     # the files of an earlier run that did grade (a CI baseline, say) are left as they were
     kept = {name: tmp_path / name for name in ("report.json", "summary.md", "gates.xml", "grades.jsonl")}
     for path in kept.values():
@@ -138,7 +133,7 @@ def test_nothing_graded_for_a_misnamed_field_names_the_fields(cli, tmp_path: Pat
     # The answers are in "text": the error says which fields were looked for and which the rows
     # have, instead of only "no_answer: 2".
     rows = [{"id": "capital/france", "text": "Paris"}, {"id": "capital/peru", "text": "Lima"}]
-    answers = _write(tmp_path / "answers.jsonl", rows)
+    answers = write_jsonl(tmp_path / "answers.jsonl", rows)
     res = cli("outputs", answers, "-r", REFS, "-q")
     assert res.exit_code == 3 and res.stderr.count("\n") == 1
     assert res.stderr == (
@@ -148,7 +143,7 @@ def test_nothing_graded_for_a_misnamed_field_names_the_fields(cli, tmp_path: Pat
     named = cli("outputs", answers, "-r", REFS, "-q", "--answer-field", "reply")
     assert "looked for reply (--answer-field), and the first such row has: id, text" in named.stderr
     assert cli("outputs", answers, "-r", REFS, "-q", "--answer-field", "text").exit_code == 0
-    no_id = _write(tmp_path / "no_id.jsonl", [{"q": "What is the capital of France?", "answer": "Paris"}])
+    no_id = write_jsonl(tmp_path / "no_id.jsonl", [{"q": "What is the capital of France?", "answer": "Paris"}])
     res = cli("outputs", no_id, "-r", REFS, "-q")
     assert res.exit_code == 3
     looked = "looked for id, fact_id, qid, question_id, question, prompt, input (--id-field, --question-field)"
@@ -158,7 +153,7 @@ def test_nothing_graded_for_a_misnamed_field_names_the_fields(cli, tmp_path: Pat
 
 def test_skipped_rows_by_reason_in_markdown_and_junit(cli, tmp_path: Path) -> None:
     rows = _rows() + [{"id": "capital/atlantis", "answer": "x"}, {"answer": "no id"}]
-    answers = _write(tmp_path / "a.jsonl", rows)
+    answers = write_jsonl(tmp_path / "a.jsonl", rows)
     answers.write_bytes(answers.read_bytes() + b"{not json\n")
     md, xml = tmp_path / "s.md", tmp_path / "g.xml"
     res = cli("outputs", answers, "-r", REFS, "-q", "--markdown", md, "--junit", xml, "--min-coverage", "0.1")

@@ -10,7 +10,7 @@ import sys
 import orjson
 import pytest
 
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import FIXTURES, ROOT, write_jsonl
 
 
 def test_pathological_user_regex_runs_in_linear_time(tmp_path):
@@ -530,17 +530,17 @@ def test_pattern_mode_counts_join_a_table_with_its_own_ids(cli, tmp_path):
     pf = tmp_path / "pf.jsonl"
     assert cli("corpus", corpus, "-p", "capital", "--per-fact", pf, "-q").exit_code == 0
     refs = tmp_path / "refs.jsonl"
-    refs.write_text("".join(json.dumps(r) + "\n" for r in [
+    write_jsonl(refs, [
         {"id": "capital/France", "subject": "France", "relation": "capital", "object": "Paris"},  # case differs
         {"id": "Q17", "subject": "Nippon", "subject_aliases": ["Japan"], "relation": "capital", "object": "Tokyo"},
         {"id": "Q39", "subject": "Switzerland", "relation": "capital", "object": "Bern"},  # never counted
-    ]))  # fmt: skip
+    ])  # fmt: skip
     answers = tmp_path / "a.jsonl"
-    answers.write_text("".join(json.dumps(r) + "\n" for r in [
+    write_jsonl(answers, [
         {"id": "capital/France", "answer": "Paris"},
         {"id": "Q17", "answer": "Kyoto"},
         {"id": "Q39", "answer": "Bern"},
-    ]))  # fmt: skip
+    ])  # fmt: skip
     result = cli("outputs", answers, "-r", refs, "--per-fact", pf, "--json", "-q", "--bootstrap", "0")
     assert result.exit_code == 0, result.stderr
     per_fact = orjson.loads(result.stdout)["per_fact"]

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import read_jsonl, read_per_fact
+from tests.conftest import read_jsonl, read_per_fact, write_jsonl
 
 # SimpleQA's test set is a CSV with columns metadata, problem, answer; metadata is a Python-literal
 # dict with topic, answer_type and urls (as in its documentation).
@@ -181,11 +181,11 @@ def test_pattern_run_to_reference_table_to_graded_model(cli, tmp_path):
     dropped = cli("refs", found, "--conflicts", "drop", "-o", clean)
     assert dropped.exit_code == 0 and [r["id"] for r in read_jsonl(clean)] == ["capital/canada"]
     answers = tmp_path / "answers.jsonl"
-    answers.write_text("".join(json.dumps(r) + "\n" for r in [
+    write_jsonl(answers, [
         {"id": "capital/france", "answer": "Paris"},
         {"id": "capital/canada", "answer": "Toronto"},
         {"id": "capital/australia", "answer": "Canberra"},
-    ]))  # fmt: skip
+    ])  # fmt: skip
     graded = cli("outputs", answers, "-r", refs, "--per-fact", found, "--json", "-q", "--bootstrap", "0")
     assert graded.exit_code == 0, graded.stderr
     doc = orjson.loads(graded.stdout)
