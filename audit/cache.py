@@ -107,14 +107,15 @@ def table_key(table: ReferenceTable) -> str:
 def matcher(table: ReferenceTable, scope: str, window: int) -> FactMatcher:
     """The matcher of ``table``: from the cache when it holds it, else built (and kept)."""
     folder = cache_folder()
+    normalized, table.normalized = table.normalized, None  # needed once, here
     if folder is None or len(table.facts) < MIN_FACTS:
-        return FactMatcher(table.facts, scope, window)
+        return FactMatcher(table.facts, scope, window, normalized=normalized)
     key = table_key(table)
     path = folder / f"matcher-{key}.bin"
     found = _kept(path, lambda data: FactMatcher.from_bytes(data, table.facts, key, scope, window, str(path)))
     if found is not None:
         return found
-    built = FactMatcher(table.facts, scope, window, keep_keys=True)
+    built = FactMatcher(table.facts, scope, window, keep_keys=True, normalized=normalized)
     _store(folder, path, built.to_bytes(key))
     return built
 

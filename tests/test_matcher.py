@@ -109,6 +109,34 @@ def test_name_keys_equal_reference(seed):
         keys = name_keys(name)
         assert len(keys) == len(set(keys)), name
         assert set(keys) == reference_keys(name), name
+    # the build's path: all names' views in one pass
+    for name, view in zip(names, extract.name_views(names), strict=True):
+        assert set(extract.view_keys(view)) == reference_keys(name), name
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_built_tables_are_each_facts_names(seed):
+    """Each key's subject facts and each fact's object keys, as the arrays hold them, against
+    the facts' own names: subject aliases and object aliases on some facts, names shared."""
+    rng = random.Random(seed)
+    facts = [Fact(f"f{i}", rng.choice(NAMES), "r", rng.choice(NAMES),
+                  tuple(rng.sample(NAMES, rng.randint(0, 2))) if rng.random() < 0.3 else (),
+                  tuple(rng.sample(NAMES, 1)) if rng.random() < 0.2 else ())
+             for i in range(200)]  # fmt: skip
+    m = FactMatcher(facts)
+    patterns = sorted({k for f in facts for n in (*f.subject_names, *f.object_names) for k in name_keys(n)})
+    assert m.n_keys == len(patterns)
+    for kid, key in enumerate(patterns):
+        subjects = m._subject_fact[m._subject_off[kid] : m._subject_off[kid + 1]].tolist()
+        assert subjects == [i for i, f in enumerate(facts) if any(key in name_keys(n) for n in f.subject_names)]
+    group_keys: dict[int, set[str]] = {}
+    for kid, key in enumerate(patterns):
+        for g in m._object_group[m._object_off[kid] : m._object_off[kid + 1]].tolist():
+            group_keys.setdefault(g, set()).add(key)
+    for i, f in enumerate(facts):
+        assert group_keys[int(m._fact_group[i])] == {k for n in f.object_names for k in name_keys(n)}
+    # one group per distinct set of object keys
+    assert len(group_keys) == len({frozenset(v) for v in group_keys.values()})
 
 
 def test_common_rows_parse_as_the_general_rows_do():
