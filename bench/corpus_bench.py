@@ -20,7 +20,10 @@ Figures are printed, never asserted. By default every process is pinned to one c
     git worktree add /tmp/before <commit> && python3 bench/corpus_bench.py --baseline /tmp/before
 
 The name-dense corpus is biographies: every other sentence names a person and their birth place
-or date (about 11 mentions per KB). The sparse one is filler text with a fact statement in one
+or date (about 11 mentions per KB); it is all ASCII, which real text is not. The prose one is the
+same written like web text: half its filler sentences carry a typographic quote or dash or an
+accented word, so almost every document takes the slower Unicode paths of normalisation and the
+word view (real text costs what this row costs). The sparse one is filler text with a fact statement in one
 sentence of ~18 (about 1.2 mentions per KB). A table of N facts holds N/2 people with a birth place
 (one of 5,000 cities, shared) and a birth date each, so a run has to keep shared object names
 apart.
@@ -80,12 +83,22 @@ def write_refs(people: list[tuple[str, str, str]], path: Path) -> None:
             fh.write(json.dumps({"subject": name, "relation": "birth_date", "object": date}) + "\n")
 
 
-def _filler(rng: random.Random) -> str:
-    return " ".join(rng.choices(FILLER, k=rng.randint(8, 22))).capitalize() + "."
+#: Filler of the ``prose`` corpus: what real web text adds to the plain words (typographic quotes and
+#: dashes, accented loan words), so that most documents are not ASCII.
+TYPOGRAPHIC = ["“so-called”", "it’s", "—", "café", "naïve", "résumé", "über", "(see “history”)", "2–3", "…"]
 
 
-def write_corpus(people: list[tuple[str, str, str]], path: Path, size: int, dense: bool, seed: int = 2) -> None:
-    """JSONL of about ``size`` bytes; people drawn Zipf-like so counts of 1, 2, ... all occur."""
+def _filler(rng: random.Random, typographic: bool = False) -> str:
+    words = rng.choices(FILLER, k=rng.randint(8, 22))
+    if typographic and rng.random() < 0.5:
+        words.insert(rng.randrange(len(words)), rng.choice(TYPOGRAPHIC))
+    return " ".join(words).capitalize() + "."
+
+
+def write_corpus(people: list[tuple[str, str, str]], path: Path, size: int, dense: bool, seed: int = 2,
+                 typographic: bool = False) -> None:  # fmt: skip
+    """JSONL of about ``size`` bytes; people drawn Zipf-like so counts of 1, 2, ... all occur.
+    ``typographic``: half the filler sentences carry a typographic quote, dash or accented word."""
     rng = random.Random(seed)
     n = len(people)
     weights = [1 / (i + 1) ** 0.8 for i in range(n)]
@@ -114,7 +127,7 @@ def write_corpus(people: list[tuple[str, str, str]], path: Path, size: int, dens
                     else:
                         sents.append(f"{other} wrote that {name} never left {city}.")
                 else:
-                    sents.append(_filler(rng))
+                    sents.append(_filler(rng, typographic))
             line = json.dumps({"id": docs, "text": " ".join(sents)}) + "\n"
             fh.write(line)
             written += len(line)
@@ -167,7 +180,9 @@ def main() -> None:
     ap.add_argument("--size-mb", type=float, default=80, help="corpus size for the 100k-facts rows")
     ap.add_argument("--small-mb", type=float, default=2, help="corpus size for tables over 100k facts")
     ap.add_argument("--facts", default="100000", help="comma-separated table sizes, e.g. 100000,1000000")
-    ap.add_argument("--density", default="dense,sparse")
+    ap.add_argument("--density", default="dense,prose,sparse",
+                    help="corpora: dense (ASCII biographies), prose (the same, written like web text: "
+                         "typographic quotes, dashes, accents), sparse")  # fmt: skip
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument(
         "--with",
@@ -210,7 +225,8 @@ def main() -> None:
         for density in args.density.split(","):
             corpus = folder / f"{density}-{n_facts}-{size_mb:g}MB.jsonl"
             if not corpus.exists():
-                write_corpus(people, corpus, int(size_mb * 1e6), dense=density == "dense")
+                write_corpus(people, corpus, int(size_mb * 1e6), dense=density in ("dense", "prose"),
+                             typographic=density == "prose")  # fmt: skip
             mb = corpus.stat().st_size / 1e6
             out = folder / "report.json"
             base: list[float] = []
