@@ -17,8 +17,9 @@ from audit.facts import Fact
 from audit.normalize import normalize
 
 NAMES = ["ann lee", "lee", "bob", "st. louis", "washington, d.c.", "new york", "york", "ka lo mi", "zé", "a.b",
-         "x y z w v", "u.s."]  # fmt: skip
-GLUE = [" ", " ", " ", ". ", "! ", "? ", ", ", " dr. ", " u.s. ", ".", "... ", " j. ", '." ', " (", ") ", "\n"]
+         "x y z w v", "u.s.", "ann - lee", "a, b c d e"]  # fmt: skip
+GLUE = [" ", " ", " ", ". ", "! ", "? ", ", ", " dr. ", " u.s. ", ".", "... ", " j. ", '." ', " (", ") ", "\n", " - ",
+        " -- ", ", "]  # fmt: skip
 
 
 def brute_force(facts: list[Fact], text: str, scope: str, window: int) -> list[tuple[int, int]]:
