@@ -29,7 +29,6 @@ import hashlib
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from operator import attrgetter
 
 import orjson
 
@@ -250,15 +249,22 @@ def digest(facts: list[Fact], normalized: dict[str, str] | None = None) -> str:
     h = hashlib.sha256()
     with no_cycle_collection():
         norm = (normalized if normalized is not None else normalize_many(table_names(facts))).__getitem__
-        ordered = sorted(facts, key=attrgetter("id"))
-        for start in range(0, len(ordered), 4096):  # one update a block: the same bytes hashed
-            h.update(_digest_rows(ordered[start : start + 4096], norm))
-        del ordered
+        # Rows are made in table order and only then put in id order: reading a million facts
+        # and their names in id order, all over memory, took three times as long.
+        rows: list[bytes] = []
+        for start in range(0, len(facts), 4096):
+            rows += _digest_rows(facts[start : start + 4096], norm)
+        ids = [f.id for f in facts]
+        order = sorted(range(len(facts)), key=ids.__getitem__)
+        del ids
+        for start in range(0, len(order), 4096):  # one update a block: the same bytes hashed
+            h.update(b"".join([rows[i] for i in order[start : start + 4096]]))
+        del rows, order
     return h.hexdigest()[:16]
 
 
-def _digest_rows(facts: list[Fact], norm: Callable[[str], str]) -> bytes:
-    """The bytes ``digest`` hashes for ``facts``, in order.
+def _digest_rows(facts: list[Fact], norm: Callable[[str], str]) -> list[bytes]:
+    """The bytes ``digest`` hashes for each of ``facts``.
 
     A fact with only a subject, a relation and an object (most rows of a large table) is written
     from four string columns, each encoded by one ``orjson.dumps`` call and split at ``","``:
@@ -267,13 +273,13 @@ def _digest_rows(facts: list[Fact], norm: Callable[[str], str]) -> bytes:
     dumps = orjson.dumps
     plain = [f for f in facts if f.subject and not f.aliases and not f.subject_aliases and not f.answer_type]
     if len(plain) < len(facts):
-        return b"".join([dumps(_digest_row(f, norm)) for f in facts])
+        return [dumps(_digest_row(f, norm)) for f in facts]
     if not plain:
-        return b""
+        return []
     columns = [dumps(c)[2:-2].split(b'","') for c in (
         [f.id for f in plain], [f.relation for f in plain], [norm(f.subject) for f in plain],
         [norm(f.object) for f in plain])]  # fmt: skip
-    return b"".join([b'["%b","%b","%b","%b",[],[]]' % row for row in zip(*columns, strict=True)])
+    return [b'["%b","%b","%b","%b",[],[]]' % row for row in zip(*columns, strict=True)]
 
 
 def _digest_row(f: Fact, norm: Callable[[str], str]) -> list:
