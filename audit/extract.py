@@ -226,6 +226,20 @@ def _expand(offsets: Any, rows: Any) -> tuple[Any, Any]:
     return owner, flat
 
 
+def _order(doc: Any, fact: Any, position: Any, n_facts: int) -> Any:
+    """The permutation that sorts mentions by (document, fact, position): one sort of a packed
+    key where the three fit in 63 bits (a third of ``np.lexsort``'s time), else ``np.lexsort``."""
+    import numpy as np
+
+    if not len(doc):
+        return np.zeros(0, dtype=np.int64)
+    span = int(position.max()) + 1
+    docs = int(doc.max()) + 1
+    if docs * n_facts * span < 1 << 63:
+        return np.argsort((doc * n_facts + fact) * span + position, kind="stable")
+    return np.lexsort((position, fact, doc))
+
+
 def _member(values: Any, among: Any) -> Any:
     """``values`` in ``among``, elementwise. (Sorting ``among`` costs a sixth of ``np.unique``'s
     hash table at a batch's sizes, and repeats do not change a binary search's answer.)"""
@@ -562,7 +576,7 @@ class FactMatcher(Extractor):
         elif self.scope == "doc":
             keep = _member(s_doc * n_groups + self._fact_group[s_fact], o_doc * n_groups + o_group)
             fact, position, doc = s_fact[keep], s_pos[keep], s_doc[keep]
-            order = np.lexsort((position, fact, doc))
+            order = _order(doc, fact, position, len(self.facts))
             fact, position, doc = fact[order], position[order], doc[order]
             first = np.ones(len(fact), dtype=bool)
             first[1:] = (fact[1:] != fact[:-1]) | (doc[1:] != doc[:-1])
@@ -612,7 +626,7 @@ class FactMatcher(Extractor):
         has = ~ok & (at > 0) & (left >= doc_lo) & (left <= s_pos)
         ok[has] = ~boundary(left[has], s_pos[has])
         fact, position, doc = s_fact[ok], s_pos[ok], s_doc[ok]
-        order = np.lexsort((position, fact, doc))
+        order = _order(doc, fact, position, len(self.facts))
         fact, position, doc = fact[order], position[order], doc[order]
         first = np.ones(len(fact), dtype=bool)
         idx = np.flatnonzero((fact[1:] == fact[:-1]) & (doc[1:] == doc[:-1]))
@@ -637,7 +651,7 @@ class FactMatcher(Extractor):
         hi = block + np.minimum(s_word + self.window, span - 1)
         keep = np.searchsorted(objects, hi, "right") > np.searchsorted(objects, lo, "left")
         fact, position, doc = s_fact[keep], s_pos[keep], s_doc[keep]
-        order = np.lexsort((position, fact, doc))
+        order = _order(doc, fact, position, len(self.facts))
         fact, position, doc = fact[order], position[order], doc[order]
         first = np.ones(len(fact), dtype=bool)
         first[1:] = (fact[1:] != fact[:-1]) | (position[1:] != position[:-1]) | (doc[1:] != doc[:-1])
