@@ -185,6 +185,7 @@ def scan(
     duplicates: Iterable[bool] | None = None,
     mentions: MentionWriter | None = None,
     zeros: bool = True,
+    by_index: list[Any] | None = None,
 ) -> CorpusPartial:
     """Read ``sources`` and count every mention: the whole job for one process.
 
@@ -194,7 +195,9 @@ def scan(
     has already decided it across shards (``audit.parallel``). ``mentions`` gets a row per
     mention (``--mentions``); without it the scan makes none of what the rows need. ``zeros``
     registers every reference fact with count 0 (a parallel task leaves that to the parent,
-    so its partial does not carry the whole table).
+    so its partial does not carry the whole table). ``by_index`` (a list) gets a reference-table
+    scan's exact counts as int64 arrays by fact position (the counter's, then the distinct-source
+    counter's; None for a sketch, which is updated as usual), and those counters stay empty.
     """
     extractor = extractor or job.extractor()
     partial = CorpusPartial.empty(job.config)
@@ -248,7 +251,9 @@ def scan(
                             objs[m.obj] = (1, f"{doc.source}:{doc.line}" if doc.line else doc.source)
         if tokens is not None:
             tokens.add([d.text for d in batch])
-    if tally is not None:
+    if tally is not None and by_index is not None:
+        by_index += tally.counts
+    elif tally is not None:
         tally.flush()
     if tokens is not None:
         partial.tokens = tokens.total()

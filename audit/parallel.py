@@ -3,7 +3,10 @@
 Local processes (``--workers N``) and Dask (``--engine dask``) both cut the inputs into tasks
 (whole files, or line-aligned byte ranges of large uncompressed JSONL/text files), scan each task
 into a ``CorpusPartial`` and merge the partials in input order. Counters are monoids and every
-tally is a sum, so the result is the one ``--workers 1`` gives, byte for byte.
+tally is a sum, so the result is the one ``--workers 1`` gives, byte for byte. A task hands its
+partial back in the file format below, except that exact counts of a reference table travel as
+int64 arrays by fact position beside it (its counters in the file stay empty): the parent adds
+the arrays and fills the counters once, at the end, in table order, as one process does.
 
 Deduplication needs the stream order across tasks: "duplicates an earlier document" reaches
 back into earlier tasks. So a parallel run with ``--dedup`` makes two passes: tasks first compute
@@ -469,7 +472,7 @@ def _keys_task(job: CorpusJob, sources: list[Source]) -> tuple[bytes, bytes, int
 
 
 def _scan_task(job: CorpusJob, sources: list[Source], dups: bytes | None, rows_to: str | None = None) -> Any:
-    """Scan one task; the partial goes back as bytes in the documented format (not pickled).
+    """Scan one task; the partial goes back as ``_pack`` makes it (bytes, no pickled objects).
 
     With ``rows_to`` (``--mentions``) the result is (partial, rows): the mention rows written to
     a file in the folder ``rows_to`` (its path), or as bytes when ``rows_to`` is "" (Dask)."""
@@ -479,18 +482,69 @@ def _scan_task(job: CorpusJob, sources: list[Source], dups: bytes | None, rows_t
     from audit.mentions import MentionWriter
 
     flags = None if dups is None else np.frombuffer(dups, dtype=bool).tolist()
-    common = {"extractor": _extractor(job), "duplicates": flags, "zeros": False}
+    counts: list[Any] = []
+    common = {"extractor": _extractor(job), "duplicates": flags, "zeros": False, "by_index": counts}
     if rows_to is None:
-        partial = scan(job, sources, **common)
-        return PartialFile(job.config, partial).to_bytes()
+        return _pack(job, scan(job, sources, **common), counts)
     if rows_to == "":
         buffer = io.BytesIO()
         partial = scan(job, sources, **common, mentions=MentionWriter(buffer))
-        return PartialFile(job.config, partial).to_bytes(), buffer.getvalue()
+        return _pack(job, partial, counts), buffer.getvalue()
     fd, path = tempfile.mkstemp(dir=rows_to, suffix=".jsonl")
     with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
         partial = scan(job, sources, **common, mentions=MentionWriter(fh))
-    return PartialFile(job.config, partial).to_bytes(), path
+    return _pack(job, partial, counts), path
+
+
+#: Exact counts by fact position, as a task hands them back: (positions, counts), int64 bytes.
+Sparse = tuple[bytes, bytes]
+
+
+def _pack(job: CorpusJob, partial: CorpusPartial, counts: list[Any]) -> tuple[bytes, list[Sparse | None]]:
+    """What a task hands back: the partial in the documented file format, and the exact counts
+    of a reference-table scan by fact position (``scan``'s ``by_index``; their counters in the
+    file stay empty), one entry per counter, None where the counter (a sketch) is in the file.
+    Counters keyed by fact id would cost each task a conversion, a sort and a JSON dump, and the
+    parent a parse and a merge by dict; these cost the parent one addition, and it makes the
+    counters once, at the end (``_Totals``)."""
+    out: list[Sparse | None] = []
+    for c in counts:
+        if c is None:
+            out.append(None)
+        else:
+            at = np.flatnonzero(c)
+            out.append((at.astype(np.int64, copy=False).tobytes(), c[at].astype(np.int64, copy=False).tobytes()))
+    return PartialFile(job.config, partial).to_bytes(), out
+
+
+class _Totals:
+    """The parent's sums of the tasks' counts by fact position (``_pack``), handed to the merged
+    partial's counters once every task is in, in table order, as ``scan`` does."""
+
+    def __init__(self, job: CorpusJob) -> None:
+        self.job = job
+        self.sums: list[np.ndarray | None] = []
+
+    def add(self, counts: list[Sparse | None]) -> None:
+        if not self.sums and counts:
+            n = len(self.job.reference_table().facts)
+            self.sums = [None if c is None else np.zeros(n, dtype=np.int64) for c in counts]
+        for total, c in zip(self.sums, counts, strict=True):
+            if total is not None and c is not None:
+                # positions within one task are distinct: a fancy-indexed += adds each once
+                total[np.frombuffer(c[0], dtype=np.int64)] += np.frombuffer(c[1], dtype=np.int64)
+
+    def flush(self, partial: CorpusPartial) -> None:
+        if not self.sums:
+            return
+        facts = self.job.reference_table().facts
+        counters = [c for c in (partial.counter, partial.distinct) if c is not None]
+        for counter, total in zip(counters, self.sums, strict=True):
+            if total is not None:
+                seen = np.flatnonzero(total)
+                for fi, n in zip(seen.tolist(), total[seen].tolist(), strict=True):
+                    f = facts[fi]
+                    counter.update(f.id, f.relation, n)
 
 
 def _check(deduper: Any, keyed: tuple[bytes, bytes, int]) -> bytes:
@@ -552,6 +606,7 @@ def run(
         _extractor(job)  # before the workers fork: they inherit it instead of rebuilding it
     pool = _dask_pool(scheduler) if engine == "dask" else _LocalPool(min(workers, len(tasks)))
     merged = CorpusPartial.empty(job.config)
+    totals = _Totals(job)
     scans: deque[Any] = deque()
     done = 0
 
@@ -563,7 +618,9 @@ def run(
             if mentions is not None:
                 result, rows = result
                 copy_rows(rows, mentions)
-            merged.merge(PartialFile.from_bytes(result, f"<task {done}>").partial)
+            data, counts = result
+            merged.merge(PartialFile.from_bytes(data, f"<task {done}>").partial)
+            totals.add(counts)
             if progress is not None:
                 progress(sum(s.size or 0 for s in tasks[done]))
             done += 1
@@ -599,6 +656,7 @@ def run(
         from audit.corpus import add_reference_zeros
 
         add_reference_zeros(merged, job.reference_table().facts)
+        totals.flush(merged)
     return merged
 
 

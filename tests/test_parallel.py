@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import numpy as np
 import orjson
 import pytest
 from hypothesis import given, settings
@@ -103,7 +104,7 @@ def test_byte_ranges_cover_every_line_once(tmp_path_factory, lengths, piece) -> 
     path = tmp_path_factory.mktemp("cut") / "x.txt"
     lines = [("w" * n).encode() or b"" for n in lengths]
     path.write_bytes(b"".join(x + b"\n" for x in lines))
-    ranges = parallel._cut(str(path), path.stat().st_size, piece)
+    ranges = list(parallel._cut(str(path), path.stat().st_size, piece))
     opts = ReadOptions(format="text")
     whole = list(iter_documents([Source(str(path))], opts, ReadStats()))
     parts = list(iter_documents(ranges, opts, ReadStats()))
@@ -197,3 +198,40 @@ def test_mentions_rows_equal_between_one_and_two_workers(cli, corpus, small_task
         rows[workers] = out.read_bytes()
         assert rows[workers].count(b"\n") == orjson.loads(result.stdout)["overall"]["N"] > 10
     assert rows[1] == rows[2]
+
+
+@pytest.mark.parametrize("opts", [[], ["--dedup", "minhash"], ["--dedup", "exact", "--max-facts", "40"]])
+def test_cli_outputs_equal_between_one_and_two_workers(cli, corpus, small_tasks, tmp_path, opts) -> None:
+    """The report, the per-fact rows and the --sketch-out file of a run cut into several tasks
+    are those of one process, byte for byte (exact counts, and a sketch, with and without dedup)."""
+    job = make_job(facts_path=str(REFS), patterns=())
+    assert len(parallel.plan_tasks(expand_paths([str(p) for p in corpus]), job, 2)) > 3
+    got = {}
+    for workers in (1, 2):
+        files = [tmp_path / f"{workers}.per-fact.jsonl", tmp_path / f"{workers}.sketch"]
+        r = cli("corpus", *corpus, "-f", REFS, *opts, "-j", workers, "--json", "-q",
+                "--per-fact", files[0], "--sketch-out", files[1])  # fmt: skip
+        assert r.exit_code == 0, r.stderr
+        got[workers] = [r.stdout.encode(), *(f.read_bytes() for f in files)]
+    assert got[2] == got[1]
+    assert orjson.loads(got[1][0])["overall"]["N"] > 100
+
+
+def test_tasks_hand_back_exact_counts_by_fact_position(corpus, small_tasks) -> None:
+    """A task's exact counts come back as arrays by position in the table (its counters in the
+    partial file empty); a sketch comes back in the file."""
+    job = make_job(facts_path=str(REFS), patterns=(), dedup="exact")
+    facts = job.reference_table().facts
+    task = parallel.plan_tasks(expand_paths([str(p) for p in corpus]), job, 2)[1]
+    data, counts = parallel._scan_task(job, task, None)
+    part = parallel.PartialFile.from_bytes(data).partial
+    assert part.counter.is_empty() and part.distinct is not None and part.distinct.is_empty()
+    one = scan(job, task, zeros=False)
+    for (at, n), counter in zip(counts, (one.counter, one.distinct), strict=True):
+        ids = [facts[i].id for i in np.frombuffer(at, np.int64)]
+        got = dict(zip(ids, np.frombuffer(n, np.int64).tolist(), strict=True))
+        assert got == {f: c for f, _, c in counter.items()} and sum(got.values()) > 10
+    assert part.read == one.read and part.duplicates == one.duplicates > 0
+    sketch = make_job(facts_path=str(REFS), patterns=(), counter="sample:40")
+    data, counts = parallel._scan_task(sketch, task, None)
+    assert counts == [None] and not parallel.PartialFile.from_bytes(data).partial.counter.is_empty()
