@@ -57,7 +57,7 @@ import re
 import struct
 import sys
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
@@ -76,8 +76,9 @@ if TYPE_CHECKING:
 
 MAGIC = b"HAPART\x00\x00"
 VERSION = 3
-#: Byte ranges are cut near this size (smaller runs stay in one process).
-MIN_TASK_BYTES = 8 << 20
+#: The smallest and the largest task (``iter_tasks``): a task costs a few milliseconds beside
+#: its scan (about 60 ms a MB), the last tasks are the smallest.
+MIN_TASK_BYTES = 2 << 20
 MAX_TASK_BYTES = 256 << 20
 #: Below this many input bytes a run stays in one process: starting workers costs more.
 MIN_PARALLEL_BYTES = 16 << 20
@@ -385,56 +386,70 @@ def _splittable(source: Source, job: CorpusJob) -> bool:
 def _count_newlines(fh: Any, start: int, end: int) -> int:
     fh.seek(start)
     n, left = 0, end - start
+    block = bytearray(min(left, 1 << 20))  # one buffer, read into: no allocation per block
     while left:
-        block = fh.read(min(left, 8 << 20))
-        if not block:
+        got = fh.readinto(memoryview(block)[: min(left, len(block))])
+        if not got:
             break
-        n += block.count(b"\n")
-        left -= len(block)
+        n += block.count(b"\n", 0, got)
+        left -= got
     return n
 
 
-def _cut(path: str, size: int, piece: int) -> list[Source]:
-    """Line-aligned byte ranges of about ``piece`` bytes, each with the lines before it."""
-    bounds = [0]
+def _cut(path: str, size: int, piece: int | Callable[[], int]) -> Iterator[Source]:
+    """Line-aligned byte ranges of about ``piece`` bytes (``piece()`` asked before each cut),
+    each with the lines before it. A generator: the lines of a range are counted only when the
+    next one is asked for."""
     with open(path, "rb") as fh:
-        while bounds[-1] + piece < size:
-            fh.seek(bounds[-1] + piece)
-            fh.readline()
-            end = fh.tell()
+        start = lines = 0
+        while True:
+            want = piece if isinstance(piece, int) else piece()
+            end = size
+            if start + want < size:
+                fh.seek(start + want)
+                fh.readline()
+                end = fh.tell()
             if end >= size:
-                break
-            bounds.append(end)
-        out, lines = [], 0
-        for i, start in enumerate(bounds):
-            stop = bounds[i + 1] if i + 1 < len(bounds) else None
-            out.append(Source(path, start, stop, lines))
-            if stop is not None:
-                lines += _count_newlines(fh, start, stop)
-    return out
+                yield Source(path, start, None, lines)
+                return
+            yield Source(path, start, end, lines)
+            lines += _count_newlines(fh, start, end)
+            start = end
 
 
-def plan_tasks(sources: Sequence[Source], job: CorpusJob, workers: int) -> list[list[Source]]:
-    """Cut the inputs into ordered tasks of similar size (about 4 per worker)."""
+def iter_tasks(sources: Sequence[Source], job: CorpusJob, workers: int) -> Iterator[list[Source]]:
+    """Cut the inputs into ordered tasks (whole files grouped, large uncompressed JSONL or text
+    files cut into line-aligned byte ranges) that shrink towards the end: each is about the
+    bytes not yet planned over ``2 * workers``, within ``MIN_TASK_BYTES`` and
+    ``MAX_TASK_BYTES``. The first tasks are big (few tasks), the last ones small, so the workers
+    finish close together. A generator: the first task is out before the rest is cut."""
     sizes = [s.size or 0 for s in sources]
-    total = sum(sizes)
-    piece = min(MAX_TASK_BYTES, max(MIN_TASK_BYTES, total // max(1, 4 * workers)))
-    tasks: list[list[Source]] = []
+    left = sum(sizes)
+
+    def piece() -> int:
+        return min(MAX_TASK_BYTES, max(MIN_TASK_BYTES, left // max(1, 2 * workers)))
+
     current: list[Source] = []
     current_bytes = 0
     for src, size in zip(sources, sizes, strict=True):
-        ranges = [src]
-        if size > piece and _splittable(src, job):
+        ranges: Iterable[Source] = [src]
+        if size > piece() and _splittable(src, job):
             ranges = _cut(src.path, size, piece)
         for r in ranges:
             current.append(r)
-            current_bytes += r.size or 0
-            if current_bytes >= piece:
-                tasks.append(current)
+            n = r.size or 0
+            current_bytes += n
+            left -= n
+            if current_bytes >= piece():
+                yield current
                 current, current_bytes = [], 0
     if current:
-        tasks.append(current)
-    return tasks
+        yield current
+
+
+def plan_tasks(sources: Sequence[Source], job: CorpusJob, workers: int) -> list[list[Source]]:
+    """``iter_tasks``, as a list."""
+    return list(iter_tasks(sources, job, workers))
 
 
 # -- task bodies (top-level functions: they run in other processes) -----------------------------
@@ -601,10 +616,17 @@ def run(
         return scan(job, sources, progress, mentions=MentionWriter(mentions) if mentions is not None else None)
     if stdin:
         raise ConfigError("--engine dask cannot read stdin; pass file paths")
-    tasks = plan_tasks(sources, job, workers)
     if engine == "local":
         _extractor(job)  # before the workers fork: they inherit it instead of rebuilding it
-    pool = _dask_pool(scheduler) if engine == "dask" else _LocalPool(min(workers, len(tasks)))
+    # every task but the last has at least MIN_TASK_BYTES: no more workers than that allows
+    pool = _dask_pool(scheduler) if engine == "dask" else _LocalPool(min(workers, total // MIN_TASK_BYTES + 1))
+    tasks: list[list[Source]] = []  # planned so far (``iter_tasks`` cuts them as they are sent)
+
+    def planned() -> Iterator[list[Source]]:
+        for t in iter_tasks(sources, job, workers):
+            tasks.append(t)
+            yield t
+
     merged = CorpusPartial.empty(job.config)
     totals = _Totals(job)
     scans: deque[Any] = deque()
@@ -633,7 +655,7 @@ def run(
     rows_to = None if mentions is None else (rows_folder.name if rows_folder is not None else "")
     with pool, rows_folder or contextlib.nullcontext():
         if job.config.dedup == "off":
-            scans.extend(pool.submit(_scan_task, job, t, None, rows_to) for t in tasks)
+            scans.extend(pool.submit(_scan_task, job, t, None, rows_to) for t in planned())
         else:
             # Pass 1 (keys) runs at most 2 tasks per worker ahead; each task's pass 2 is queued
             # as soon as the keys of all tasks up to it are checked in order. The parent holds
@@ -641,15 +663,17 @@ def run(
             from audit.minhash import make_deduper
 
             deduper = make_deduper(job.config.dedup, job.config.minhash, job.config.seed)
-            keyed: deque[Any] = deque()
-            ahead = iter(tasks)
+            keyed: deque[Any] = deque()  # the keys of tasks[i], tasks[i + 1], ...
+            ahead = planned()
             for t in itertools.islice(ahead, 2 * workers):
                 keyed.append(pool.submit(_keys_task, job, t))
-            for t in tasks:
+            i = 0
+            while keyed:
                 keys = keyed.popleft().result()
                 for nxt in itertools.islice(ahead, 1):
                     keyed.append(pool.submit(_keys_task, job, nxt))
-                scans.append(pool.submit(_scan_task, job, t, _check(deduper, keys), rows_to))
+                scans.append(pool.submit(_scan_task, job, tasks[i], _check(deduper, keys), rows_to))
+                i += 1
                 merge_ready(wait=False)
         merge_ready(wait=True)
     if job.facts_path is not None:  # the tasks leave the table's zero rows to this process
@@ -778,6 +802,7 @@ class _LocalPool:
         raise _Stop(signum)
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
+        import gc
         import signal
 
         # submit may fork a worker. SIGINT and SIGTERM wait until it has: Python ignores what a
@@ -785,11 +810,16 @@ class _LocalPool:
         # handler before its own are set (it unblocks them then, in _worker_init)
         block = hasattr(signal, "pthread_sigmask")
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if block else None
+        first = not self._procs
         try:
+            if first:  # the workers fork now: their collector leaves the parent's objects alone
+                gc.freeze()
             future = self._pool.submit(fn, *args)
             # remember the processes: a broken pool forgets them, and their exit codes say why
             self._procs.update(getattr(self._pool, "_processes", None) or {})
         finally:
+            if first:
+                gc.unfreeze()
             if old is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came is raised here
         if self._signal:

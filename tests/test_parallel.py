@@ -235,3 +235,24 @@ def test_tasks_hand_back_exact_counts_by_fact_position(corpus, small_tasks) -> N
     sketch = make_job(facts_path=str(REFS), patterns=(), counter="sample:40")
     data, counts = parallel._scan_task(sketch, task, None)
     assert counts == [None] and not parallel.PartialFile.from_bytes(data).partial.counter.is_empty()
+
+
+def test_tasks_shrink_towards_the_end_and_cover_every_line_once(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_TASK_BYTES", 5_000)
+    rng = random.Random(3)
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b"".join(orjson.dumps({"text": "w " * rng.randint(5, 200)}) + b"\n" for _ in range(3000)))
+    small = tmp_path / "small.jsonl"
+    small.write_bytes(b'{"text": "a b"}\n' * 10)
+    job = make_job(facts_path=str(REFS), patterns=())
+    sources = expand_paths([str(small), str(path), str(small)])
+    tasks = parallel.plan_tasks(sources, job, 2)
+    sizes = [sum(s.size or 0 for s in t) for t in tasks]
+    total = sum(sizes)
+    # about a quarter of what is left each (2 workers), never under the minimum but the last
+    assert total // 4 <= sizes[0] <= total // 4 + 2_000
+    assert all(a >= b - 2_000 for a, b in zip(sizes, sizes[1:-1], strict=False))
+    assert min(sizes[:-1]) >= 5_000 and sizes[-3] < 2 * 5_000 and len(tasks) > 8
+    whole = list(iter_documents(sources, ReadOptions(), ReadStats()))
+    parts = [d for t in tasks for d in iter_documents(t, ReadOptions(), ReadStats())]
+    assert [(d.source, d.line, d.text) for d in parts] == [(d.source, d.line, d.text) for d in whole]
