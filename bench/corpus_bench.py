@@ -11,12 +11,14 @@ floor; each row names the load average when it was printed and the start-up's an
 seconds (user + system, steadier than wall time on a loaded machine). Each measurement is its own process
 (peak RSS from ``wait4``); with ``--repeat`` a figure is the range over the repeats.
 Figures are printed, never asserted. By default every process is pinned to one core
-(``taskset -c 0``, ``--core`` for another) and the CLI runs with ``--workers 1``.
+(``taskset -c 0``, ``--core`` for another) and the CLI runs with ``--workers 1``. The runs have
+no cache (a first run: the table parsed, the matcher built) unless ``--warm``.
 
     python3 bench/corpus_bench.py                              # 80 MB, 100k facts, dense and sparse
     python3 bench/corpus_bench.py --facts 100000,1000000 --repeat 3
     python3 bench/corpus_bench.py --size-mb 20 --with "--tokenizer fixtures/tokenizer.json" \\
         --with "--dedup minhash"                               # what an option costs (ratio)
+    python3 bench/corpus_bench.py --cores all --warm --density dense --with "--workers 2"
     git worktree add /tmp/before <commit> && python3 bench/corpus_bench.py --baseline /tmp/before
 
 The name-dense corpus is biographies: every other sentence names a person and their birth place
@@ -196,6 +198,12 @@ def main() -> None:
     ap.add_argument("--core", type=int, default=0, help="the core to pin to (another than other jobs pin to)")
     ap.add_argument("--keep", help="folder to keep the generated data in (reused when present)")
     ap.add_argument(
+        "--warm",
+        action="store_true",
+        help="time the runs with the cache the start-up runs kept (a repeated run: the table and "
+        "matcher are read, not built); by default a run has no cache (a first run)",
+    )
+    ap.add_argument(
         "--baseline",
         metavar="TREE",
         help="another source tree (e.g. a `git worktree` of an older "
@@ -242,11 +250,12 @@ def main() -> None:
                         t_start, _, c_start = measure(cli(one, refs, out, extra), pin, tree)
                         got[name]["start cpu"].append(c_start)
                         t_cached = t_start  # a tree without the matcher cache builds every time
-                        if (tree / "audit" / "cache.py").exists():
-                            with tempfile.TemporaryDirectory(prefix="hallu-bench-cache-") as cache:
+                        with tempfile.TemporaryDirectory(prefix="hallu-bench-cache-") as cache:
+                            if (tree / "audit" / "cache.py").exists():
                                 measure(cli(one, refs, out, extra), pin, tree, cache)  # builds and keeps it
                                 t_cached, _, _ = measure(cli(one, refs, out, extra), pin, tree, cache)
-                        t_run, r_run, c_run = measure(cli(corpus, refs, out, extra), pin, tree)
+                            kept = cache if args.warm else "off"
+                            t_run, r_run, c_run = measure(cli(corpus, refs, out, extra), pin, tree, kept)
                         got[name]["cpu"].append(c_run)
                         got[name]["start"].append(t_start)
                         got[name]["cached"].append(t_cached)
