@@ -533,8 +533,9 @@ def _pack(job: CorpusJob, partial: CorpusPartial, counts: list[Any]) -> tuple[by
 
 
 class _Totals:
-    """The parent's sums of the tasks' counts by fact position (``_pack``), handed to the merged
-    partial's counters once every task is in, in table order, as ``scan`` does."""
+    """The parent's sums of the tasks' counts by fact position (``_pack``), made into the merged
+    partial's counters once every task is in: zero rows and counts in table order, as ``scan``
+    makes them."""
 
     def __init__(self, job: CorpusJob) -> None:
         self.job = job
@@ -549,17 +550,23 @@ class _Totals:
                 # positions within one task are distinct: a fancy-indexed += adds each once
                 total[np.frombuffer(c[0], dtype=np.int64)] += np.frombuffer(c[1], dtype=np.int64)
 
-    def flush(self, partial: CorpusPartial) -> None:
-        if not self.sums:
-            return
+    def fill(self, partial: CorpusPartial) -> None:
+        """Put the table's facts, with these counts, into the (empty) exact counters of
+        ``partial``; a sketch is left as it is (its tasks' counters came in the files)."""
+        from audit.corpus import add_reference_zeros
+        from audit.counting import ExactCounter
+
         facts = self.job.reference_table().facts
-        counters = [c for c in (partial.counter, partial.distinct) if c is not None]
-        for counter, total in zip(counters, self.sums, strict=True):
-            if total is not None:
-                seen = np.flatnonzero(total)
-                for fi, n in zip(seen.tolist(), total[seen].tolist(), strict=True):
-                    f = facts[fi]
-                    counter.update(f.id, f.relation, n)
+        if all(total is None for total in self.sums):
+            add_reference_zeros(partial, facts)
+            return
+        ids, relations = [f.id for f in facts], [f.relation for f in facts]
+        for name, total in zip(("counter", "distinct"), self.sums, strict=False):
+            if total is None:
+                continue
+            made = ExactCounter.of_counts(self.job.config.id, ids, relations, total.tolist())
+            made.merge(getattr(partial, name))  # empty: the tasks' counters stayed empty
+            setattr(partial, name, made)
 
 
 def _check(deduper: Any, keyed: tuple[bytes, bytes, int]) -> bytes:
@@ -677,10 +684,7 @@ def run(
                 merge_ready(wait=False)
         merge_ready(wait=True)
     if job.facts_path is not None:  # the tasks leave the table's zero rows to this process
-        from audit.corpus import add_reference_zeros
-
-        add_reference_zeros(merged, job.reference_table().facts)
-        totals.flush(merged)
+        totals.fill(merged)
     return merged
 
 
@@ -811,6 +815,7 @@ class _LocalPool:
         block = hasattr(signal, "pthread_sigmask")
         old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS) if block else None
         first = not self._procs
+        thaw = first and not gc.get_freeze_count()  # what a caller froze stays frozen
         try:
             if first:  # the workers fork now: their collector leaves the parent's objects alone
                 gc.freeze()
@@ -818,7 +823,7 @@ class _LocalPool:
             # remember the processes: a broken pool forgets them, and their exit codes say why
             self._procs.update(getattr(self._pool, "_processes", None) or {})
         finally:
-            if first:
+            if thaw:
                 gc.unfreeze()
             if old is not None:
                 signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came is raised here

@@ -59,6 +59,29 @@ def test_exact_while_it_fits() -> None:
     assert sk.relations() == ex.relations()
 
 
+def test_exact_stats_by_hand_and_a_counter_made_of_counts() -> None:
+    ex = ExactCounter("cfg")
+    for fact, rel, n in [("a", "x", 1), ("b", "x", 1), ("c", "y", 2), ("d", "y", 4), ("e", "x", 150), ("a", "x", 1)]:
+        ex.update(fact, rel, n)
+    ex.add_zero("z", "y")
+    st = ex.stats()
+    # a: 2, b: 1, c: 2, d: 4, e: 150 (z unseen)
+    assert (st.n, st.distinct, st.n1) == (159, 5, 1)
+    assert st.histogram == {"1": 1, "2": 2, "3-5": 1, "6-10": 0, "11-100": 0, ">100": 1}
+    y = ex.stats("y")
+    assert (y.n, y.distinct, y.n1, y.histogram["2"], y.histogram["3-5"]) == (6, 2, 0, 1, 1)
+    assert ex.stats("nothing").n == 0
+    # of_counts: the counter add_zeros and updates make, to the byte
+    facts, rels, counts = ["a", "b", "c", "d", "e", "z"], ["x", "x", "y", "y", "x", "y"], [2, 1, 2, 4, 150, 0]
+    made = ExactCounter.of_counts("cfg", facts, rels, counts)
+    ref = ExactCounter("cfg")
+    ref.add_zeros(zip(facts, rels, strict=True))
+    for f, r, n in zip(facts, rels, counts, strict=True):
+        if n:
+            ref.update(f, r, n)
+    assert made == ref and made.to_bytes() == ref.to_bytes() and made.stats() == ref.stats()
+
+
 def test_sampling_keeps_exact_counts_and_exact_n() -> None:
     rng = np.random.default_rng(0)
     counts = corpus_counts("zipf", 5000, rng)
