@@ -261,21 +261,20 @@ def scan(
 
 
 class _TokenCount:
-    """The tokens of a scan's documents, counted beside it: each batch is encoded in a thread
-    while the next one is matched (the tokenizers library lets go of the GIL while it encodes,
-    so a second core overlaps the two), without offsets (``encode_batch_fast``: the same ids,
-    half the time on two cores), and only the number of ids is read."""
+    """The tokens of a scan's documents, counted beside it (``audit.tokens``: most documents are
+    cut into pieces whose counts are remembered; the rest are encoded by the library). Each batch
+    is counted in a thread while the next one is matched: the library lets go of the GIL while it
+    encodes, so a second core overlaps the two."""
 
     def __init__(self, tokenizer: Any) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
-        self._encode = getattr(tokenizer, "encode_batch_fast", tokenizer.encode_batch)  # tokenizers < 0.20
+        from audit.tokens import TokenCounter
+
+        self._count = TokenCounter(tokenizer).count
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="hallu-tokens")
         self._pending: Any = None
         self._total = 0
-
-    def _count(self, texts: list[str]) -> int:
-        return sum(map(len, self._encode(texts, add_special_tokens=False)))
 
     def add(self, texts: list[str]) -> None:
         if self._pending is not None:
