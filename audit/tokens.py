@@ -21,10 +21,12 @@ removes. A document holding a separator that does not is encoded whole.
 ``spaces``: the byte-level pipelines, ``ByteLevel`` with its GPT-2 regex, or a ``Split`` with
 the Llama-3 (cl100k) regex or Qwen2's followed by ``ByteLevel`` without one, and no normalizer
 or one that keeps ASCII as it is or lowercases it. No piece of these regexes holds a
-non-whitespace character followed by a space, and none looks behind, so an ASCII document in
-which no whitespace precedes a space is the pieces ``text.split(" ")``, each after the first
-counted with its leading space (the first too where ``add_prefix_space`` adds one). Other
-documents (non-ASCII, double spaces, ``"\\n "``) are encoded whole.
+non-whitespace character followed by a space, and none looks behind, so a document in which
+no whitespace precedes a space is the pieces ``text.split(" ")``, each after the first counted
+with its leading space (the first too where ``add_prefix_space`` adds one). Which characters
+are whitespace to the library is asked of it, for ASCII at load and for any other character
+the first time a document holds it (non-ASCII documents only where there is no normalizer).
+Other documents (double spaces, ``"\\n "``) are encoded whole.
 
 Everything else is encoded whole by the library, as before: other pipelines (``Metaspace``, any
 other ``Split`` regex, no pre-tokenizer, a ``Replace`` / ``Prepend`` / ``Strip`` normalizer, BPE
@@ -59,6 +61,7 @@ SPACE_REGEXES = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
     r"|\s*[\r\n]+|\s+(?!\S)|\s+",
 )
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 #: Distinct pieces (and pre-tokens) remembered; past that the memory starts over, still exact.
 CACHE_MAX = 1 << 19
 
@@ -168,16 +171,26 @@ class TokenCounter:
         def cut(text: str) -> list[str]:
             return [p for p, _ in cut_(text)]
 
+        pairs = [(a, b) for a in ("x", "1", "!", "'") for b in (" y", " 1", " !", " \n", " 's")]
+
+        def apart(c: str) -> bool:
+            """Whether ``c`` shares no piece with a space after it (it is no whitespace)."""
+            return all(cut(f"{a}{c}{b}") == cut(f"{a}{c}") + cut(b) for a, b in pairs)
+
+        self._apart = apart
         # a whitespace character before a space may share a piece with it (``\s+(?!\S)``); the
         # regexes' whitespace in ASCII is "\t\n\x0b\x0c\r ", and the library is asked that no other
         # ASCII character shares a piece with a space after it, and that these do
         space = "\t\n\x0b\x0c\r "
         for c in map(chr, range(128)):
-            pairs = [(a, b) for a in ("x", "1", "!", "'") for b in (" y", " 1", " !", " \n", " 's")]
-            apart = all(cut(f"{a}{c}{b}") == cut(f"{a}{c}") + cut(b) for a, b in pairs)
-            if apart == (c in space) and c != " ":
+            if apart(c) == (c in space) and c != " ":
                 self.shape, self.why = None, f"the pre-tokenizer's whitespace is not the regex's ({c!r})"
-        self._before_space = tuple(f"{c} " for c in space)
+        self._before_space = tuple(f"{c} " for c in space if c != " ")  # spaces: by the pieces
+        # non-ASCII documents: no whitespace str.split knows may precede a space either, and each
+        # other character in them is asked of the library once (where no normalizer could turn
+        # it into whitespace)
+        self._seen: dict[str, bool] = dict.fromkeys(PY_SPACE, True)  # checked before a space instead
+        self._unicode = self._tok.normalizer is None
 
     def _prepare_added(self, spec: dict[str, Any]) -> None:
         # the library cuts added tokens out of the raw text (normalized: false) or out of the
@@ -238,18 +251,41 @@ class TokenCounter:
 
     def _count_spaces(self, texts: list[str]) -> int:
         pieces, firsts, whole = self._pieces, self._firsts, []
-        before_space, prefix = self._before_space, self._prefix
+        prefix = self._prefix
         total = 0
         for text in texts:
-            if not (text and text.isascii() and self._no_added(text, True)) or any(s in text for s in before_space):
+            parts = text.split(" ")
+            # a space after a space: the first of a run of three or more shares a piece with the next
+            empties = parts.count("")
+            if empties and empties > (parts[0] == "") + (len(parts) > 1 and parts[-1] == ""):
                 whole.append(text)
                 continue
-            parts = text.split(" ")
+            if not (text and self._spaces_clean(text)):
+                whole.append(text)
+                continue
             if prefix and parts[0]:
                 total += sum(map(pieces.__getitem__, parts))
             else:
                 total += firsts[parts[0]] + sum(map(pieces.__getitem__, islice(parts, 1, None)))
         return total + self._resolve(pieces, " ") + self._resolve(firsts, "") + self._whole(whole)
+
+    def _spaces_clean(self, text: str) -> bool:
+        """Whether ``text`` is the sum of its ``split(" ")`` pieces (no run of spaces in it)."""
+        for s in self._before_space:
+            if s in text:
+                return False
+        if text.isascii():
+            return self._no_added(text, True)
+        if not self._unicode:
+            return False
+        seen = self._seen
+        for c in set(_NON_ASCII.findall(text)):
+            ok = seen.get(c)
+            if ok is None:
+                ok = seen[c] = self._apart(c)
+            if not ok or (c in PY_SPACE and f"{c} " in text):
+                return False
+        return self._no_added(text, False)
 
     def _resolve(self, counts: _Counts, lead: str) -> int:
         """Count the pieces ``counts`` missed (``lead`` + piece), and their occurrences' tokens."""

@@ -174,6 +174,30 @@ def test_count_equals_the_librarys_encoding(name):
         assert TokenCounter(tok).count([t]) == expected(tok, [t]), repr(t)
 
 
+@pytest.mark.parametrize(
+    ("name", "split", "whole"),
+    [
+        ("nfkc-whitespace-bpe", ["Ünïcödé  café\n\n中文 🙂 a\xa0b", "x  \n y"], ["a\x1cb", "[SPECIAL] x"]),
+        ("bytelevel-bpe", ["Ünïcödé café\n\n中文 🙂 a\xa0b", "x\n\ny"], ["a  b", "a\n b", "a\xa0 b", "<extra>"]),
+        ("llama3-bpe", ["Ünïcödé café\n\n中文 🙂, it's", " x"], ["a  b", "a\t b", "Hello"]),
+        ("nfkc-bytelevel-bpe", ["plain words", "x\ny"], ["café au lait"]),
+    ],
+)
+def test_which_documents_are_cut(name, split, whole, monkeypatch):
+    tok = tokenizer(name)
+    counter = TokenCounter(tok)
+    encoded: list[str] = []
+    real = counter._whole
+
+    def spy(texts: list[str]) -> int:
+        encoded.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(counter, "_whole", spy)
+    assert counter.count(split + whole) == expected(tok, split + whole)
+    assert encoded == whole
+
+
 def test_added_tokens_are_cut_out_before_the_pieces():
     tok = tokenizer("lower-whitespacesplit-wordpiece")
     ids = tok.encode("hello<extra>", add_special_tokens=False).ids
