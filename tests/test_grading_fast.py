@@ -200,6 +200,15 @@ def test_date_and_number_regex_lookaheads_change_no_match() -> None:
             assert got == [(m.span(), m.groups()) for m in plain.finditer(t)], t
 
 
+def test_phrase_key_chain_is_any_key() -> None:
+    """``_has_phrase_key`` (a chain of ``in`` tests) is ``any`` over ``_PHRASE_KEYS``."""
+    from audit.grading.phrases import _PHRASE_KEYS, _has_phrase_key
+
+    texts = [a.lower() for _, a in CASES] + [*_PHRASE_KEYS, "", "n/", "as", "will no"]
+    for t in texts:
+        assert _has_phrase_key(t) == any(k in t for k in _PHRASE_KEYS), t
+
+
 def test_number_word_key_finds_every_written_number() -> None:
     """``_numbers_fast`` skips the number-word regex on ASCII text where ``_NUMBER_WORD_KEY``
     finds nothing: every word of the grammar, and every match in the cases, holds a key."""
@@ -223,5 +232,8 @@ def test_fast_date_scan_finds_every_date() -> None:
     texts = [a for _, a in CASES] + [f"{f.subject} {f.object} {f.question}" for f, _ in CASES[:2000]]
     texts += ["Sept., of 1900", "in March\u00a0\u2003 of \t 1974.", "ſep 5, 1900", "May  1", "x-5 May 2000",
               "Founded in the month of October,  1901", "Oct.\n\n3rd, 1999 or 4 Nov 1999", "no digit here"]  # fmt: skip
+    # no month: the scan without the month branches
+    texts += ["1851-06-04", "3/4/1999", "31.12.1999 or 1.13.1999", "44 BC", "476 a.d.", "1066AD", "12 ce",
+              "x-1999", "born 1879-1955", "1,900 or 2,000", "in the 1900s", "2100.5", "2101", "Z 1999"]  # fmt: skip
     for t in texts:
         assert dates_and_spoken(t) == list(iter_dates(t)), t

@@ -44,6 +44,7 @@ from audit.grading.names import (
     loose,
 )
 from audit.grading.numbers import (
+    _ASCII_DIGIT,
     _DIGIT,
     _YEAR_CONTEXT,
     _YEAR_RANGE_KEY,
@@ -62,10 +63,10 @@ from audit.grading.numbers import (
 )
 from audit.grading.phrases import (
     _PHRASE_KEY,
-    _PHRASE_KEYS,
     _PHRASE_LABEL_KEYS_T,
     ABSTAIN_PHRASES,
     _compile_phrases,
+    _has_phrase_key,
 )
 from audit.grading.reference import _MatchInfo
 from audit.grading.slot import (
@@ -165,7 +166,9 @@ class Grader:
             # The answer is just the object: for an ASCII object, normalize(obj) is then
             # obj.lower() (key has nothing for it to collapse), so key is in m.exact.
             return CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT)
-        m = self._info(fact)
+        m = self._last  # self._info(fact), inline: it runs for nearly every row
+        if m is None or m.fact is not fact:
+            m = self._last = _MatchInfo(fact, True)
         if key in m.exact:
             return CORRECT, "exact", answer.strip().strip(_OUTER_PUNCT)
         kind = m.kind
@@ -176,7 +179,7 @@ class Grader:
                 items = self._name_items(m, answer)
         elif kind == "number":
             items = self._number_items_fast(m, answer)
-        elif _DIGIT.search(answer) or may_speak_year(answer):
+        elif (_ASCII_DIGIT if answer.isascii() else _DIGIT).search(answer) or may_speak_year(answer):
             items = self._date_items_fast(m, answer)
         else:
             items = []  # every date, day-month and year has a digit or a number word
@@ -316,7 +319,7 @@ class Grader:
         # An echo needs a subject word (each is a substring of the normalised answer, but for
         # in-word apostrophes) or a digit; a noun phrase counts only for a name without phrase.
         can_echo = (
-            _DIGIT.search(answer) is not None
+            (_ASCII_DIGIT if answer.isascii() else _DIGIT).search(answer) is not None
             or any(w in norm for w in m.subject_words())
             or ("'" in norm and _IN_WORD_APOSTROPHE.search(norm) is not None)
         )
@@ -405,10 +408,7 @@ class Grader:
         # Substring tests (``in``) stand for the literal-alternation regexes, which sre scans
         # position by position: the _PHRASE_KEY gate first (most answers stop there), then the
         # label mask.
-        for k in _PHRASE_KEYS:
-            if k in norm:
-                break
-        else:
+        if not _has_phrase_key(norm):
             return None
         mask = []
         for i, keys in enumerate(_PHRASE_LABEL_KEYS_T):
@@ -443,7 +443,7 @@ class Grader:
         # the tokens hold no blank: their lowercase forms in one lower() (= findall on low)
         los = " ".join(toks).lower().split(" ") if toks else []
         n = len(los)
-        if _DIGIT.search(answer):
+        if _ASCII_DIGIT.search(answer):
             for t in los:
                 if len(t) <= 3 and t.isdigit():
                     return None

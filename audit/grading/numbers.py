@@ -32,22 +32,34 @@ _MONTHS = {
 }
 _ORD = r"(?:st|nd|rd|th)?"
 _ERA = r"(?:\s*(?P<{}>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?![\w]))?"
+_DATE_START = r"(?<!\w)(?<![^\W\d_]-)"
+# The branches without a month: a year-month-day, a slash date, a year with an era, a year.
+_ISO_DATE = r"(?P<iy>\d{4})-(?P<im>\d{1,2})-(?P<id>\d{1,2})(?!\d)"
+_SLASH_DATE = r"(?P<sa>\d{1,2})[/.](?P<sb>\d{1,2})[/.](?P<sy>\d{4})(?!\d)"
+_ERA_YEAR = r"(?P<y6>\d{1,4})\s*(?P<e6>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?![\w])"
+_PLAIN_YEAR = r"(?P<y7>1\d{3}|20\d{2}|2100)(?![\w]|[.,]\d)"
 #: The lookahead first: every branch starts with a digit or a month's first letter, and sre
 #: tries each position of a search against the whole alternation otherwise.
 _DATE = re.compile(
-    rf"""(?=[\dadfjmnos])(?<!\w)(?<![^\W\d_]-)(?:
-      (?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})(?!\d)
-    | (?P<sa>\d{{1,2}})[/.](?P<sb>\d{{1,2}})[/.](?P<sy>\d{{4}})(?!\d)
+    rf"""(?=[\dadfjmnos]){_DATE_START}(?:
+      {_ISO_DATE}
+    | {_SLASH_DATE}
     | (?P<m1>{_MON})\.?\s+(?P<d1>\d{{1,2}}){_ORD},?\s+(?P<y1>\d{{1,4}})(?![\d:]){_ERA.format("e1")}
     | (?P<d2>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<m2>{_MON})\.?,?\s+(?P<y2>\d{{1,4}})(?![\d:])
       {_ERA.format("e2")}
     | (?P<m3>{_MON})\.?,?\s+(?:of\s+)?(?P<y3>\d{{4}})(?!\d)
     | (?P<m4>{_MON})\.?\s+(?P<d4>\d{{1,2}}){_ORD}(?![\d:\w])
     | (?P<d5>\d{{1,2}}){_ORD}\s+(?:of\s+)?(?P<m5>{_MON})(?![\w])
-    | (?P<y6>\d{{1,4}})\s*(?P<e6>B\.?C\.?E?\.?|A\.?D\.?|C\.?E\.?)(?![\w])
-    | (?P<y7>1\d{{3}}|20\d{{2}}|2100)(?![\w]|[.,]\d)
+    | {_ERA_YEAR}
+    | {_PLAIN_YEAR}
     )""",
     re.I | re.X,
+)
+#: ``_DATE`` without its month branches, for a text with no month in it (``_may_name_month``):
+#: at each position the branches left are tried in the same order, so it finds the same
+#: matches, and it tries only positions with a digit.
+_DATE_NO_MONTH = re.compile(
+    rf"(?=\d){_DATE_START}(?:{_ISO_DATE}|{_SLASH_DATE}|{_ERA_YEAR}|{_PLAIN_YEAR})", re.I
 )
 _SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 #: Digits: thousands groups ("1,000"), a decimal point, or a decimal comma where it cannot be a
@@ -203,9 +215,22 @@ def _digit_dates(text: str) -> Iterable[tuple[int, int, tuple[Date, ...]]]:
             yield m.start(), m.end(), readings
 
 
+def _may_name_month(text: str) -> bool:
+    """Whether an ASCII text holds the first three letters of a month (every match of ``_MON``
+    starts with them; re.I on ASCII text is lower())."""
+    lo = text.lower()
+    return (
+        "jan" in lo or "feb" in lo or "mar" in lo or "apr" in lo or "may" in lo or "jun" in lo
+        or "jul" in lo or "aug" in lo or "sep" in lo or "oct" in lo or "nov" in lo or "dec" in lo
+    )  # fmt: skip
+
+
 def _dates_fast(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
-    """``list(iter_dates(text))``: one ``groups()`` tuple a match instead of named lookups, and
-    the validity test only where a month or day was read from digits."""
+    """``list(iter_dates(text))``: one ``groups()`` tuple a match instead of named lookups, the
+    validity test only where a month or day was read from digits, and ``_DATE_NO_MONTH`` for
+    an ASCII text with no month in it."""
+    if text.isascii() and not _may_name_month(text):
+        return _dates_no_month(text)
     out = []
     for m in _DATE.finditer(text):
         iy, im, id_, sa, sb, sy, m1, d1, y1, e1, d2, m2, y2, e2, m3, y3, m4, d4, d5, m5, y6, e6, y7 = (
@@ -254,9 +279,33 @@ def _dates_fast(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
     return out
 
 
+def _dates_no_month(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
+    """``_dates_fast`` of a text where no month branch of ``_DATE`` can match."""
+    out = []
+    for m in _DATE_NO_MONTH.finditer(text):
+        iy, im, id_, sa, sb, sy, y6, e6, y7 = m.groups()
+        readings: tuple[Date, ...]
+        if y7:
+            readings = ((int(y7), None, None),)
+        elif iy:
+            mo, d = int(im), int(id_)
+            if not (1 <= mo <= 12 and 1 <= d <= 31):
+                continue
+            readings = ((int(iy), mo, d),)
+        elif sy:
+            a, b, y = int(sa), int(sb), int(sy)
+            readings = tuple(r for r in dict.fromkeys(((y, a, b), (y, b, a))) if _valid(r))
+            if not readings:
+                continue
+        else:
+            readings = ((_era_year(y6, e6), None, None),)
+        out.append((m.start(), m.end(), readings))
+    return out
+
+
 def dates_and_spoken(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
     """``list(iter_dates(text))`` by ``_dates_fast``: the dates, and the years said as words."""
-    found = _dates_fast(text) if _DIGIT.search(text) else []
+    found = _dates_fast(text) if (_ASCII_DIGIT if text.isascii() else _DIGIT).search(text) else []
     spoken = iter_spoken_years(text)
     return sorted([*found, *spoken]) if spoken else found
 
@@ -455,7 +504,7 @@ def _kind_fast(fact: Fact) -> tuple[str, Any]:
 def _numbers_fast(text: str) -> list[tuple[int, int, float]]:
     """``list(iter_numbers(text))``, skipping each regex where it cannot match."""
     out = []
-    if _DIGIT.search(text):
+    if (_ASCII_DIGIT if text.isascii() else _DIGIT).search(text):
         for m in _NUMBER.finditer(text):
             s = m.start()
             if s >= 2 and text[s - 1] == "-" and text[s - 2].isalpha():
@@ -486,6 +535,9 @@ _MONTH_NUMBER = {
                  "September", "October", "November", "December")
 }  # fmt: skip
 _DIGIT = re.compile(r"\d")
+#: ``_DIGIT`` for an ASCII text, where ``\d`` is [0-9]: a range, which sre tests faster than
+#: the Unicode digit category.
+_ASCII_DIGIT = re.compile(r"[0-9]")
 
 
 def _date_status(ref: Date, cand: Date, year_only: bool) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from audit.errors import ConfigError
 
@@ -41,6 +42,9 @@ _PHRASE_KEYS = (
 
 
 _PHRASE_KEY = re.compile("|".join(re.escape(k) for k in _PHRASE_KEYS))
+#: ``any(k in text for k in _PHRASE_KEYS)`` as one chain of ``in`` tests: most answers hold no
+#: key, and the loop's own steps cost as much as the substring searches.
+_has_phrase_key: Callable[[str], bool] = eval("lambda text: " + " or ".join(f"{k!r} in text" for k in _PHRASE_KEYS))
 #: For each built-in phrase, strings one of which every text it matches contains: the fast
 #: path searches only the phrases whose strings occur (same alternatives, same order, so the
 #: same leftmost match).
