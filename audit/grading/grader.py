@@ -287,7 +287,14 @@ class Grader:
                 # a formula's value is written like a code, but in an answer with no capital
                 # letter nothing tells a code's case
                 codes = m.coded() and any(c.isupper() for c in answer)
-                foreign = [it for it in items if it.status == _OTHER and _foreign(m, it.text, semantic, codes)]
+                # _foreign is False for a one-word candidate but for a name of type other or a code
+                foreign = [
+                    it
+                    for it in items
+                    if it.status == _OTHER
+                    and (codes or semantic == "other" or " " in it.text)
+                    and _foreign(m, it.text, semantic, codes)
+                ]
                 if foreign:
                     # and their abbreviations: "the European Union (EU)"
                     initials = {"".join(w[0] for w in it.text.split() if w[0].isupper()) for it in foreign}

@@ -61,6 +61,21 @@ def _alternatives(answer: str, items: list[_Item]) -> str | None:
     linked only by a range is a span ("lasted from 1914 to 1918", "lived 1879-1955"), not
     alternatives, when the answer also states a hit outside it ("The war began in 1914").
     """
+    if len(items) == 2:
+        # the loops below for two items (most alternatives: "Paris or Lyon", "1879 or 1880"):
+        # they are one group if linked, and then alternatives for an "or"-like link or a range
+        a, b = items
+        gap = answer[a.end : b.start]
+        if (
+            _LINK_OR.match(gap)
+            or _LINK_RANGE.match(gap)
+            or gap.strip().lower() == "and" and _BETWEEN.search(answer, 0, a.start)
+        ):
+            hit = a if a.status == _HIT else b if b.status == _HIT else None
+            other = a if a.status == _OTHER else b if b.status == _OTHER else None
+            if hit is not None and other is not None:
+                return f"{hit.text} | {other.text}"
+        return None
     groups: list[list[_Item]] = [[items[0]]]
     strong = [False]
     ranged = [False]

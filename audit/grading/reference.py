@@ -67,6 +67,7 @@ class _MatchInfo:
         "_shape",
         "_percent",
         "_regions",
+        "_obj_region",
         "_numrefs",
         "_coded",
         "_org",
@@ -88,6 +89,7 @@ class _MatchInfo:
         self._shape: re.Pattern[str] | None | bool = False  # False: not computed yet
         self._percent: bool | None = None
         self._regions: tuple[list[str], ...] | None = None
+        self._obj_region: tuple[str, ...] | None | bool = False  # False: not computed yet
         self._numrefs: tuple[tuple[float, str | None], ...] | None = None
         self._coded: bool | None = None
         self._org: bool | None = None
@@ -103,7 +105,17 @@ class _MatchInfo:
         if fast and not fact.aliases and obj.isascii() and obj.isalnum():
             # One ASCII word ("Paris", "1879"): normalize() and loose() are both lower().
             lo = obj.lower()
-            self.kind, self.value = ("name", None) if obj.isalpha() else kind_of(fact)
+            if obj.isalpha():
+                self.kind, self.value = "name", None
+            elif obj.isdigit() and fact.answer_type is None:
+                # kind_of's reading of ASCII digits: a year 1000-2100 written with four, else a number
+                y = int(obj)
+                if len(obj) == 4 and 1000 <= y <= 2100:
+                    self.kind, self.value = "year", (y, None, None)
+                else:
+                    self.kind, self.value = "number", float(y)
+            else:
+                self.kind, self.value = kind_of(fact)
             self.exact = frozenset((lo,))
             self.names = (lo,)
             self.name_tokens = ([lo],)
@@ -252,15 +264,19 @@ class _MatchInfo:
         """``region``, ``person``, ``place`` or ``other`` (``audit.grading.slot.semantic_type``)."""
         if self._semantic is None:
             f = self.fact
-            obj = f.object if self.kind == "name" else None
+            obj = f.object if self.kind == "name" and self._obj_region is not None else None
+            # (an object whose region_words region() found None reads as no object there)
             self._semantic = semantic_type(f.answer_type, f.question, f.relation, obj)
         return self._semantic
 
     def region(self) -> bool:
         """``self.semantic() == "region"``, without the question's regexes for an object that
         names no continent (most)."""
-        if self._semantic is None and region_words(self.fact.object) is None:
-            return False  # (for an ASCII object, a few substring tests)
+        if self._semantic is None:
+            if self._obj_region is False:
+                self._obj_region = region_words(self.fact.object)
+            if self._obj_region is None:
+                return False  # (for an ASCII object, a few substring tests)
         return self.semantic() == "region"
 
     def code(self) -> bool:

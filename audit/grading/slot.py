@@ -258,7 +258,9 @@ def tokens(text: str) -> list[Token]:
     return [(_lo(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(text)]
 
 
-@dataclass(slots=True, frozen=True)
+# Not frozen (treat it as immutable): a frozen dataclass sets each field through
+# object.__setattr__, and a slot is made for most answers that have no value of the fact's kind.
+@dataclass(slots=True)
 class Slot:
     """Where an answer's value stands: ``start``-``end``, after the restated part
     ``restated_start``-``restated_end`` (both 0 for a short answer that is all slot)."""
