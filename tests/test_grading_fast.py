@@ -209,6 +209,18 @@ def test_phrase_key_chain_is_any_key() -> None:
         assert _has_phrase_key(t) == any(k in t for k in _PHRASE_KEYS), t
 
 
+def test_fuzzy_length_bound_holds() -> None:
+    """``_classify_word`` skips ``fuzz.ratio`` where 200 * min(n, k) / (n + k), an upper bound of
+    it, is under the threshold: the bound holds on random strings, within rounding."""
+    from rapidfuzz import fuzz
+
+    rng = random.Random(5)
+    for _ in range(20000):
+        a = "".join(rng.choice("abcé ") for _ in range(rng.randint(1, 12)))
+        b = "".join(rng.choice("abcé ") for _ in range(rng.randint(1, 12)))
+        assert fuzz.ratio(a, b) <= 200 * min(len(a), len(b)) / (len(a) + len(b)) + 1e-9, (a, b)
+
+
 def test_number_word_key_finds_every_written_number() -> None:
     """``_numbers_fast`` skips the number-word regex on ASCII text where ``_NUMBER_WORD_KEY``
     finds nothing: every word of the grammar, and every match in the cases, holds a key."""

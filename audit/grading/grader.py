@@ -441,9 +441,9 @@ class Grader:
         low = answer.lower()
         if low == answer:
             return None  # no capital letter: every non-stop word is a candidate
-        if m.placey or m.shape() is not None:
+        if m.placey or (m.shape() if m._shape is False else m._shape) is not None:
             return None  # a place noun may make a place name ("X City"); a code needs its scan
-        if _ascii_in_word_apostrophe(answer):
+        if ("'" in answer or "`" in answer) and _ascii_in_word_apostrophe(answer):
             return None  # "Pape'ete" is one word there, two here
         parts = _ASCII_SPLIT.split(answer)
         toks = parts[1::2]
@@ -525,7 +525,13 @@ class Grader:
         if cand in m.squashed:
             return _Item(start, end, _HIT, text, "match")  # "Papeete" for "Pape ete"
         if self._ratio is not None:
+            n = len(cand)
             for name in m.fuzzy_names():
+                # ratio is 200 * LCS / (n + k) <= 200 * min(n, k) / (n + k): when that bound is
+                # under the threshold (by more than rounding), the ratio is too
+                k = len(name)
+                if 200 * min(n, k) < (self._fuzzy - 1e-6) * (n + k):
+                    continue
                 if self._ratio(cand, name) >= self._fuzzy:
                     return _Item(start, end, _HIT, text, "fuzzy")
         return _Item(start, end, _OTHER, text)
