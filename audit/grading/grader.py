@@ -116,6 +116,9 @@ class Grader:
 
             self._ratio = fuzz.ratio
         self._last: _MatchInfo | None = None
+        #: the answer last split by ``_name_items_fast``, its ``_ASCII_SPLIT`` parts and lowercase
+        #: tokens: ``_without_value`` makes ``slot.tokens`` of them
+        self._split: tuple[str, list[str], list[str]] | None = None
         self._phrase_subsets: dict[tuple[int, ...], re.Pattern[str] | None] = {}
         self._phrase = self._phrase_match if fast else self._phrase_reference
 
@@ -332,7 +335,14 @@ class Grader:
         )
         if not can_echo and (pm is not None or m.kind != "name"):
             return (ABSTAINED, self._labels[pm.lastgroup or ""], pm.group(0)) if pm else _NO_CANDIDATE
-        slot = find_slot(answer, m.excludes)
+        every = None
+        split = self._split
+        if split is not None and split[0] is answer and "'" not in answer and "`" not in answer:
+            # slot.tokens(answer), for an ASCII answer without apostrophes: the words that
+            # _ASCII_SPLIT found, lowercased, at the offsets of the parts
+            ends = list(accumulate(map(len, split[1])))
+            every = list(zip(split[2], ends[:-1:2], ends[1::2], strict=True))
+        slot = find_slot(answer, m.excludes, every)
         if slot is not None and can_echo:
             copied = self._copied_values(m, answer, slot)
             echoed = echo(answer, slot, m.subject_words(), m.excludes, copied)
@@ -449,6 +459,7 @@ class Grader:
         toks = parts[1::2]
         # the tokens hold no blank: their lowercase forms in one lower() (= findall on low)
         los = " ".join(toks).lower().split(" ") if toks else []
+        self._split = (answer, parts, los)
         n = len(los)
         if _ASCII_DIGIT.search(answer):
             for t in los:

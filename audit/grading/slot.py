@@ -316,16 +316,18 @@ def _statements(answer: str) -> Iterable[tuple[int, int]]:
         yield start, len(answer)
 
 
-def find_slot(answer: str, context: InContext) -> Slot | None:
+def find_slot(answer: str, context: InContext, every: list[Token] | None = None) -> Slot | None:
     """The slot of ``answer``, or None.
 
     ``context``: whether a word is one of the subject, the question or the relation. A restated part is
     the text before the first copula of a sentence, when every word of it is a context word
     or a stop word; the slot runs from the copula to the end of that sentence. Failing that, a
     short answer is all slot (no restated part: 0). Questions ("What is the capital of
-    France?") restate the question and answer nothing: they have no slot.
+    France?") restate the question and answer nothing: they have no slot. ``every``:
+    ``tokens(answer)``, when the caller has them.
     """
-    every = tokens(answer)
+    if every is None:
+        every = tokens(answer)
     for s, e in _statements(answer):
         toks = every if s == 0 and e == len(answer) else [t for t in every if s <= t[1] and t[2] <= e]
         for i, (lo, _, end) in enumerate(toks):
@@ -393,6 +395,10 @@ def echo(
     their spans), and holds nothing else but stop words and ``filler`` (other words of the
     question and relation); else None."""
     toks = slot.phrase
+    spans = list(copied)
+    if not spans and not any(t in subject for t, _, _ in toks):
+        # what follows needs a subject word in the value phrase or a copied value
+        return None
     if slot.restated_end and toks:
         said = {t for t, _, _ in slot.before}
         content = {t for t in said if t not in _FUNCTION}
@@ -419,7 +425,6 @@ def echo(
         toks = toks[1:]  # "a", "simply"; in a short answer "it is", "it's"
     while toks and toks[0][0] == "s":
         toks = toks[1:]
-    spans = list(copied)
     if not toks or toks[0][0] not in subject and not any(a <= toks[0][1] < b for a, b in spans):
         return None  # "a city in Lesotho", "in France": the subject is no value there
     for lo, ts, te in toks[1:]:
