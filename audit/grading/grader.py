@@ -313,7 +313,8 @@ class Grader:
                     a, b = slot.restated_start, slot.restated_end
                     items = [it for it in items if it.status != _HIT or not (a <= it.start < b)]
         elif kind == "number":
-            if not m.percent():
+            # the share filter drops only other values: none to drop where the answer has none
+            if any(it.status == _OTHER for it in items) and not m.percent():
                 items = [it for it in items if it.status != _OTHER or not is_percent(answer, it.end)]
             if any(it.text == "1" or it.text.lower() == "one" for it in items):
                 spans = conversions(answer)  # "1 meter is equal to 3.28 feet": a unit's definition
