@@ -209,6 +209,16 @@ def test_phrase_key_chain_is_any_key() -> None:
         assert _has_phrase_key(t) == any(k in t for k in _PHRASE_KEYS), t
 
 
+def test_year_range_key_on_ascii_text() -> None:
+    """``may_hold_year_range`` is ``_YEAR_RANGE_KEY.search``."""
+    from audit.grading.numbers import _YEAR_RANGE_KEY, may_hold_year_range
+
+    texts = [a for _, a in CASES] + ["the 1900s", "1900's", "1900S", "1900 s", "1900sx", "5th Century",
+                                     "CENTURIES", "1900ſ", "the 1940’s", "1900'S.", "s1", "centu"]  # fmt: skip
+    for t in texts:
+        assert may_hold_year_range(t) == (_YEAR_RANGE_KEY.search(t) is not None), t
+
+
 def test_fuzzy_length_bound_holds() -> None:
     """``_classify_word`` skips ``fuzz.ratio`` where 200 * min(n, k) / (n + k), an upper bound of
     it, is under the threshold: the bound holds on random strings, within rounding."""

@@ -47,7 +47,6 @@ from audit.grading.numbers import (
     _ASCII_DIGIT,
     _DIGIT,
     _YEAR_CONTEXT,
-    _YEAR_RANGE_KEY,
     _date_status,
     _join_partials,
     _numbers_fast,
@@ -58,6 +57,7 @@ from audit.grading.numbers import (
     iter_dates,
     iter_numbers,
     iter_year_ranges,
+    may_hold_year_range,
     may_speak_year,
     unit_at,
 )
@@ -855,7 +855,7 @@ def _year_like(answer: str, start: int, end: int, value: float) -> bool:
 def _with_year_ranges(m: _MatchInfo, answer: str, items: list[_Item]) -> list[_Item]:
     """``items`` and the decades and centuries of the answer: one that holds the reference
     year is a partial hit ("the 1900s" for 1905), any other another value ("the 1940s")."""
-    if not _YEAR_RANGE_KEY.search(answer):
+    if not may_hold_year_range(answer):
         return items
     year = m.value[0]
     found = [

@@ -141,6 +141,17 @@ _YEAR_RANGE = re.compile(
 )
 #: Every text ``_YEAR_RANGE`` matches has one of these.
 _YEAR_RANGE_KEY = re.compile(r"\d['’]?s\b|centur", re.I)
+#: Its first branch for an ASCII text (\d is [0-9], re.I on "s" is [sS]): a pattern that opens
+#: with a character set, which sre skips to, where the alternation tries every position.
+_ASCII_DECADE_KEY = re.compile(r"[0-9]['’]?[sS]\b")
+
+
+def may_hold_year_range(text: str) -> bool:
+    """``_YEAR_RANGE_KEY.search(text)``, for an ASCII text by a substring test and
+    ``_ASCII_DECADE_KEY``."""
+    if text.isascii():
+        return "centur" in text.lower() or _ASCII_DECADE_KEY.search(text) is not None
+    return _YEAR_RANGE_KEY.search(text) is not None
 #: "45%", "45 percent": a share, never a count.
 _PERCENT_AFTER = re.compile(r"\s*(?:%|per\s?cent\b)", re.I)
 _REF_NUMBER = re.compile(
