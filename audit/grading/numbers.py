@@ -247,20 +247,10 @@ def _dates_fast(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
         iy, im, id_, sa, sb, sy, m1, d1, y1, e1, d2, m2, y2, e2, m3, y3, m4, d4, d5, m5, y6, e6, y7 = (
             m.groups()
         )
-        readings: tuple[Date, ...]
-        if y7:
-            readings = ((int(y7), None, None),)
-        elif iy:
-            mo, d = int(im), int(id_)
-            if not (1 <= mo <= 12 and 1 <= d <= 31):
-                continue
-            readings = ((int(iy), mo, d),)
-        elif sy:
-            a, b, y = int(sa), int(sb), int(sy)
-            readings = tuple(
-                r for r in dict.fromkeys(((y, a, b), (y, b, a))) if _valid(r)
-            )
-            if not readings:
+        readings: tuple[Date, ...] | None
+        if y7 or iy or sy:
+            readings = _numeric_date(iy, im, id_, sa, sb, sy, y7)
+            if readings is None:
                 continue
         elif m1:
             d = int(d1)
@@ -295,23 +285,28 @@ def _dates_no_month(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
     out = []
     for m in _DATE_NO_MONTH.finditer(text):
         iy, im, id_, sa, sb, sy, y6, e6, y7 = m.groups()
-        readings: tuple[Date, ...]
-        if y7:
-            readings = ((int(y7), None, None),)
-        elif iy:
-            mo, d = int(im), int(id_)
-            if not (1 <= mo <= 12 and 1 <= d <= 31):
-                continue
-            readings = ((int(iy), mo, d),)
-        elif sy:
-            a, b, y = int(sa), int(sb), int(sy)
-            readings = tuple(r for r in dict.fromkeys(((y, a, b), (y, b, a))) if _valid(r))
-            if not readings:
+        readings: tuple[Date, ...] | None
+        if y7 or iy or sy:
+            readings = _numeric_date(iy, im, id_, sa, sb, sy, y7)
+            if readings is None:
                 continue
         else:
             readings = ((_era_year(y6, e6), None, None),)
         out.append((m.start(), m.end(), readings))
     return out
+
+
+def _numeric_date(iy: str | None, im: str | None, id_: str | None, sa: str | None, sb: str | None,
+                  sy: str | None, y7: str | None) -> tuple[Date, ...] | None:  # fmt: skip
+    """The readings of a date ``_DATE`` matched in digits only (its groups ``y7``, the ISO
+    ``iy-im-id_``, the slashed ``sa/sb/sy``), or None for one that is no valid date."""
+    if y7:
+        return ((int(y7), None, None),)
+    if iy:
+        mo, d = int(im or 0), int(id_ or 0)
+        return ((int(iy), mo, d),) if 1 <= mo <= 12 and 1 <= d <= 31 else None
+    a, b, y = int(sa or 0), int(sb or 0), int(sy or 0)
+    return tuple(r for r in dict.fromkeys(((y, a, b), (y, b, a))) if _valid(r)) or None
 
 
 def dates_and_spoken(text: str) -> list[tuple[int, int, tuple[Date, ...]]]:
