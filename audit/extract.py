@@ -228,7 +228,8 @@ def _expand(offsets: Any, rows: Any) -> tuple[Any, Any]:
 
 def _order(doc: Any, fact: Any, position: Any, n_facts: int) -> Any:
     """The permutation that sorts mentions by (document, fact, position): one sort of a packed
-    key where the three fit in 63 bits (a third of ``np.lexsort``'s time), else ``np.lexsort``."""
+    key where the three fit in 63 bits (a fifteenth of ``np.lexsort``'s time at a batch's
+    sizes), else ``np.lexsort``."""
     import numpy as np
 
     if not len(doc):

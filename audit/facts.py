@@ -250,7 +250,7 @@ def digest(facts: list[Fact], normalized: dict[str, str] | None = None) -> str:
     with no_cycle_collection():
         norm = (normalized if normalized is not None else normalize_many(table_names(facts))).__getitem__
         # Rows are made in table order and only then put in id order: reading a million facts
-        # and their names in id order, all over memory, took three times as long.
+        # and their names in id order, all over memory, took 5.9 CPU s against 3.8 at that size.
         rows: list[bytes] = []
         for start in range(0, len(facts), 4096):
             rows += _digest_rows(facts[start : start + 4096], norm)
