@@ -203,8 +203,6 @@ def scan(
     partial = CorpusPartial.empty(job.config)
     counter = partial.counter
     distinct = partial.distinct
-    if isinstance(extractor, FactMatcher) and zeros and by_index is not None:
-        add_reference_zeros(partial, extractor.facts)  # (else the tally's flush lists them)
     dup_flags = iter(duplicates) if duplicates is not None else None
     deduper = None
     if distinct is not None and dup_flags is None:
@@ -336,27 +334,19 @@ class _Tally:
                     target.update(f.id, f.relation)
 
     def flush(self, partial: CorpusPartial, zeros: bool) -> None:
-        """Hand the counts to the counters of ``partial`` (this tally's targets), every fact
-        listed when ``zeros``. An exact counter that has seen nothing else, as in every scan of
-        a table, is made in one pass (``ExactCounter.of_counts``)."""
+        """Make the exact counters of ``partial`` from the counts in one pass
+        (``ExactCounter.of_counts``), every fact listed when ``zeros`` (unseen ones with 0).
+        Nothing else writes them: the tally is their only source."""
         import numpy as np
 
         facts = self.facts
         for name, target, counts in zip(("counter", "distinct"), self.targets, self.counts, strict=False):
             if counts is None:  # a sketch: updated as the mentions came
                 continue
-            seen = np.flatnonzero(counts).tolist()
-            if target.is_empty():
-                keep = range(len(facts)) if zeros else seen
-                ids, relations = [facts[i].id for i in keep], [facts[i].relation for i in keep]
-                values = counts.tolist() if zeros else [int(counts[i]) for i in seen]
-                setattr(partial, name, ExactCounter.of_counts(target.config_id, ids, relations, values))
-                continue
-            if zeros and isinstance(target, ExactCounter):
-                target.add_zeros((f.id, f.relation) for f in facts)
-            for fi in seen:
-                f = facts[fi]
-                target.update(f.id, f.relation, int(counts[fi]))
+            keep = range(len(facts)) if zeros else np.flatnonzero(counts).tolist()
+            ids, relations = [facts[i].id for i in keep], [facts[i].relation for i in keep]
+            values = counts.tolist() if zeros else [int(counts[i]) for i in keep]
+            setattr(partial, name, ExactCounter.of_counts(target.config_id, ids, relations, values))
 
 
 _ISO = re.compile(r"\d{4}(?:-\d{2}){0,2}")
