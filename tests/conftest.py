@@ -35,6 +35,28 @@ def cli():
     return run
 
 
+#: The matcher's engines: the compiled scanner (``audit/_scan.c``), and the two automata used
+#: where it was not built (daachorse; pyahocorasick for the largest tables). All give the same hits.
+ENGINES = ("compiled", "daachorse", "pyahocorasick")
+
+
+def use_engine(monkeypatch, engine: str) -> None:
+    """Make the matchers built from here on use ``engine``; the compiled scanner must have been
+    built wherever CI runs (a skip elsewhere: a machine without a C compiler)."""
+    from audit import extract
+
+    if engine == "compiled":
+        if extract.compiled_scanner() is None:
+            if os.environ.get("CI"):
+                pytest.fail("the compiled scanner was not built (audit/_scan.c): is a C compiler installed?")
+            pytest.skip("the compiled scanner was not built")
+        monkeypatch.delenv("HALLU_AUDIT_SCANNER", raising=False)
+        return
+    monkeypatch.setenv("HALLU_AUDIT_SCANNER", "library")
+    if engine == "pyahocorasick":
+        monkeypatch.setattr(extract, "COMPACT_KEYS", 0)
+
+
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
     return path

@@ -8,11 +8,11 @@ import random
 
 import pytest
 
-from audit import cache, extract
+from audit import cache
 from audit.errors import FormatError
 from audit.extract import FactMatcher
 from audit.facts import Fact, ReferenceTable, digest
-from tests.conftest import FIXTURES
+from tests.conftest import ENGINES, FIXTURES, use_engine
 from tests.test_matcher import GLUE, NAMES
 
 
@@ -35,11 +35,10 @@ def _found(m: FactMatcher, texts: list[str]) -> tuple:
     return got.doc.tolist(), got.fact.tolist(), got.position.tolist(), list(m.mention_details(got))
 
 
-@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("scope", ["sentence", "window", "doc"])
-def test_bytes_round_trip_find_the_same_mentions(monkeypatch, compact, scope):
-    if compact:
-        monkeypatch.setattr(extract, "COMPACT_KEYS", 0)
+def test_bytes_round_trip_find_the_same_mentions(monkeypatch, engine, scope):
+    use_engine(monkeypatch, engine)
     for seed in range(5):
         table, texts = _table(seed), _texts(seed)
         window = 3 if scope == "window" else 0

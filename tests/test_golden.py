@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES
+from tests.conftest import ENGINES, FIXTURES, use_engine
 
 GOLDEN = FIXTURES / "golden"
 UPDATE = os.environ.get("HALLU_UPDATE_GOLDEN") == "1"
@@ -177,33 +177,31 @@ def test_the_golden_corpora_have_the_densities_they_are_named_for(inputs):
         assert lo <= per_kb <= hi, (name, per_kb)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("run", ["dense-sentence", "dense-window", "dense-doc", "sparse-sentence"])
-def test_the_automaton_for_big_tables_gives_the_same_bytes(cli, inputs, monkeypatch, run):
-    """Tables with many keys use the automaton that is cheaper to build; forced here on the
-    small table, it must give the golden bytes too."""
-    from audit import extract
-
-    monkeypatch.setattr(extract, "COMPACT_KEYS", 0)
+def test_every_matcher_engine_gives_the_same_bytes(cli, inputs, monkeypatch, run, engine):
+    """The compiled scanner, daachorse (where it is not built) and pyahocorasick (for tables
+    with many keys, forced here on the small table) all give the golden bytes."""
+    use_engine(monkeypatch, engine)
     monkeypatch.chdir(inputs)
-    out = f"compact-{run}"
+    out = f"{engine}-{run}"
     result = cli("corpus", *RUNS[run], "-f", "refs.jsonl", "-o", f"{out}.json", "--per-fact", f"{out}.pf.jsonl", "-q")
     assert result.exit_code == 0, result.stderr
     assert (inputs / f"{out}.json").read_bytes() == (GOLDEN / f"{run}.json").read_bytes()
     assert (inputs / f"{out}.pf.jsonl").read_bytes() == (GOLDEN / f"{run}.per-fact.jsonl").read_bytes()
 
 
-@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("run", ["dense-sentence", "dense-window", "sparse-sentence"])
-def test_a_matcher_from_the_cache_gives_the_same_bytes(cli, inputs, monkeypatch, tmp_path, run, compact):
+def test_a_matcher_from_the_cache_gives_the_same_bytes(cli, inputs, monkeypatch, tmp_path, run, engine):
     """The first run reads the table and builds the matcher and keeps both (``audit.cache``), the
     second reads them back: both give the golden bytes, with either automaton."""
-    from audit import cache, extract
+    from audit import cache
 
     monkeypatch.setattr(cache, "MIN_FACTS", 1)
     monkeypatch.setattr(cache, "MIN_TABLE_BYTES", 0)  # the table read back from the cache too
     monkeypatch.setenv("HALLU_AUDIT_CACHE", str(tmp_path / "cache"))
-    if compact:
-        monkeypatch.setattr(extract, "COMPACT_KEYS", 0)
+    use_engine(monkeypatch, engine)
     monkeypatch.chdir(inputs)
     for attempt in ("built", "cached"):
         out = f"cache-{run}-{attempt}"

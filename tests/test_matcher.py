@@ -15,6 +15,7 @@ from audit import extract
 from audit.extract import FactMatcher, name_keys, sentence_starts, word_view
 from audit.facts import Fact
 from audit.normalize import normalize
+from tests.conftest import ENGINES, use_engine
 
 NAMES = ["ann lee", "lee", "bob", "st. louis", "washington, d.c.", "new york", "york", "ka lo mi", "zé", "a.b",
          "x y z w v", "u.s.", "ann - lee", "a, b c d e"]  # fmt: skip
@@ -58,11 +59,10 @@ def brute_force(facts: list[Fact], text: str, scope: str, window: int) -> list[t
     return out
 
 
-@pytest.mark.parametrize("compact", [False, True])
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("seed", range(6))
-def test_matcher_equals_brute_force(monkeypatch, compact, seed):
-    if compact:
-        monkeypatch.setattr(extract, "COMPACT_KEYS", 0)
+def test_matcher_equals_brute_force(monkeypatch, engine, seed):
+    use_engine(monkeypatch, engine)
     rng = random.Random(seed)
     for _ in range(40):
         facts = [
@@ -115,8 +115,9 @@ def test_name_keys_equal_reference(seed):
         assert set(extract.view_keys(view)) == reference_keys(name), name
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("seed", range(4))
-def test_built_tables_are_each_facts_names(seed):
+def test_built_tables_are_each_facts_names(monkeypatch, engine, seed):
     """Each key's subject facts and each fact's object keys, as the arrays hold them, against
     the facts' own names: subject aliases and object aliases on some facts, names shared."""
     rng = random.Random(seed)
@@ -124,8 +125,13 @@ def test_built_tables_are_each_facts_names(seed):
                   tuple(rng.sample(NAMES, rng.randint(0, 2))) if rng.random() < 0.3 else (),
                   tuple(rng.sample(NAMES, 1)) if rng.random() < 0.2 else ())
              for i in range(200)]  # fmt: skip
+    use_engine(monkeypatch, engine)
     m = FactMatcher(facts)
     patterns = sorted({k for f in facts for n in (*f.subject_names, *f.object_names) for k in name_keys(n)})
+    if engine == "compiled":  # numbered as first met
+        met = m._automaton.joined().decode().split("\n")
+        assert sorted(met) == patterns
+        patterns = met
     assert m.n_keys == len(patterns)
     for kid, key in enumerate(patterns):
         subjects = m._subject_fact[m._subject_off[kid] : m._subject_off[kid + 1]].tolist()

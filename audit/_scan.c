@@ -1,0 +1,416 @@
+/* Whole-word multi-key matching for audit.extract: the hits daachorse's find_overlapping gives
+ * for keys padded with a space on each side, found a word at a time.
+ *
+ * A key is words (runs of bytes other than the space, 0x20) with runs of spaces between them.
+ * " key " occurs in a text exactly where the text's words from some word on equal the key's
+ * words, the runs of spaces between them are as long as the key's, and a space comes before the
+ * first word and after the last: a word of the text is a maximal run, so no key word can match a
+ * part of one. So the scan hashes each word of the text once, and from each word that follows a
+ * space it extends a hash of (word, gap, word, ...) while a table says some key starts so; where
+ * the hash is a key's, the key's bytes are compared with the text's (a hash collision never makes
+ * a hit). Names in text are a few words long, so a word costs a hash and one or two table probes,
+ * whatever the number of keys (an automaton's state walk over 260k keys missed the cache at most
+ * bytes of name-dense text).
+ *
+ * Scanner.joined() -> bytes: the keys in id order joined by newlines (what it was built from, for
+ * a key that holds none).
+ *
+ * Scanner(keys): keys a sequence of str (taken as UTF-8) or bytes, none empty, none starting or ending with a space; a
+ * key's id is its index. Scanner.find(data) -> bytes: the hits as little-endian int64 triples
+ * (start, end, key id), start the offset of the space before the key and end the offset after the
+ * space after it (daachorse's offsets for the padded key), ordered by the first word's offset and
+ * then by length. Every occurrence is reported, overlapping ones too. The GIL is released while
+ * the text is scanned.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A slot: the high half of a hash (its tag; 0 marks an empty slot, so tags are forced odd)
+ * and what it stands for: bit 0 set where some key goes on after the words hashed (a prefix),
+ * the rest the key id + 1 of the key with that hash, or 0 for none. 8 bytes, so that the table of
+ * a 100k-fact table stays near the processor's last-level cache. */
+typedef struct {
+    uint32_t tag;
+    uint32_t what;
+} Slot;
+
+#define PREFIX 1u
+#define KEY_OF(what) ((int64_t)((what) >> 1) - 1)
+
+typedef struct {
+    PyObject_HEAD
+    Slot *slots;
+    uint64_t mask;
+    uint64_t *first;   /* a bit for the hash of each key's first word: most words are no name's */
+    uint64_t first_mask;
+    char *blob;       /* the keys' bytes, one after another */
+    int64_t *offsets; /* key i is blob[offsets[i]:offsets[i + 1]] */
+    Py_ssize_t n_keys;
+} Scanner;
+
+static inline uint64_t mix(uint64_t x) {
+    x ^= x >> 32;
+    x *= UINT64_C(0xd6e8feb86659fd93);
+    x ^= x >> 32;
+    x *= UINT64_C(0xd6e8feb86659fd93);
+    x ^= x >> 32;
+    return x;
+}
+
+static inline uint64_t word_hash(const unsigned char *p, Py_ssize_t n) {
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)n;
+    while (n >= 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        h = (h ^ v) * UINT64_C(0xff51afd7ed558ccd);
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    if (n) {
+        uint64_t v = 0;
+        memcpy(&v, p, (size_t)n);
+        h = (h ^ v) * UINT64_C(0xc4ceb9fe1a85ec53);
+        h ^= h >> 29;
+    }
+    return h;
+}
+
+/* The hash of a key's first word, and of a prefix extended by a gap and a word. Forced odd so
+ * that 0 marks an empty slot. */
+static inline uint64_t first_hash(uint64_t w) { return mix(w); }
+static inline uint64_t next_hash(uint64_t prefix, Py_ssize_t gap, uint64_t w) {
+    return mix(prefix * UINT64_C(0x100000001b3) + (uint64_t)gap * UINT64_C(0x9e3779b97f4a7c15) + w);
+}
+static inline uint32_t tag_of(uint64_t h) { return (uint32_t)(h >> 32) | 1u; }
+
+/* The slot for hash h: a new one stands for nothing yet. */
+static Slot *take(Slot *slots, uint64_t mask, uint64_t h, int for_key, uint64_t *used) {
+    uint32_t tag = tag_of(h);
+    for (uint64_t i = h & mask;; i = (i + 1) & mask) {
+        Slot *slot = &slots[i];
+        if (slot->tag == 0) {
+            slot->tag = tag;
+            slot->what = 0;
+            (*used)++;
+            return slot;
+        }
+        /* a prefix shares any slot of its tag; a key, only one that holds no key yet (two keys
+         * of one tag each keep their own) */
+        if (slot->tag == tag && (!for_key || (slot->what >> 1) == 0))
+            return slot;
+    }
+}
+
+typedef struct {
+    uint64_t hash;
+    int64_t key; /* -1: a prefix */
+} Entry;
+
+/* Fill a table of 2^bits slots with the entries; -1 when it gets more than half full. */
+static int fill(Scanner *s, const Entry *entries, size_t n, int bits) {
+    uint64_t size = UINT64_C(1) << bits, used = 0;
+    Slot *slots = PyMem_Calloc((size_t)size, sizeof(Slot));
+    if (!slots)
+        return -2;
+    for (size_t i = 0; i < n; i++) {
+        Slot *slot = take(slots, size - 1, entries[i].hash, entries[i].key >= 0, &used);
+        if (entries[i].key < 0)
+            slot->what |= PREFIX;
+        else
+            slot->what |= (uint32_t)(entries[i].key + 1) << 1;
+        if (used * 2 > size) {
+            PyMem_Free(slots);
+            return -1;
+        }
+    }
+    PyMem_Free(s->slots);
+    s->slots = slots;
+    s->mask = size - 1;
+    return 0;
+}
+
+static void Scanner_dealloc(Scanner *self) {
+    PyMem_Free(self->slots);
+    PyMem_Free(self->blob);
+    PyMem_Free(self->offsets);
+    PyMem_Free(self->first);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
+    static char *kwlist[] = {"keys", NULL};
+    PyObject *keys_arg;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O", kwlist, &keys_arg))
+        return -1;
+    PyObject *keys = PySequence_Fast(keys_arg, "keys must be a sequence of str or bytes");
+    if (keys == NULL)
+        return -1;
+    const char **data = NULL;
+    Py_ssize_t *lens = NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(keys);
+    if (n >= (INT32_MAX >> 1) - 1) { /* a key id + 1 fits in 31 bits */
+        PyErr_SetString(PyExc_ValueError, "too many keys");
+        goto fail;
+    }
+    PyObject **items = PySequence_Fast_ITEMS(keys);
+    int64_t total = 0;
+    data = PyMem_Malloc(sizeof(char *) * ((size_t)n + 1));
+    lens = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)n + 1));
+    if (!data || !lens) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t len;
+        const char *k;
+        if (PyBytes_Check(items[i])) {
+            k = PyBytes_AS_STRING(items[i]);
+            len = PyBytes_GET_SIZE(items[i]);
+        } else if (PyUnicode_Check(items[i])) {
+            k = PyUnicode_AsUTF8AndSize(items[i], &len); /* an ASCII str's own bytes: no copy */
+            if (k == NULL)
+                goto fail;
+        } else {
+            PyErr_Format(PyExc_TypeError, "key %zd is neither str nor bytes", i);
+            goto fail;
+        }
+        if (len == 0 || k[0] == ' ' || k[len - 1] == ' ') {
+            PyErr_Format(PyExc_ValueError, "key %zd is empty or starts or ends with a space", i);
+            goto fail;
+        }
+        data[i] = k;
+        lens[i] = len;
+        total += len;
+    }
+    PyMem_Free(self->slots);
+    PyMem_Free(self->blob);
+    PyMem_Free(self->offsets);
+    PyMem_Free(self->first);
+    self->slots = NULL;
+    self->blob = NULL;
+    self->offsets = NULL;
+    self->first = NULL;
+    size_t n_entries = 0;
+    Entry *entries = NULL;
+    for (Py_ssize_t i = 0; i < n; i++) /* one entry a word of a key, at most */
+        n_entries += (size_t)lens[i] / 2 + 1;
+    entries = PyMem_Malloc(n_entries * sizeof(Entry));
+    self->blob = PyMem_Malloc((size_t)total + 1);
+    self->offsets = PyMem_Malloc(sizeof(int64_t) * ((size_t)n + 1));
+    int first_bits = 16;
+    while (first_bits < 40 && (UINT64_C(1) << first_bits) < (uint64_t)n * 16)
+        first_bits++;
+    self->first = PyMem_Calloc((size_t)1 << (first_bits - 6), sizeof(uint64_t));
+    self->first_mask = (UINT64_C(1) << first_bits) - 1;
+    if (!entries || !self->blob || !self->offsets || !self->first) {
+        PyMem_Free(entries);
+        PyErr_NoMemory();
+        goto fail;
+    }
+    self->n_keys = n;
+    size_t e = 0;
+    int64_t at = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t len = lens[i];
+        const unsigned char *k = (const unsigned char *)data[i];
+        memcpy(self->blob + at, k, (size_t)len);
+        self->offsets[i] = at;
+        at += len;
+        uint64_t h = 0;
+        Py_ssize_t j = 0, gap = 0;
+        while (j < len) {
+            Py_ssize_t w = j;
+            while (j < len && k[j] != ' ')
+                j++;
+            uint64_t wh = word_hash(k + w, j - w);
+            if (w == 0) {
+                h = first_hash(wh);
+                self->first[(wh & self->first_mask) >> 6] |= UINT64_C(1) << (wh & 63);
+            } else {
+                h = next_hash(h, gap, wh);
+            }
+            gap = 0;
+            while (j < len && k[j] == ' ') {
+                j++;
+                gap++;
+            }
+            entries[e].hash = h;
+            entries[e].key = j < len ? -1 : (int64_t)i; /* a prefix: some key goes on from here */
+            e++;
+        }
+    }
+    int bits = 10, got;
+    while ((UINT64_C(1) << bits) < (uint64_t)n * 3)
+        bits++;
+    while ((got = fill(self, entries, e, bits)) == -1)
+        bits++;
+    PyMem_Free(entries);
+    if (got < 0) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    self->offsets[n] = at;
+    PyMem_Free(data);
+    PyMem_Free(lens);
+    Py_DECREF(keys);
+    return 0;
+fail:
+    PyMem_Free(data);
+    PyMem_Free(lens);
+    Py_DECREF(keys);
+    return -1;
+}
+
+typedef struct {
+    int64_t *data;
+    size_t len, cap;
+} Hits;
+
+static int push(Hits *h, int64_t start, int64_t end, int64_t key) {
+    if (h->len + 3 > h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 3 * 4096;
+        int64_t *data = realloc(h->data, cap * sizeof(int64_t));
+        if (!data)
+            return -1;
+        h->data = data;
+        h->cap = cap;
+    }
+    h->data[h->len++] = start;
+    h->data[h->len++] = end;
+    h->data[h->len++] = key;
+    return 0;
+}
+
+static PyObject *Scanner_find(Scanner *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *t = view.buf;
+    const Py_ssize_t n = view.len;
+    Hits hits = {NULL, 0, 0};
+    int failed = 0;
+    const Slot *slots = self->slots;
+    const uint64_t mask = self->mask, *first = self->first, first_mask = self->first_mask;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t i = 0;
+    while (i < n && !failed) {
+        while (i < n && t[i] == ' ')
+            i++;
+        if (i >= n)
+            break;
+        Py_ssize_t ws = i;
+        while (i < n && t[i] != ' ')
+            i++;
+        if (ws == 0) /* no space before it */
+            continue;
+        /* extend from the word at ws while some key goes on */
+        Py_ssize_t we = i;
+        uint64_t wh = word_hash(t + ws, we - ws);
+        if (!(first[(wh & first_mask) >> 6] >> (wh & 63) & 1))
+            continue;
+        uint64_t h = first_hash(wh);
+        for (;;) {
+            uint32_t tag = tag_of(h), more = 0;
+            for (uint64_t j = h & mask; slots[j].tag != 0; j = (j + 1) & mask) {
+                if (slots[j].tag != tag)
+                    continue;
+                uint32_t what = slots[j].what;
+                more |= what & PREFIX;
+                int64_t key = KEY_OF(what);
+                if (key >= 0 && we < n) {
+                    int64_t a = self->offsets[key], b = self->offsets[key + 1];
+                    if (b - a == we - ws && memcmp(self->blob + a, t + ws, (size_t)(b - a)) == 0 &&
+                        push(&hits, ws - 1, we + 1, key) < 0) {
+                        failed = 1;
+                        break;
+                    }
+                }
+            }
+            if (!more || failed || we >= n)
+                break;
+            Py_ssize_t g = we;
+            while (g < n && t[g] == ' ')
+                g++;
+            if (g >= n)
+                break;
+            Py_ssize_t ns = g;
+            while (g < n && t[g] != ' ')
+                g++;
+            h = next_hash(h, ns - we, word_hash(t + ns, g - ns));
+            we = g;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (failed) {
+        free(hits.data);
+        return PyErr_NoMemory();
+    }
+    PyObject *out = PyBytes_FromStringAndSize((const char *)hits.data, (Py_ssize_t)(hits.len * sizeof(int64_t)));
+    free(hits.data);
+    return out;
+}
+
+static PyObject *Scanner_len(Scanner *self, PyObject *Py_UNUSED(ignored)) {
+    return PyLong_FromSsize_t(self->n_keys);
+}
+
+static PyObject *Scanner_joined(Scanner *self, PyObject *Py_UNUSED(ignored)) {
+    Py_ssize_t n = self->n_keys, size = n ? (Py_ssize_t)self->offsets[n] + n - 1 : 0;
+    PyObject *out = PyBytes_FromStringAndSize(NULL, size);
+    if (out == NULL)
+        return NULL;
+    char *p = PyBytes_AS_STRING(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t a = self->offsets[i], b = self->offsets[i + 1];
+        if (i)
+            *p++ = '\n';
+        memcpy(p, self->blob + a, (size_t)(b - a));
+        p += b - a;
+    }
+    return out;
+}
+
+static PyMethodDef Scanner_methods[] = {
+    {"joined", (PyCFunction)Scanner_joined, METH_NOARGS,
+     "joined() -> bytes: the keys in id order, joined by newlines."},
+    {"find", (PyCFunction)Scanner_find, METH_O,
+     "find(data) -> bytes: every hit as int64 triples (start, end, key id), offsets of the padded key."},
+    {"n_keys", (PyCFunction)Scanner_len, METH_NOARGS, "n_keys() -> the number of keys."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject ScannerType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "audit._scan.Scanner",
+    .tp_doc = PyDoc_STR("Scanner(keys): whole-word matching of many keys (see the module's docstring)."),
+    .tp_basicsize = sizeof(Scanner),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Scanner_init,
+    .tp_dealloc = (destructor)Scanner_dealloc,
+    .tp_methods = Scanner_methods,
+};
+
+static struct PyModuleDef scan_module = {
+    PyModuleDef_HEAD_INIT, "audit._scan",
+    "Whole-word multi-key matching (the compiled scanner of audit.extract).", -1, NULL, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__scan(void) {
+    if (PyType_Ready(&ScannerType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&scan_module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&ScannerType);
+    if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
+        Py_DECREF(&ScannerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
