@@ -229,10 +229,25 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
+# lsh_params for the usual settings, made by datasketch 2.0.0's ``_optimal_param`` (a test checks
+# each against it): importing datasketch.lsh imports scipy.integrate, 0.3 CPU s of every run.
+_LSH_PARAMS = {
+    (t, k): br
+    for k, row in (
+        (64, ((14, 4), (10, 6), (8, 8), (7, 9), (5, 11), (4, 15), (3, 21), (2, 32))),
+        (128, ((25, 5), (18, 7), (14, 9), (11, 11), (9, 13), (8, 16), (5, 25), (3, 42))),
+        (256, ((42, 6), (32, 8), (25, 10), (21, 12), (17, 15), (13, 19), (9, 28), (5, 51))),
+    )
+    for t, br in zip((0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95), row, strict=True)
+}
+
+
 @lru_cache(maxsize=64)
 def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows) minimising false positives + false negatives at ``threshold``: datasketch's
     own optimiser, so the banding is the one ``MinHashLSH`` / ``MinHashLSHBloom`` would use."""
+    if (threshold, num_perm) in _LSH_PARAMS:
+        return _LSH_PARAMS[threshold, num_perm]
     from datasketch.lsh import _optimal_param
 
     b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)

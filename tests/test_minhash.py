@@ -131,6 +131,14 @@ def test_index_memory_is_bounded() -> None:
     assert 0 < d.index.fill() <= 2e-3
 
 
+def test_lsh_params_table_is_datasketchs() -> None:
+    from datasketch.lsh import _optimal_param
+
+    for (threshold, num_perm), br in M._LSH_PARAMS.items():
+        assert br == _optimal_param(threshold, num_perm, 0.5, 0.5)
+    assert M.lsh_params(0.8, 128) == (9, 13) and M.lsh_params(0.42, 100) == _optimal_param(0.42, 100, 0.5, 0.5)
+
+
 def test_make_deduper() -> None:
     assert M.make_deduper("off") is None
     assert isinstance(M.make_deduper("exact"), M.ExactDeduper)
