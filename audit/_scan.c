@@ -285,6 +285,16 @@ static int push(Hits *h, int64_t start, int64_t end, int64_t key) {
     return 0;
 }
 
+/* The next word at or after `from`: its start in *start, its end returned; *start == n when none. */
+static inline Py_ssize_t next_word(const unsigned char *t, Py_ssize_t n, Py_ssize_t from, Py_ssize_t *start) {
+    while (from < n && t[from] == ' ')
+        from++;
+    *start = from;
+    while (from < n && t[from] != ' ')
+        from++;
+    return from;
+}
+
 static PyObject *Scanner_find(Scanner *self, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
@@ -298,13 +308,10 @@ static PyObject *Scanner_find(Scanner *self, PyObject *arg) {
     Py_BEGIN_ALLOW_THREADS
     Py_ssize_t i = 0;
     while (i < n && !failed) {
-        while (i < n && t[i] == ' ')
-            i++;
-        if (i >= n)
+        Py_ssize_t ws;
+        i = next_word(t, n, i, &ws);
+        if (ws >= n)
             break;
-        Py_ssize_t ws = i;
-        while (i < n && t[i] != ' ')
-            i++;
         if (ws == 0) /* no space before it */
             continue;
         /* extend from the word at ws while some key goes on */
@@ -332,14 +339,9 @@ static PyObject *Scanner_find(Scanner *self, PyObject *arg) {
             }
             if (!more || failed || we >= n)
                 break;
-            Py_ssize_t g = we;
-            while (g < n && t[g] == ' ')
-                g++;
-            if (g >= n)
+            Py_ssize_t ns, g = next_word(t, n, we, &ns);
+            if (ns >= n)
                 break;
-            Py_ssize_t ns = g;
-            while (g < n && t[g] != ' ')
-                g++;
             h = next_hash(h, ns - we, word_hash(t + ns, g - ns));
             we = g;
         }
