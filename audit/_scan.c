@@ -12,15 +12,14 @@
  * whatever the number of keys (an automaton's state walk over 260k keys missed the cache at most
  * bytes of name-dense text).
  *
- * Scanner.joined() -> bytes: the keys in id order joined by newlines (what it was built from, for
- * a key that holds none).
- *
- * Scanner(keys): keys a sequence of str (taken as UTF-8) or bytes, none empty, none starting or ending with a space; a
- * key's id is its index. Scanner.find(data) -> bytes: the hits as little-endian int64 triples
+ * Scanner(keys): keys a sequence of str (taken as UTF-8) or bytes, none empty, none starting or
+ * ending with a space; a key's id is its index. Scanner.find(data) -> bytes: the hits as
+ * little-endian int64 triples
  * (start, end, key id), start the offset of the space before the key and end the offset after the
  * space after it (daachorse's offsets for the padded key), ordered by the first word's offset and
  * then by length. Every occurrence is reported, overlapping ones too. The GIL is released while
- * the text is scanned.
+ * the text is scanned. Scanner.joined() -> bytes: the keys in id order joined by newlines (what
+ * it was built from, for keys that hold none).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -79,8 +78,8 @@ static inline uint64_t word_hash(const unsigned char *p, Py_ssize_t n) {
     return h;
 }
 
-/* The hash of a key's first word, and of a prefix extended by a gap and a word. Forced odd so
- * that 0 marks an empty slot. */
+/* The hash of a key's first word, and of a prefix extended by a gap and a word; a slot keeps
+ * the high half as its tag, forced odd so that 0 marks an empty slot. */
 static inline uint64_t first_hash(uint64_t w) { return mix(w); }
 static inline uint64_t next_hash(uint64_t prefix, Py_ssize_t gap, uint64_t w) {
     return mix(prefix * UINT64_C(0x100000001b3) + (uint64_t)gap * UINT64_C(0x9e3779b97f4a7c15) + w);
