@@ -12,14 +12,24 @@
  * whatever the number of keys (an automaton's state walk over 260k keys missed the cache at most
  * bytes of name-dense text).
  *
- * Scanner(keys): keys a sequence of str (taken as UTF-8) or bytes, none empty, none starting or
- * ending with a space; a key's id is its index. Scanner.find(data) -> bytes: the hits as
+ * Scanner(keys): keys a sequence of str (taken as UTF-8) or bytes, or one bytes object holding
+ * them joined by newlines; none empty, none holding a newline, none starting or ending with a
+ * space; a key's id is its index. Scanner.find(data) -> bytes: the hits as
  * little-endian int64 triples
  * (start, end, key id), start the offset of the space before the key and end the offset after the
  * space after it (daachorse's offsets for the padded key), ordered by the first word's offset and
  * then by length. Every occurrence is reported, overlapping ones too. The GIL is released while
  * the text is scanned. Scanner.joined() -> bytes: the keys in id order joined by newlines (what
- * it was built from, for keys that hold none).
+ * it was built from).
+ *
+ * name_keys(views, max_gap_words) -> (keys, name_key, name_off): the keys of a reference table's
+ * names, as audit.extract.view_keys makes them, for all names in one pass. views: the names' word
+ * views joined by newlines (spaces around a view are dropped). A name's keys are its view; for a
+ * name of 2 to max_gap_words words also each way of writing each gap between its words as one or
+ * two spaces; for a longer name also its words joined by one space; each key once. keys: the
+ * distinct keys of all names joined by newlines, numbered in the order first met (what Scanner
+ * takes); name_key: int64 key ids, name by name; name_off: int64, name i's ids are
+ * name_key[name_off[i]:name_off[i + 1]] (one more than the names).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -140,23 +150,23 @@ static void Scanner_dealloc(Scanner *self) {
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+static int build(Scanner *self, const char **data, const Py_ssize_t *lens, Py_ssize_t n);
+static int init_joined(Scanner *self, PyObject *joined);
+
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     static char *kwlist[] = {"keys", NULL};
     PyObject *keys_arg;
     if (!PyArg_ParseTupleAndKeywords(args, kwds, "O", kwlist, &keys_arg))
         return -1;
-    PyObject *keys = PySequence_Fast(keys_arg, "keys must be a sequence of str or bytes");
+    if (PyBytes_Check(keys_arg))
+        return init_joined(self, keys_arg);
+    PyObject *keys = PySequence_Fast(keys_arg, "keys must be a sequence of str or bytes, or bytes");
     if (keys == NULL)
         return -1;
     const char **data = NULL;
     Py_ssize_t *lens = NULL;
     Py_ssize_t n = PySequence_Fast_GET_SIZE(keys);
-    if (n >= (INT32_MAX >> 1) - 1) { /* a key id + 1 fits in 31 bits */
-        PyErr_SetString(PyExc_ValueError, "too many keys");
-        goto fail;
-    }
     PyObject **items = PySequence_Fast_ITEMS(keys);
-    int64_t total = 0;
     data = PyMem_Malloc(sizeof(char *) * ((size_t)n + 1));
     lens = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)n + 1));
     if (!data || !lens) {
@@ -177,12 +187,35 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
             PyErr_Format(PyExc_TypeError, "key %zd is neither str nor bytes", i);
             goto fail;
         }
-        if (len == 0 || k[0] == ' ' || k[len - 1] == ' ') {
-            PyErr_Format(PyExc_ValueError, "key %zd is empty or starts or ends with a space", i);
-            goto fail;
-        }
         data[i] = k;
         lens[i] = len;
+    }
+    int got = build(self, data, lens, n);
+    PyMem_Free(data);
+    PyMem_Free(lens);
+    Py_DECREF(keys);
+    return got;
+fail:
+    PyMem_Free(data);
+    PyMem_Free(lens);
+    Py_DECREF(keys);
+    return -1;
+}
+
+/* Build the scanner of the n keys data[i] (lens[i] bytes each); 0, or -1 with an exception set. */
+static int build(Scanner *self, const char **data, const Py_ssize_t *lens, Py_ssize_t n) {
+    if (n >= (INT32_MAX >> 1) - 1) { /* a key id + 1 fits in 31 bits */
+        PyErr_SetString(PyExc_ValueError, "too many keys");
+        return -1;
+    }
+    int64_t total = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t len = lens[i];
+        const char *k = data[i];
+        if (len == 0 || k[0] == ' ' || k[len - 1] == ' ' || memchr(k, '\n', (size_t)len) != NULL) {
+            PyErr_Format(PyExc_ValueError, "key %zd is empty, holds a newline or starts or ends with a space", i);
+            return -1;
+        }
         total += len;
     }
     PyMem_Free(self->slots);
@@ -208,7 +241,7 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     if (!entries || !self->blob || !self->offsets || !self->first) {
         PyMem_Free(entries);
         PyErr_NoMemory();
-        goto fail;
+        return -1;
     }
     self->n_keys = n;
     size_t e = 0;
@@ -250,18 +283,41 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     PyMem_Free(entries);
     if (got < 0) {
         PyErr_NoMemory();
-        goto fail;
+        return -1;
     }
     self->offsets[n] = at;
-    PyMem_Free(data);
-    PyMem_Free(lens);
-    Py_DECREF(keys);
     return 0;
-fail:
+}
+
+/* Scanner(b"key\nkey..."): the keys joined by newlines, as joined() gives them (b"": none). */
+static int init_joined(Scanner *self, PyObject *joined) {
+    const char *p = PyBytes_AS_STRING(joined);
+    Py_ssize_t size = PyBytes_GET_SIZE(joined), n = 0;
+    if (size > 0) {
+        n = 1;
+        for (const char *q = p; (q = memchr(q, '\n', (size_t)(p + size - q))) != NULL; q++)
+            n++;
+    }
+    const char **data = PyMem_Malloc(sizeof(char *) * ((size_t)n + 1));
+    Py_ssize_t *lens = PyMem_Malloc(sizeof(Py_ssize_t) * ((size_t)n + 1));
+    if (!data || !lens) {
+        PyMem_Free(data);
+        PyMem_Free(lens);
+        PyErr_NoMemory();
+        return -1;
+    }
+    const char *at = p, *end = p + size;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *nl = memchr(at, '\n', (size_t)(end - at));
+        const char *stop = nl ? nl : end;
+        data[i] = at;
+        lens[i] = stop - at;
+        at = stop + 1;
+    }
+    int got = build(self, data, lens, n);
     PyMem_Free(data);
     PyMem_Free(lens);
-    Py_DECREF(keys);
-    return -1;
+    return got;
 }
 
 typedef struct {
@@ -376,6 +432,200 @@ static PyObject *Scanner_joined(Scanner *self, PyObject *Py_UNUSED(ignored)) {
     return out;
 }
 
+/* -- name_keys: the keys of a table's names -------------------------------------------------- */
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Buf;
+
+static int grow(Buf *b, size_t more) {
+    if (b->len + more <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 1 << 16;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *data = PyMem_Realloc(b->data, cap);
+    if (!data)
+        return -1;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+/* The distinct keys met so far: their bytes (blob, one after another; key i at offsets[i]) and a
+ * table of key id + 1 by the hash of the key's bytes (0: an empty slot). */
+typedef struct {
+    Buf blob;     /* the keys joined by newlines */
+    Buf offsets;  /* int64 start of each key in blob */
+    Buf hashes;   /* uint64 hash of each key */
+    uint32_t *table;
+    uint64_t mask;
+    int64_t n;
+} KeySet;
+
+static int keyset_rehash(KeySet *ks, uint64_t size) {
+    uint32_t *table = PyMem_Calloc((size_t)size, sizeof(uint32_t));
+    if (!table)
+        return -1;
+    const uint64_t *hashes = (const uint64_t *)ks->hashes.data;
+    for (int64_t i = 0; i < ks->n; i++) {
+        uint64_t j = hashes[i] & (size - 1);
+        while (table[j])
+            j = (j + 1) & (size - 1);
+        table[j] = (uint32_t)(i + 1);
+    }
+    PyMem_Free(ks->table);
+    ks->table = table;
+    ks->mask = size - 1;
+    return 0;
+}
+
+/* The id of the key k[0:len], added when new; -1 when out of memory. */
+static int64_t keyset_id(KeySet *ks, const char *k, size_t len) {
+    uint64_t h = mix(word_hash((const unsigned char *)k, (Py_ssize_t)len));
+    const uint64_t *hashes = (const uint64_t *)ks->hashes.data;
+    const int64_t *offsets = (const int64_t *)ks->offsets.data;
+    uint64_t j = h & ks->mask;
+    for (; ks->table[j]; j = (j + 1) & ks->mask) {
+        int64_t id = (int64_t)ks->table[j] - 1;
+        if (hashes[id] != h)
+            continue;
+        int64_t a = offsets[id];
+        size_t have = (id + 1 < ks->n ? (size_t)(offsets[id + 1] - 1) : ks->blob.len) - (size_t)a;
+        if (have == len && memcmp(ks->blob.data + a, k, len) == 0)
+            return id;
+    }
+    if (ks->n >= (INT32_MAX >> 1) - 2)
+        return -2;
+    size_t sep = ks->n ? 1 : 0;
+    if (grow(&ks->blob, len + sep) < 0 || grow(&ks->offsets, 8) < 0 || grow(&ks->hashes, 8) < 0)
+        return -1;
+    if (sep)
+        ks->blob.data[ks->blob.len++] = '\n';
+    int64_t at = (int64_t)ks->blob.len;
+    memcpy(ks->blob.data + ks->blob.len, k, len);
+    ks->blob.len += len;
+    memcpy(ks->offsets.data + ks->offsets.len, &at, 8);
+    ks->offsets.len += 8;
+    memcpy(ks->hashes.data + ks->hashes.len, &h, 8);
+    ks->hashes.len += 8;
+    int64_t id = ks->n++;
+    ks->table[j] = (uint32_t)(id + 1);
+    if ((uint64_t)ks->n * 2 > ks->mask + 1 && keyset_rehash(ks, (ks->mask + 1) * 2) < 0)
+        return -1;
+    return id;
+}
+
+static PyObject *name_keys(PyObject *Py_UNUSED(module), PyObject *args) {
+    Py_buffer view;
+    int max_gap_words;
+    if (!PyArg_ParseTuple(args, "y*i", &view, &max_gap_words))
+        return NULL;
+    if (max_gap_words < 2 || max_gap_words > 16) {
+        PyBuffer_Release(&view);
+        PyErr_SetString(PyExc_ValueError, "max_gap_words must be from 2 to 16");
+        return NULL;
+    }
+    const char *t = view.buf, *end = t + view.len;
+    Py_ssize_t n_names = 1;
+    for (const char *q = t; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+        n_names++;
+    KeySet ks = {{NULL, 0, 0}, {NULL, 0, 0}, {NULL, 0, 0}, NULL, 0, 0};
+    Buf name_key = {NULL, 0, 0}, scratch = {NULL, 0, 0}, words = {NULL, 0, 0};
+    int64_t *name_off = PyMem_Malloc(sizeof(int64_t) * ((size_t)n_names + 1));
+    PyObject *out = NULL;
+    int64_t got = 0;
+    if (!name_off || keyset_rehash(&ks, 1 << 12) < 0)
+        goto nomem;
+    name_off[0] = 0;
+    const char *line = t;
+    for (Py_ssize_t i = 0; i < n_names; i++) {
+        const char *nl = memchr(line, '\n', (size_t)(end - line));
+        const char *a = line, *b = nl ? nl : end;
+        line = b + 1;
+        while (a < b && *a == ' ')
+            a++;
+        while (b > a && b[-1] == ' ')
+            b--;
+        /* its words, as (start, length) pairs */
+        words.len = 0;
+        for (const char *p = a; p < b;) {
+            const char *w = p;
+            while (p < b && *p != ' ')
+                p++;
+            int64_t pair[2] = {w - a, p - w};
+            if (grow(&words, sizeof pair) < 0)
+                goto nomem;
+            memcpy(words.data + words.len, pair, sizeof pair);
+            words.len += sizeof pair;
+            while (p < b && *p == ' ')
+                p++;
+        }
+        const int64_t *wp = (const int64_t *)words.data;
+        size_t n = words.len / (2 * sizeof(int64_t)), own = (size_t)(b - a);
+        uint64_t variants = 0; /* gap variants besides the view: 2^(n-1), or 1 (one-space join) */
+        if (n >= 2)
+            variants = n <= (size_t)max_gap_words ? UINT64_C(1) << (n - 1) : 1;
+        if (n >= 1) { /* the view itself first */
+            if ((got = keyset_id(&ks, a, own)) < 0 || grow(&name_key, 8) < 0)
+                goto fail;
+            memcpy(name_key.data + name_key.len, &got, 8);
+            name_key.len += 8;
+        }
+        for (uint64_t v = 0; v < variants; v++) {
+            /* bit g of v set: gap g is two spaces (for long names, v = 0 only: one space each) */
+            scratch.len = 0;
+            if (grow(&scratch, own + n + 1) < 0)
+                goto nomem;
+            for (size_t w = 0; w < n; w++) {
+                if (w) {
+                    scratch.data[scratch.len++] = ' ';
+                    if (v >> (w - 1) & 1)
+                        scratch.data[scratch.len++] = ' ';
+                }
+                memcpy(scratch.data + scratch.len, a + wp[2 * w], (size_t)wp[2 * w + 1]);
+                scratch.len += (size_t)wp[2 * w + 1];
+            }
+            if (scratch.len == own && memcmp(scratch.data, a, own) == 0)
+                continue; /* the view's own gaps */
+            if ((got = keyset_id(&ks, scratch.data, scratch.len)) < 0 || grow(&name_key, 8) < 0)
+                goto fail;
+            memcpy(name_key.data + name_key.len, &got, 8);
+            name_key.len += 8;
+        }
+        name_off[i + 1] = (int64_t)(name_key.len / 8);
+    }
+    out = Py_BuildValue("(y#y#y#)", ks.blob.data ? ks.blob.data : "", (Py_ssize_t)ks.blob.len,
+                        name_key.data ? name_key.data : "", (Py_ssize_t)name_key.len,
+                        (const char *)name_off, (Py_ssize_t)(sizeof(int64_t) * ((size_t)n_names + 1)));
+    goto done;
+fail:
+    if (got == -2) {
+        PyErr_SetString(PyExc_ValueError, "too many keys");
+        goto done;
+    }
+nomem:
+    PyErr_NoMemory();
+done:
+    PyBuffer_Release(&view);
+    PyMem_Free(ks.blob.data);
+    PyMem_Free(ks.offsets.data);
+    PyMem_Free(ks.hashes.data);
+    PyMem_Free(ks.table);
+    PyMem_Free(name_key.data);
+    PyMem_Free(scratch.data);
+    PyMem_Free(words.data);
+    PyMem_Free(name_off);
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"name_keys", name_keys, METH_VARARGS,
+     "name_keys(views, max_gap_words) -> (keys, name_key, name_off): see the module's docstring."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyMethodDef Scanner_methods[] = {
     {"joined", (PyCFunction)Scanner_joined, METH_NOARGS,
      "joined() -> bytes: the keys in id order, joined by newlines."},
@@ -398,7 +648,7 @@ static PyTypeObject ScannerType = {
 
 static struct PyModuleDef scan_module = {
     PyModuleDef_HEAD_INIT, "audit._scan",
-    "Whole-word multi-key matching (the compiled scanner of audit.extract).", -1, NULL, NULL, NULL, NULL, NULL,
+    "Whole-word multi-key matching (the compiled scanner of audit.extract).", -1, module_methods, NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__scan(void) {

@@ -4,7 +4,9 @@ words that share their prefixes, runs of spaces, newlines and non-ASCII letters.
 
 from __future__ import annotations
 
+import itertools
 import random
+from array import array
 
 import daachorse
 import pytest
@@ -87,7 +89,68 @@ def test_a_text_without_padding_and_empty_texts():
     assert _scanned(scan.Scanner([]), b" a ") == []
 
 
-@pytest.mark.parametrize("bad", [[""], [" a"], ["a "], [1], ["ok", None]])
+@pytest.mark.parametrize("bad", [[""], [" a"], ["a "], ["a\nb"], [1], ["ok", None], b"a\n\nb", b"a\n b", b"a \nb"])
 def test_keys_it_cannot_hold_are_refused(bad):
     with pytest.raises((ValueError, TypeError)):
         scan.Scanner(bad)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_keys_joined_by_newlines_build_the_same_scanner(seed):
+    rng = random.Random(seed)
+    keys = _keys(rng, rng.randint(1, 40))
+    joined = "\n".join(keys).encode()
+    scanner = scan.Scanner(joined)
+    assert scanner.n_keys() == len(keys)
+    assert scanner.joined() == joined
+    for _ in range(20):
+        data = _text(rng, keys)
+        assert _scanned(scanner, data) == _daachorse(keys, data), data
+    assert scan.Scanner(b"").n_keys() == 0
+
+
+def _views(rng: random.Random, n: int) -> list[str]:
+    """Word views as the matcher makes them: words, runs of spaces between them, sometimes
+    spaces around; words repeat across views, so keys repeat across names."""
+    words = [w for w in WORDS if "\n" not in w and w.strip()]
+    views = []
+    for _ in range(n):
+        k = rng.choice([0, 1, 1, 2, 2, 2, 3, 4, 5, 6, 9])
+        parts = rng.choices(words, k=k)
+        gaps = rng.choices([" ", " ", "  ", "   "], k=max(k - 1, 0))
+        view = parts[0] + "".join(g + w for g, w in zip(gaps, parts[1:], strict=True)) if parts else ""
+        views.append(rng.choice(["", "", " ", "  "]) + view + rng.choice(["", "", " "]))
+    return views
+
+
+@pytest.mark.parametrize("max_gap_words", [2, 3, 4, 6])
+@pytest.mark.parametrize("seed", range(6))
+def test_name_keys_are_view_keys_numbered_as_first_met(monkeypatch, seed, max_gap_words):
+    """``name_keys`` against ``view_keys`` name by name (the same keys, each once), each key
+    once in all, and numbered in the order first met."""
+    monkeypatch.setattr(extract, "MAX_GAP_WORDS", max_gap_words)
+    monkeypatch.setattr(extract, "_GAPS", {n: list(itertools.product((" ", "  "), repeat=n - 1))
+                                           for n in range(2, max_gap_words + 1)})  # fmt: skip
+    rng = random.Random(seed)
+    views = _views(rng, rng.randint(1, 300))
+    joined, raw_key, raw_off = scan.name_keys("\n".join(views).encode(), max_gap_words)
+    keys = joined.decode().split("\n") if joined else []
+    ids = array("q", raw_key).tolist()
+    offs = array("q", raw_off).tolist()
+    assert len(offs) == len(views) + 1 and offs[0] == 0 and offs[-1] == len(ids)
+    assert len(keys) == len(set(keys))
+    for i, view in enumerate(views):
+        got = ids[offs[i] : offs[i + 1]]
+        assert len(got) == len(set(got)), view
+        assert sorted(keys[k] for k in got) == sorted(extract.view_keys(view.strip())), view
+    assert list(dict.fromkeys(ids)) == list(range(len(keys)))
+
+
+def test_name_keys_of_no_names_and_of_names_without_words():
+    assert scan.name_keys(b"", 4) == (b"", b"", bytes(16))
+    keys, raw_key, raw_off = scan.name_keys(b"  \n\nann  lee\n ", 4)
+    assert keys.decode().split("\n") == ["ann  lee", "ann lee"]
+    assert array("q", raw_key).tolist() == [0, 1]
+    assert array("q", raw_off).tolist() == [0, 0, 0, 2, 2]
+    with pytest.raises(ValueError):
+        scan.name_keys(b"a", 1)
