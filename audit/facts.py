@@ -26,9 +26,12 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import itertools
+import operator
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 
@@ -213,19 +216,59 @@ def iter_references(path: str) -> Iterator[Fact]:
         yield parse_fact(row, name, line_no)
 
 
-def load_references(path: str) -> list[Fact]:
-    """All facts of a reference table, refusing duplicate ids (they would be counted twice)."""
+def load_references(path: str, normalized: dict[str, str] | None = None) -> list[Fact]:
+    """All facts of a reference table, refusing duplicate ids (they would be counted twice);
+    ``normalized``, when given, gets the ``normalize`` of every name of ``table_names``."""
+    from audit.reading import json_row_blocks
+
+    norms: dict[str, str] = {} if normalized is None else normalized
     facts: list[Fact] = []
-    seen: dict[str, int] = {}
     with no_cycle_collection():
-        for i, fact in enumerate(iter_references(path), 1):
+        for name, lines, rows in json_row_blocks(path, "reference table"):
+            block = _common_facts(rows, norms)
+            if block is None:
+                block = [parse_fact(row, name, line) for line, row in zip(lines, rows, strict=True)]
+                if normalized is not None:
+                    normalize_many(table_names(block), into=normalized)
+            facts += block
+    if not facts:  # every count and rate would be 0 of 0
+        raise InputError("reference table has no facts", path="<stdin>" if path == "-" else path)
+    if len(dict.fromkeys(f.id for f in facts)) < len(facts):
+        seen: dict[str, int] = {}
+        for i, fact in enumerate(facts, 1):
             if fact.id in seen:
                 raise InputError(f"duplicate fact id {fact.id!r} (also fact #{seen[fact.id]})", path=path)
             seen[fact.id] = i
-            facts.append(fact)
-    if not facts:  # every count and rate would be 0 of 0
-        raise InputError("reference table has no facts", path="<stdin>" if path == "-" else path)
     return facts
+
+
+_COMMON = operator.itemgetter("subject", "relation", "object")
+_COMMON_WITH_ID = operator.itemgetter("id", "subject", "relation", "object")
+
+
+def _common_facts(rows: list[Any], normalized: dict[str, str]) -> list[Fact] | None:
+    """The facts of ``rows`` when every row is of one common shape: exactly ``subject``,
+    ``relation`` and ``object``, or those and ``id``, all strings, none blank. They are the
+    ``Fact`` that ``parse_fact`` makes of each, made a column at a time (a 100k-fact table's
+    rows took 0.29 s one by one); None for any other block, which the caller parses row by row.
+    ``normalized`` gets the ``normalize`` of each subject and object."""
+    if not rows or set(map(type, rows)) != {dict}:
+        return None
+    sizes = set(map(len, rows))
+    getter = _COMMON if sizes == {3} else _COMMON_WITH_ID if sizes == {4} else None
+    if getter is None:
+        return None
+    try:
+        columns = list(zip(*map(getter, rows), strict=True))
+    except KeyError:
+        return None
+    if any(set(map(type, c)) != {str} or not all(map(str.strip, c)) for c in columns):
+        return None
+    *given, subjects, relations, objects = columns
+    relations = tuple(map(sys.intern, relations))
+    normalize_many(itertools.chain(subjects, objects), into=normalized)
+    ids = given[0] if given else map("{}/{}".format, relations, map(normalized.__getitem__, subjects))
+    return list(map(Fact, ids, subjects, relations, objects))
 
 
 def table_names(facts: list[Fact]) -> Iterator[str]:
@@ -331,9 +374,8 @@ class ReferenceTable:
 
 def load_table(path: str) -> ReferenceTable:
     """Read a reference table once (a file, ``-`` for stdin, or a pipe such as ``<(zcat t.gz)``)."""
-    facts = load_references(path)
-    with no_cycle_collection():
-        normalized = normalize_many(table_names(facts))  # once, for the digest and the objects
+    normalized: dict[str, str] = {}  # filled once by the load, for the digest and the objects
+    facts = load_references(path, normalized)
     table = ReferenceTable(path, facts, digest(facts, normalized), normalized=normalized)
     table.objects = table.objects_per_relation(normalized)
     return table

@@ -51,16 +51,17 @@ def normalize(text: str) -> str:
 _OTHER_SPACE = re.compile("[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
-def normalize_many(texts: Iterable[str]) -> dict[str, str]:
-    """``normalize`` of each distinct text, as a dict (names of a reference table, which repeat).
+def normalize_many(texts: Iterable[str], into: dict[str, str] | None = None) -> dict[str, str]:
+    """``normalize`` of each distinct text, as a dict (names of a reference table, which repeat);
+    with ``into``, added to that dict (texts it holds are not normalised again) and returned.
 
     ASCII texts with nothing to collapse normalise to their lowercase: those are lowercased
     together, a block at a time (one ``str.lower`` over the block joined by newlines, whose
     pieces then are the texts' own lowercases); a block in which a text has a newline, a tab,
     a carriage return, two spaces in a row or a space at either end goes text by text.
     """
-    distinct = list(dict.fromkeys(texts))
-    out: dict[str, str] = {}
+    out: dict[str, str] = {} if into is None else into
+    distinct = list(dict.fromkeys(texts).keys() - out.keys() if out else dict.fromkeys(texts))
     plain = []
     for t in distinct:
         if t.isascii():

@@ -4,13 +4,15 @@ definition (``orjson.dumps`` of each fact's row, in id order), for any strings."
 from __future__ import annotations
 
 import hashlib
+import sys
 from operator import attrgetter
 
 import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.facts import Fact, digest, normalize_many, table_names
+from audit.errors import InputError
+from audit.facts import Fact, _common_facts, digest, load_references, normalize_many, parse_fact, table_names
 from audit.normalize import normalize
 
 TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
@@ -54,3 +56,63 @@ def test_digest_of_plain_rows_with_quotes_backslashes_and_control_characters() -
     facts = [Fact(f'r/{i}"', f'a "quoted" \\ name {i}', "r", f'line\nbreak\t{i} ","', ) for i in range(5000)]
     facts.append(Fact('r/\u00e9\u4e2d', "Z\u00fcrich", "r", "\x00\x1f\u2028"))
     assert digest(facts) == by_rows(facts)
+
+
+_BLANK = object()
+
+
+def _loads(line: bytes) -> object:
+    return orjson.loads(line) if line.strip() else _BLANK
+
+
+ROW_VALUE = st.one_of(NAME, TEXT, st.integers(0, 3), st.none(), st.lists(NAME, max_size=2))
+
+
+@st.composite
+def table_rows(draw: st.DrawFn) -> list[object]:
+    """Rows of a table file: mostly of the common shapes (three strings, or those and an id),
+    some with a blank, a number, a null, an alias list or an extra field."""
+    rows: list[object] = []
+    with_id = draw(st.sampled_from([False, True, None]))  # None: some rows have one
+    odd = draw(st.integers(0, 2)) == 0  # some rows of other shapes
+    for i in range(draw(st.integers(1, 40))):
+        row: dict[str, object] = {"subject": draw(NAME), "relation": draw(st.sampled_from(["r", "born in"])),
+                                  "object": draw(NAME)}  # fmt: skip
+        if with_id or (with_id is None and draw(st.booleans())):
+            row = {"id": f"id{i}", **row}
+        if odd and draw(st.integers(0, 5)) == 0:
+            row[draw(st.sampled_from(["subject", "object", "id", "aliases", "question"]))] = draw(ROW_VALUE)
+        rows.append(row)
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(table_rows(), st.booleans())
+def test_tables_load_as_their_rows_parse_one_by_one(tmp_path_factory, rows: list[object], blank: bool) -> None:
+    """``load_references`` makes blocks of common rows a column at a time: the facts are those
+    ``parse_fact`` makes of each line, the errors the same, and the names' normalisations
+    those of ``normalize_many``."""
+    path = tmp_path_factory.mktemp("t") / "refs.jsonl"
+    lines = [orjson.dumps(r) for r in rows]
+    if blank:  # a blank line sends the block down the line-by-line path
+        lines.insert(len(lines) // 2, b"  ")
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    try:
+        expected: list[Fact] | str = [parse_fact(row, str(path), line) for line, row in
+                                      enumerate(map(_loads, lines), 1) if row is not _BLANK]  # fmt: skip
+        if len({f.id for f in expected}) < len(expected):
+            expected = "duplicate"
+    except InputError as exc:
+        expected = str(exc)
+    normalized: dict[str, str] = {}
+    try:
+        got: list[Fact] | str = load_references(str(path), normalized)
+    except InputError as exc:
+        got = "duplicate" if "duplicate fact id" in str(exc) else str(exc)
+    assert got == expected
+    if isinstance(got, list):
+        assert normalized == normalize_many(table_names(got))
+        assert all(f.relation is sys.intern(f.relation) for f in got)
+    if not blank and all(type(r) is dict and set(r) == set(rows[0]) and len(r) in (3, 4) for r in rows) \
+            and all(type(v) is str and v.strip() for r in rows for v in r.values()):  # fmt: skip
+        assert _common_facts(rows, {}) is not None  # the column-wise path was taken
