@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import abc
 import itertools
+import operator
 import re
 import struct
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -320,11 +322,15 @@ class FactMatcher(Extractor):
         # build went to the cycle collector)
         with no_cycle_collection():
             n_facts = len(facts)
-            plain = [not (f.aliases or f.subject_aliases) for f in facts]
+            # columns of the facts, taken by C-level maps (a loop over the facts costs more)
+            subjects = list(map(attrgetter("subject"), facts))
+            objects = list(map(attrgetter("object"), facts))
+            has_aliases = list(map(attrgetter("aliases"), facts))  # tuples: empty is false
+            has_subject_aliases = list(map(attrgetter("subject_aliases"), facts))
             names = list(dict.fromkeys(itertools.chain(
-                (f.subject for f in facts), (f.object for f in facts),
-                *((*f.subject_aliases, *f.aliases) for f, p in zip(facts, plain, strict=True) if not p))))  # fmt: skip
-            index = {name: i for i, name in enumerate(names)}
+                subjects, objects, *itertools.compress(has_subject_aliases, has_subject_aliases),
+                *itertools.compress(has_aliases, has_aliases))))  # fmt: skip
+            index = dict(zip(names, itertools.count()))
             scanner = compiled_scanner()
             patterns: list[str] | bytes
             if scanner is not None and names:
@@ -344,30 +350,36 @@ class FactMatcher(Extractor):
             del names
             # (fact, subject name) pairs, then the subject keys of each fact
             pair_fact = array("q", range(n_facts))
-            pair_name = array("q", map(index.__getitem__, (f.subject for f in facts)))
-            for i, f in enumerate(facts):
-                if f.subject_aliases:
-                    pair_fact.extend([i] * len(f.subject_aliases))
-                    pair_name.extend(map(index.__getitem__, f.subject_aliases))
+            pair_name = array("q", map(index.__getitem__, subjects))
+            for i in itertools.compress(range(n_facts), has_subject_aliases):
+                aliases = facts[i].subject_aliases
+                pair_fact.extend([i] * len(aliases))
+                pair_name.extend(map(index.__getitem__, aliases))
             owner, at = _expand(name_off, np.frombuffer(pair_name, dtype=np.int64))
             subject_key, subject_fact = name_key[at], np.frombuffer(pair_fact, dtype=np.int64)[owner]
-            # one object group per distinct set of object keys, numbered in the order of the facts
+            # one object group per distinct set of object keys: first those of the facts without
+            # object aliases, in the order of the facts, worked out once per distinct object name
             kids = name_key.tolist()
             offs = name_off.tolist()
             group_of_set: dict[tuple[int, ...], int] = {}
-            group_of_name: dict[Any, int] = {}
-            fact_group = array("q")
-            for f in facts:
-                which: Any = f.object_names if f.aliases else f.object
-                gid = group_of_name.get(which)
-                if gid is None:
-                    ids = [index[name] for name in f.object_names] if type(which) is tuple else [index[which]]
-                    obj = tuple(sorted({k for i in ids for k in kids[offs[i] : offs[i + 1]]}))
-                    if not obj:
-                        raise ConfigError(f"fact {f.id!r} has an object that normalises to nothing")
-                    gid = group_of_name[which] = group_of_set.setdefault(obj, len(group_of_set))
-                fact_group.append(gid)
-            del index, kids, offs, group_of_name
+            object_name = np.fromiter(map(index.__getitem__, objects), dtype=np.int64, count=n_facts)
+            no_aliases = np.fromiter(map(operator.not_, has_aliases), dtype=bool, count=n_facts)
+            at_fact = np.flatnonzero(no_aliases)
+            distinct, first = np.unique(object_name[at_fact], return_index=True)
+            group_of_name = np.full(len(index), -1, dtype=np.int64)
+            for i, fi in zip(distinct.tolist(), at_fact[first].tolist(), strict=True):
+                obj = tuple(sorted(set(kids[offs[i] : offs[i + 1]])))
+                if not obj:
+                    raise ConfigError(f"fact {facts[fi].id!r} has an object that normalises to nothing")
+                group_of_name[i] = group_of_set.setdefault(obj, len(group_of_set))
+            fact_group = group_of_name[object_name]
+            for fi in itertools.compress(range(n_facts), has_aliases):  # then those with aliases
+                ids = [index[name] for name in facts[fi].object_names]
+                obj = tuple(sorted({k for i in ids for k in kids[offs[i] : offs[i + 1]]}))
+                if not obj:
+                    raise ConfigError(f"fact {facts[fi].id!r} has an object that normalises to nothing")
+                fact_group[fi] = group_of_set.setdefault(obj, len(group_of_set))
+            del index, kids, offs, group_of_name, subjects, objects, has_aliases, has_subject_aliases
             group_keys = list(group_of_set)
             del group_of_set
         n_keys = len(patterns)  # a list is emptied by the build
@@ -376,7 +388,7 @@ class FactMatcher(Extractor):
             n_keys = self._automaton.n_keys()
         self.n_keys = n_keys
         self.n_groups = len(group_keys)
-        self._fact_group = np.frombuffer(fact_group, dtype=np.int64)
+        self._fact_group = fact_group
         self._subject_off, self._subject_fact = self._csr(subject_key, subject_fact, n_keys, n_facts)
         g_key = np.fromiter((k for ks in group_keys for k in ks), dtype=np.int64)
         g_id = np.repeat(np.arange(len(group_keys), dtype=np.int64), [len(ks) for ks in group_keys])

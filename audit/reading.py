@@ -480,7 +480,7 @@ def json_rows(path: str, what: str) -> Iterator[tuple[str, int, Any]]:
             yield name, line_no, row
 
 
-def json_row_blocks(path: str, what: str, size: int = 1 << 16) -> Iterator[tuple[str, Sequence[int], list[Any]]]:
+def json_row_blocks(path: str, what: str, size: int = 1 << 14) -> Iterator[tuple[str, Sequence[int], list[Any]]]:
     """``json_rows`` a block of up to ``size`` lines at a time: (name, line numbers, decoded
     values) of the block's non-blank lines. A block without blank lines is decoded by one
     ``map`` (a sixth of a 100k-fact table's load went to the per-line loop); one with a blank
