@@ -69,7 +69,17 @@ static inline uint64_t mix(uint64_t x) {
     return x;
 }
 
-static inline uint64_t word_hash(const unsigned char *p, Py_ssize_t n) {
+/* Words are found and hashed 8 bytes at a time where the bytes are little-endian and the compiler
+ * counts trailing zeros; elsewhere a byte at a time (the same words, the same hashes). */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WORDWISE 1
+#else
+#define WORDWISE 0
+#endif
+
+/* The hash of the word p[0:n]; avail >= n bytes may be read from p (a word's last bytes are read
+ * as 8 and masked where 8 are there: no call to memcpy for a short copy). */
+static inline uint64_t word_hash(const unsigned char *p, Py_ssize_t n, Py_ssize_t avail) {
     uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)n;
     while (n >= 8) {
         uint64_t v;
@@ -78,10 +88,16 @@ static inline uint64_t word_hash(const unsigned char *p, Py_ssize_t n) {
         h ^= h >> 29;
         p += 8;
         n -= 8;
+        avail -= 8;
     }
     if (n) {
         uint64_t v = 0;
-        memcpy(&v, p, (size_t)n);
+        if (WORDWISE && avail >= 8) {
+            memcpy(&v, p, 8);
+            v &= ~UINT64_C(0) >> (64 - 8 * n); /* the n bytes of the word: the low ones */
+        } else {
+            memcpy(&v, p, (size_t)n);
+        }
         h = (h ^ v) * UINT64_C(0xc4ceb9fe1a85ec53);
         h ^= h >> 29;
     }
@@ -258,7 +274,7 @@ static int build(Scanner *self, const char **data, const Py_ssize_t *lens, Py_ss
             Py_ssize_t w = j;
             while (j < len && k[j] != ' ')
                 j++;
-            uint64_t wh = word_hash(k + w, j - w);
+            uint64_t wh = word_hash(k + w, j - w, len - w);
             if (w == 0) {
                 h = first_hash(wh);
                 self->first[(wh & self->first_mask) >> 6] |= UINT64_C(1) << (wh & 63);
@@ -340,14 +356,50 @@ static int push(Hits *h, int64_t start, int64_t end, int64_t key) {
     return 0;
 }
 
-/* The next word at or after `from`: its start in *start, its end returned; *start == n when none. */
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+#define SPACES UINT64_C(0x2020202020202020)
+
+/* The next word at or after `from`: its start in *start, its end returned; *start == n when none.
+ * 8 bytes at a time: x = bytes ^ spaces has a zero byte for each space, and the lowest set bit of
+ * (x - ONES) & ~x & HIGHS is in the first of them (a borrow only runs up from a zero byte). */
 static inline Py_ssize_t next_word(const unsigned char *t, Py_ssize_t n, Py_ssize_t from, Py_ssize_t *start) {
+#if WORDWISE
+    for (;; from += 8) {
+        if (from + 8 > n) {
+            while (from < n && t[from] == ' ')
+                from++;
+            break;
+        }
+        uint64_t v;
+        memcpy(&v, t + from, 8);
+        uint64_t other = v ^ SPACES; /* a nonzero byte for each byte that is not a space */
+        if (other) {
+            from += __builtin_ctzll(other) >> 3;
+            break;
+        }
+    }
+    *start = from;
+    for (;; from += 8) {
+        if (from + 8 > n) {
+            while (from < n && t[from] != ' ')
+                from++;
+            return from;
+        }
+        uint64_t v;
+        memcpy(&v, t + from, 8);
+        uint64_t x = v ^ SPACES, spaces = (x - ONES) & ~x & HIGHS;
+        if (spaces)
+            return from + (__builtin_ctzll(spaces) >> 3);
+    }
+#else
     while (from < n && t[from] == ' ')
         from++;
     *start = from;
     while (from < n && t[from] != ' ')
         from++;
     return from;
+#endif
 }
 
 static PyObject *Scanner_find(Scanner *self, PyObject *arg) {
@@ -371,7 +423,7 @@ static PyObject *Scanner_find(Scanner *self, PyObject *arg) {
             continue;
         /* extend from the word at ws while some key goes on */
         Py_ssize_t we = i;
-        uint64_t wh = word_hash(t + ws, we - ws);
+        uint64_t wh = word_hash(t + ws, we - ws, n - ws);
         if (!(first[(wh & first_mask) >> 6] >> (wh & 63) & 1))
             continue;
         uint64_t h = first_hash(wh);
@@ -397,7 +449,7 @@ static PyObject *Scanner_find(Scanner *self, PyObject *arg) {
             Py_ssize_t ns, g = next_word(t, n, we, &ns);
             if (ns >= n)
                 break;
-            h = next_hash(h, ns - we, word_hash(t + ns, g - ns));
+            h = next_hash(h, ns - we, word_hash(t + ns, g - ns, n - ns));
             we = g;
         }
     }
@@ -483,7 +535,7 @@ static int keyset_rehash(KeySet *ks, uint64_t size) {
 
 /* The id of the key k[0:len], added when new; -1 when out of memory. */
 static int64_t keyset_id(KeySet *ks, const char *k, size_t len) {
-    uint64_t h = mix(word_hash((const unsigned char *)k, (Py_ssize_t)len));
+    uint64_t h = mix(word_hash((const unsigned char *)k, (Py_ssize_t)len, (Py_ssize_t)len));
     const uint64_t *hashes = (const uint64_t *)ks->hashes.data;
     const int64_t *offsets = (const int64_t *)ks->offsets.data;
     uint64_t j = h & ks->mask;
