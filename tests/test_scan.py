@@ -34,7 +34,7 @@ def _text(rng: random.Random, keys: list[str]) -> bytes:
     parts = []
     for _ in range(rng.randint(0, 60)):
         parts.append(rng.choice(keys) if rng.random() < 0.4 else rng.choice(WORDS))
-        parts.append(rng.choice([" ", " ", "  ", "   ", "", "\n", " \n "]))
+        parts.append(rng.choice([" ", " ", "  ", "   ", "", "\n", " \n ", " " * rng.randint(4, 20)]))
     text = "".join(parts)
     if rng.random() < 0.7:
         text = f" {text} "
