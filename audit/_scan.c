@@ -402,6 +402,23 @@ static inline Py_ssize_t next_word(const unsigned char *t, Py_ssize_t n, Py_ssiz
 #endif
 }
 
+/* A word of the text: where it starts and ends, and its hash. */
+typedef struct {
+    Py_ssize_t start, end;
+    uint64_t hash;
+} Word;
+
+/* How many candidate words ahead the table slots of a candidate's first three prefixes are
+ * fetched: a probe of an 8 MB table mostly misses the cache, and the text's words do not depend
+ * on the table, so those fetches can be in flight together. */
+#define AHEAD 8
+
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+
 static PyObject *Scanner_find(Scanner *self, PyObject *arg) {
     Py_buffer view;
     if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
@@ -412,48 +429,93 @@ static PyObject *Scanner_find(Scanner *self, PyObject *arg) {
     int failed = 0;
     const Slot *slots = self->slots;
     const uint64_t mask = self->mask, *first = self->first, first_mask = self->first_mask;
+    Word *words = NULL;
+    size_t *cands = NULL;
+    size_t n_words = 0, n_cands = 0;
     Py_BEGIN_ALLOW_THREADS
-    Py_ssize_t i = 0;
-    while (i < n && !failed) {
+    /* 1. the words, and the candidates: words after a space whose hash is some key's first word's */
+    size_t cap = 1024;
+    words = malloc(cap * sizeof(Word));
+    cands = malloc(cap * sizeof(size_t));
+    failed = !words || !cands;
+    for (Py_ssize_t i = 0; i < n && !failed;) {
         Py_ssize_t ws;
         i = next_word(t, n, i, &ws);
         if (ws >= n)
             break;
-        if (ws == 0) /* no space before it */
-            continue;
-        /* extend from the word at ws while some key goes on */
-        Py_ssize_t we = i;
-        uint64_t wh = word_hash(t + ws, we - ws, n - ws);
-        if (!(first[(wh & first_mask) >> 6] >> (wh & 63) & 1))
-            continue;
-        uint64_t h = first_hash(wh);
-        for (;;) {
+        if (n_words == cap) {
+            cap *= 2;
+            Word *w = realloc(words, cap * sizeof(Word));
+            size_t *c = w ? realloc(cands, cap * sizeof(size_t)) : NULL;
+            if (w)
+                words = w;
+            if (c)
+                cands = c;
+            if (!w || !c) {
+                failed = 1;
+                break;
+            }
+        }
+        uint64_t wh = word_hash(t + ws, i - ws, n - ws);
+        words[n_words] = (Word){ws, i, wh};
+        if (ws > 0 && first[(wh & first_mask) >> 6] >> (wh & 63) & 1)
+            cands[n_cands++] = n_words;
+        n_words++;
+    }
+    /* 2. from each candidate, extend while some key goes on */
+    for (size_t k = 0; k < n_cands && !failed; k++) {
+        if (k + AHEAD < n_cands) {
+            size_t c = cands[k + AHEAD];
+            uint64_t h = first_hash(words[c].hash);
+            PREFETCH(&slots[h & mask]);
+            for (size_t j = c + 1; j < n_words && j <= c + 2; j++) {
+                h = next_hash(h, words[j].start - words[j - 1].end, words[j].hash);
+                PREFETCH(&slots[h & mask]);
+            }
+        }
+        size_t c = cands[k];
+        Py_ssize_t ws = words[c].start, we = words[c].end;
+        uint64_t h = first_hash(words[c].hash);
+        for (size_t j = c;;) {
             uint32_t tag = tag_of(h), more = 0;
-            for (uint64_t j = h & mask; slots[j].tag != 0; j = (j + 1) & mask) {
-                if (slots[j].tag != tag)
+            for (uint64_t s = h & mask; slots[s].tag != 0; s = (s + 1) & mask) {
+                if (slots[s].tag != tag)
                     continue;
-                uint32_t what = slots[j].what;
+                uint32_t what = slots[s].what;
                 more |= what & PREFIX;
                 int64_t key = KEY_OF(what);
-                if (key >= 0 && we < n) {
-                    int64_t a = self->offsets[key], b = self->offsets[key + 1];
-                    if (b - a == we - ws && memcmp(self->blob + a, t + ws, (size_t)(b - a)) == 0 &&
-                        push(&hits, ws - 1, we + 1, key) < 0) {
-                        failed = 1;
-                        break;
-                    }
+                if (key >= 0 && we < n && push(&hits, ws - 1, we + 1, key) < 0) {
+                    failed = 1; /* a hit of the hash: its bytes are compared in step 3 */
+                    break;
                 }
             }
-            if (!more || failed || we >= n)
+            if (!more || failed || we >= n || ++j >= n_words)
                 break;
-            Py_ssize_t ns, g = next_word(t, n, we, &ns);
-            if (ns >= n)
-                break;
-            h = next_hash(h, ns - we, word_hash(t + ns, g - ns, n - ns));
-            we = g;
+            h = next_hash(h, words[j].start - we, words[j].hash);
+            we = words[j].end;
         }
     }
+    /* 3. keep the hits whose key's bytes are the text's (a hash collision makes none); the
+     * key's offsets and bytes are fetched ahead, as the table's slots are */
+    size_t kept = 0, n_hits = failed ? 0 : hits.len / 3;
+    const int64_t *offsets = self->offsets;
+    int64_t *hit = hits.data;
+    for (size_t k = 0; k < n_hits; k++) {
+        if (k + 2 * AHEAD < n_hits)
+            PREFETCH(&offsets[hit[3 * (k + 2 * AHEAD) + 2]]);
+        if (k + AHEAD < n_hits)
+            PREFETCH(self->blob + offsets[hit[3 * (k + AHEAD) + 2]]);
+        int64_t ws = hit[3 * k] + 1, we = hit[3 * k + 1] - 1, key = hit[3 * k + 2];
+        int64_t a = offsets[key], b = offsets[key + 1];
+        if (b - a == we - ws && memcmp(self->blob + a, t + ws, (size_t)(b - a)) == 0) {
+            memmove(hit + 3 * kept, hit + 3 * k, 3 * sizeof(int64_t));
+            kept++;
+        }
+    }
+    hits.len = kept * 3;
     Py_END_ALLOW_THREADS
+    free(words);
+    free(cands);
     PyBuffer_Release(&view);
     if (failed) {
         free(hits.data);
