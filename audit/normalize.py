@@ -61,7 +61,8 @@ def normalize_many(texts: Iterable[str], into: dict[str, str] | None = None) -> 
     a carriage return, two spaces in a row or a space at either end goes text by text.
     """
     out: dict[str, str] = {} if into is None else into
-    distinct = list(dict.fromkeys(texts).keys() - out.keys() if out else dict.fromkeys(texts))
+    # (not ``keys() - out.keys()``: that walks all of ``out``, each block of a growing table)
+    distinct = [t for t in dict.fromkeys(texts) if t not in out] if out else list(dict.fromkeys(texts))
     plain = []
     for t in distinct:
         if t.isascii():
