@@ -29,7 +29,7 @@ import hashlib
 import itertools
 import operator
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,20 +216,25 @@ def iter_references(path: str) -> Iterator[Fact]:
         yield parse_fact(row, name, line_no)
 
 
-def load_references(path: str, normalized: dict[str, str] | None = None) -> list[Fact]:
+def load_references(path: str, normalized: dict[str, str] | None = None,
+                    digest_rows: list[bytes] | None = None) -> list[Fact]:  # fmt: skip
     """All facts of a reference table, refusing duplicate ids (they would be counted twice);
-    ``normalized``, when given, gets the ``normalize`` of every name of ``table_names``."""
+    ``normalized``, when given, gets the ``normalize`` of every name of ``table_names``, and
+    ``digest_rows`` the bytes ``digest`` hashes for each fact, in table order (made from the
+    columns the load holds: at a million facts, a second less than from the facts)."""
     from audit.reading import json_row_blocks
 
     norms: dict[str, str] = {} if normalized is None else normalized
     facts: list[Fact] = []
     with no_cycle_collection():
         for name, lines, rows in json_row_blocks(path, "reference table"):
-            block = _common_facts(rows, norms)
+            block = _common_facts(rows, norms, digest_rows)
             if block is None:
                 block = [parse_fact(row, name, line) for line, row in zip(lines, rows, strict=True)]
-                if normalized is not None:
-                    normalize_many(table_names(block), into=normalized)
+                if normalized is not None or digest_rows is not None:
+                    normalize_many(table_names(block), into=norms)
+                if digest_rows is not None:
+                    digest_rows += _digest_rows(block, norms.__getitem__)
             facts += block
     if not facts:  # every count and rate would be 0 of 0
         raise InputError("reference table has no facts", path="<stdin>" if path == "-" else path)
@@ -246,12 +251,14 @@ _COMMON = operator.itemgetter("subject", "relation", "object")
 _COMMON_WITH_ID = operator.itemgetter("id", "subject", "relation", "object")
 
 
-def _common_facts(rows: list[Any], normalized: dict[str, str]) -> list[Fact] | None:
+def _common_facts(rows: list[Any], normalized: dict[str, str],
+                  digest_rows: list[bytes] | None = None) -> list[Fact] | None:  # fmt: skip
     """The facts of ``rows`` when every row is of one common shape: exactly ``subject``,
     ``relation`` and ``object``, or those and ``id``, all strings, none blank. They are the
     ``Fact`` that ``parse_fact`` makes of each, made a column at a time (a 100k-fact table's
     rows took 0.29 s one by one); None for any other block, which the caller parses row by row.
-    ``normalized`` gets the ``normalize`` of each subject and object."""
+    ``normalized`` gets the ``normalize`` of each subject and object, and ``digest_rows`` (when
+    given) their rows of ``digest``."""
     if not rows or set(map(type, rows)) != {dict}:
         return None
     sizes = set(map(len, rows))
@@ -267,7 +274,10 @@ def _common_facts(rows: list[Any], normalized: dict[str, str]) -> list[Fact] | N
     *given, subjects, relations, objects = columns
     relations = tuple(map(sys.intern, relations))
     normalize_many(itertools.chain(subjects, objects), into=normalized)
-    ids = given[0] if given else map("{}/{}".format, relations, map(normalized.__getitem__, subjects))
+    norm = normalized.__getitem__
+    ids = given[0] if given else tuple(map("{}/{}".format, relations, map(norm, subjects)))
+    if digest_rows is not None:
+        digest_rows += _plain_rows(ids, relations, tuple(map(norm, subjects)), tuple(map(norm, objects)))
     return list(map(Fact, ids, subjects, relations, objects))
 
 
@@ -282,27 +292,32 @@ def table_names(facts: list[Fact]) -> Iterator[str]:
             yield f.question or ""
 
 
-def digest(facts: list[Fact], normalized: dict[str, str] | None = None) -> str:
+def digest(facts: list[Fact], normalized: dict[str, str] | None = None, rows: list[bytes] | None = None) -> str:
     """sha256 over the normalised table: the same facts give the same config id anywhere.
 
     The bytes hashed are, for each fact in id order, ``orjson.dumps`` of ``[id, relation,
     subject, object, aliases, subject aliases]`` (names normalised, aliases sorted), then the
     question for a fact without a subject and the answer type when set. ``normalized`` maps
-    every name of ``table_names(facts)`` to its ``normalize``."""
+    every name of ``table_names(facts)`` to its ``normalize``; ``rows``, the bytes of each
+    fact's row in table order when the loader made them (``load_references``); it is emptied."""
     h = hashlib.sha256()
     with no_cycle_collection():
-        norm = (normalized if normalized is not None else normalize_many(table_names(facts))).__getitem__
         # Rows are made in table order and only then put in id order: reading a million facts
         # and their names in id order, all over memory, took 5.9 CPU s against 3.8 at that size.
-        rows: list[bytes] = []
-        for start in range(0, len(facts), 4096):
-            rows += _digest_rows(facts[start : start + 4096], norm)
+        if rows is None:
+            norm = (normalized if normalized is not None else normalize_many(table_names(facts))).__getitem__
+            rows = []
+            for start in range(0, len(facts), 4096):
+                rows += _digest_rows(facts[start : start + 4096], norm)
+        elif len(rows) != len(facts):
+            raise ValueError(f"{len(rows):,} digest rows for {len(facts):,} facts")
         ids = [f.id for f in facts]
         order = sorted(range(len(facts)), key=ids.__getitem__)
         del ids
         for start in range(0, len(order), 4096):  # one update a block: the same bytes hashed
             h.update(b"".join([rows[i] for i in order[start : start + 4096]]))
-        del rows, order
+        rows.clear()
+        del order
     return h.hexdigest()[:16]
 
 
@@ -319,9 +334,15 @@ def _digest_rows(facts: list[Fact], norm: Callable[[str], str]) -> list[bytes]:
         return [dumps(_digest_row(f, norm)) for f in facts]
     if not plain:
         return []
-    columns = [dumps(c)[2:-2].split(b'","') for c in (
-        [f.id for f in plain], [f.relation for f in plain], [norm(f.subject) for f in plain],
-        [norm(f.object) for f in plain])]  # fmt: skip
+    return _plain_rows([f.id for f in plain], [f.relation for f in plain], [norm(f.subject) for f in plain],
+                       [norm(f.object) for f in plain])  # fmt: skip
+
+
+def _plain_rows(ids: Sequence[str], relations: Sequence[str], subjects: Sequence[str],
+                objects: Sequence[str]) -> list[bytes]:  # fmt: skip
+    """The digest rows of facts with only a subject, a relation and an object, from their columns
+    (subjects and objects normalised; see ``_digest_rows``)."""
+    columns = [orjson.dumps(c)[2:-2].split(b'","') for c in (ids, relations, subjects, objects)]
     return [b'["%b","%b","%b","%b",[],[]]' % row for row in zip(*columns, strict=True)]
 
 
@@ -375,7 +396,8 @@ class ReferenceTable:
 def load_table(path: str) -> ReferenceTable:
     """Read a reference table once (a file, ``-`` for stdin, or a pipe such as ``<(zcat t.gz)``)."""
     normalized: dict[str, str] = {}  # filled once by the load, for the digest and the objects
-    facts = load_references(path, normalized)
-    table = ReferenceTable(path, facts, digest(facts, normalized), normalized=normalized)
+    rows: list[bytes] = []
+    facts = load_references(path, normalized, rows)
+    table = ReferenceTable(path, facts, digest(facts, normalized, rows), normalized=normalized)
     table.objects = table.objects_per_relation(normalized)
     return table

@@ -105,13 +105,15 @@ def test_tables_load_as_their_rows_parse_one_by_one(tmp_path_factory, rows: list
     except InputError as exc:
         expected = str(exc)
     normalized: dict[str, str] = {}
+    rows_made: list[bytes] = []
     try:
-        got: list[Fact] | str = load_references(str(path), normalized)
+        got: list[Fact] | str = load_references(str(path), normalized, rows_made)
     except InputError as exc:
         got = "duplicate" if "duplicate fact id" in str(exc) else str(exc)
     assert got == expected
     if isinstance(got, list):
         assert normalized == normalize_many(table_names(got))
+        assert digest(got, normalized, rows_made) == by_rows(got)  # the rows the load made
         assert all(f.relation is sys.intern(f.relation) for f in got)
     if not blank and all(type(r) is dict and set(r) == set(rows[0]) and len(r) in (3, 4) for r in rows) \
             and all(type(v) is str and v.strip() for r in rows for v in r.values()):  # fmt: skip
