@@ -245,6 +245,10 @@ def _expand(offsets: Any, rows: Any) -> tuple[Any, Any]:
     returns (i of each entry, entry index), concatenated."""
     import numpy as np
 
+    scanner = compiled_scanner()
+    if scanner is not None and offsets.dtype == np.int64 and rows.dtype == np.int64:
+        owner, flat = scanner.expand(np.ascontiguousarray(offsets), np.ascontiguousarray(rows))
+        return np.frombuffer(owner, dtype=np.int64), np.frombuffer(flat, dtype=np.int64)
     lo = offsets[rows]
     counts = offsets[rows + 1] - lo
     owner = np.repeat(np.arange(len(rows)), counts)

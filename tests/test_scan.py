@@ -154,3 +154,20 @@ def test_name_keys_of_no_names_and_of_names_without_words():
     assert array("q", raw_off).tolist() == [0, 0, 0, 2, 2]
     with pytest.raises(ValueError):
         scan.name_keys(b"a", 1)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_expand_is_the_compressed_row_lookup(seed):
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(0, 4, size=rng.integers(1, 60))
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    rows = rng.integers(0, len(counts), size=rng.integers(0, 200)).astype(np.int64)
+    owner, flat = scan.expand(offsets, rows)
+    pairs = [(i, k) for i, r in enumerate(rows.tolist()) for k in range(offsets[r], offsets[r + 1])]
+    assert list(zip(array("q", owner), array("q", flat), strict=True)) == pairs
+    with pytest.raises(ValueError):
+        scan.expand(offsets, np.array([len(counts)], dtype=np.int64))
+    with pytest.raises(ValueError):
+        scan.expand(offsets[:0], rows)
