@@ -33,6 +33,9 @@
  *
  * expand(offsets, rows) -> (owner, flat): audit.extract._expand, the compressed-row lookup of the
  * matcher's tables (two numpy repeats a batch took a tenth of a name-dense scan).
+ *
+ * word_counts(data) -> dict: the pieces str.split() cuts ASCII bytes into, each with its count (what
+ * audit.tokens sums the tokens of: one dict entry a distinct piece instead of a str a piece).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -777,9 +780,108 @@ done:
     return out;
 }
 
+/* word_counts(data) -> dict: the pieces of ASCII bytes cut at whitespace (what str.split() cuts
+ * an ASCII str at: space, \t \n \v \f \r and \x1c to \x1f), each piece (a str) with how often it
+ * occurs. ValueError for a byte over 127. */
+static PyObject *word_counts(PyObject *Py_UNUSED(module), PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *t = view.buf;
+    const Py_ssize_t n = view.len;
+    static unsigned char space[256];
+    if (!space[' ']) {
+        const char *ws = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f";
+        for (const char *c = ws; *c; c++)
+            space[(unsigned char)*c] = 1;
+    }
+    typedef struct {
+        Py_ssize_t start, len, count;
+        uint64_t hash;
+    } Piece;
+    Piece *pieces = NULL;
+    int64_t *table = NULL; /* piece index + 1, 0 for an empty slot */
+    size_t n_pieces = 0, cap = 1024, size = 2048;
+    PyObject *out = NULL;
+    pieces = PyMem_Malloc(cap * sizeof(Piece));
+    table = PyMem_Calloc(size, sizeof(int64_t));
+    if (!pieces || !table) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n;) {
+        while (i < n && space[t[i]])
+            i++;
+        if (i >= n)
+            break;
+        Py_ssize_t w = i;
+        while (i < n && !space[t[i]]) {
+            if (t[i] > 127) {
+                PyErr_SetString(PyExc_ValueError, "word_counts takes ASCII bytes");
+                goto done;
+            }
+            i++;
+        }
+        uint64_t h = mix(word_hash(t + w, i - w, n - w));
+        size_t j = h & (size - 1);
+        for (; table[j]; j = (j + 1) & (size - 1)) {
+            Piece *p = &pieces[table[j] - 1];
+            if (p->hash == h && p->len == i - w && memcmp(t + p->start, t + w, (size_t)(i - w)) == 0)
+                break;
+        }
+        if (table[j]) {
+            pieces[table[j] - 1].count++;
+            continue;
+        }
+        if (n_pieces == cap) {
+            cap *= 2;
+            Piece *more = PyMem_Realloc(pieces, cap * sizeof(Piece));
+            if (!more) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            pieces = more;
+        }
+        pieces[n_pieces] = (Piece){w, i - w, 1, h};
+        table[j] = (int64_t)++n_pieces;
+        if (n_pieces * 2 > size) { /* grow: the pieces go in again by their hashes */
+            size *= 2;
+            int64_t *bigger = PyMem_Calloc(size, sizeof(int64_t));
+            if (!bigger) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            for (size_t k = 0; k < n_pieces; k++) {
+                size_t m = pieces[k].hash & (size - 1);
+                while (bigger[m])
+                    m = (m + 1) & (size - 1);
+                bigger[m] = (int64_t)k + 1;
+            }
+            PyMem_Free(table);
+            table = bigger;
+        }
+    }
+    out = PyDict_New();
+    for (size_t k = 0; out && k < n_pieces; k++) {
+        PyObject *key = PyUnicode_DecodeASCII((const char *)t + pieces[k].start, pieces[k].len, NULL);
+        PyObject *count = key ? PyLong_FromSsize_t(pieces[k].count) : NULL;
+        if (!count || PyDict_SetItem(out, key, count) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(key);
+        Py_XDECREF(count);
+    }
+done:
+    PyMem_Free(pieces);
+    PyMem_Free(table);
+    PyBuffer_Release(&view);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
     {"expand", expand, METH_VARARGS,
      "expand(offsets, rows) -> (owner, flat): compressed-row lookup of int64 arrays, as bytes."},
+    {"word_counts", word_counts, METH_O,
+     "word_counts(data) -> dict: each whitespace-separated piece of ASCII bytes (a str), with its count."},
     {"name_keys", name_keys, METH_VARARGS,
      "name_keys(views, max_gap_words) -> (keys, name_key, name_off): see the module's docstring."},
     {NULL, NULL, 0, NULL},

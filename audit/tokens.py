@@ -246,8 +246,26 @@ class TokenCounter:
             whole = [t for t, ok in zip(texts, clean, strict=True) if not ok]
             texts = [t for t, ok in zip(texts, clean, strict=True) if ok]
         pieces = self._pieces
-        total = sum(map(pieces.__getitem__, " ".join(texts).split()))
-        return total + self._resolve(pieces, "") + self._whole(whole)
+        joined = " ".join(texts)
+        counted = _word_counts(joined)
+        if counted is None:
+            total = sum(map(pieces.__getitem__, joined.split()))
+            return total + self._resolve(pieces, "") + self._whole(whole)
+        # each distinct piece once, times its count (the compiled scanner cuts ASCII text)
+        total, new = 0, []
+        for piece, n in counted.items():
+            k = pieces.get(piece)
+            if k is None:
+                new.append(piece)
+            else:
+                total += k * n
+        if new:
+            if len(pieces) + len(new) > CACHE_MAX:
+                pieces.clear()
+            for piece in new:
+                k = pieces[piece] = self._piece(piece)
+                total += k * counted[piece]
+        return total + self._whole(whole)
 
     def _count_spaces(self, texts: list[str]) -> int:
         pieces, firsts, whole = self._pieces, self._firsts, []
@@ -313,6 +331,17 @@ class TokenCounter:
                 k = known[pre] = len(self._tokenize(pre))
             n += k
         return n
+
+
+def _word_counts(text: str) -> dict[str, int] | None:
+    """``collections.Counter(text.split())`` from the compiled scanner for an ASCII text, or None
+    (non-ASCII text, or no scanner): the pieces are then made one by one."""
+    if not text.isascii():
+        return None
+    from audit.extract import compiled_scanner
+
+    scanner = compiled_scanner()
+    return scanner.word_counts(text.encode("ascii")) if scanner is not None else None
 
 
 class _Counts(dict[str, int]):

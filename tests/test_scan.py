@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import random
 from array import array
+from collections import Counter
 
 import daachorse
 import pytest
@@ -171,3 +172,13 @@ def test_expand_is_the_compressed_row_lookup(seed):
         scan.expand(offsets, np.array([len(counts)], dtype=np.int64))
     with pytest.raises(ValueError):
         scan.expand(offsets[:0], rows)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_word_counts_are_the_pieces_of_str_split(seed):
+    rng = random.Random(seed)
+    alphabet = list("ab Zz19.,'\n\t\r\x0b\x0c\x1c\x1d\x1e\x1f\x00\x7f") + ["  ", "abcdefghij"]
+    text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400)))
+    assert scan.word_counts(text.encode()) == dict(Counter(text.split()))
+    with pytest.raises(ValueError):
+        scan.word_counts("a é".encode())

@@ -245,3 +245,25 @@ TRICKY = list("ab Z1.,'s\n\t\r\x0b\x1c\x85\xa0\u2002\u3000é\u0301´ſΣ中🙂_
 def test_count_property(name, docs):
     tok = tokenizer(name)
     assert TokenCounter(tok).count(docs) == expected(tok, docs)
+
+
+ASCII_TRICKY = list("ab Z1.,'s\n\t\r\x0b\x0c\x1c\x1d\x1e\x1f_-!") + ["  ", "Hello", "'ll", "[SPECIAL]", "hello<extra>"]
+
+
+@pytest.mark.parametrize("scanner", ["compiled", "library"])
+@pytest.mark.parametrize("name", ["nfkc-whitespace-bpe", "bert-wordpiece", "lower-whitespacesplit-wordpiece"])
+@settings(max_examples=60, deadline=None)
+@given(docs=st.lists(st.lists(st.sampled_from(ASCII_TRICKY), max_size=30).map("".join), min_size=1, max_size=8))
+def test_ascii_batches_count_alike_with_and_without_the_scanner(scanner, name, docs):
+    """ASCII batches of a words-shaped pipeline are cut by the compiled scanner's word_counts
+    (every str.split whitespace, \\x1c to \\x1f included), or by str.split without it."""
+    from audit import extract
+
+    if scanner == "compiled" and extract.compiled_scanner() is None:
+        pytest.skip("the compiled scanner was not built")
+    tok = tokenizer(name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HALLU_AUDIT_SCANNER", scanner)
+        counter = TokenCounter(tok)
+        assert counter.count(docs) == expected(tok, docs)
+        assert counter.count(docs) == expected(tok, docs)  # with every piece known
