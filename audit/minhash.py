@@ -312,22 +312,66 @@ class BloomLSH:
         out = np.zeros(n, dtype=bool)
         if not len(idx):
             return out
+        gi = self._positions(keys)
+        seen = self._seen_before(gi, self.b * self.k)
+        out[idx] = np.all(seen.reshape(len(idx), self.b, self.k), axis=2).any(axis=1)
+        self.inserted += len(idx)
+        return out
+
+    def _positions(self, keys: np.ndarray) -> np.ndarray:
+        """The ``k`` Bloom bits of each band key, as indexes into all bands' bits, row-major."""
         g1 = fmix64(keys ^ self._salt[None, :])
         g2 = fmix64(g1 ^ _M1) | np.uint64(1)
         t = np.arange(self.k, dtype=np.uint64)
         pos = (g1[:, :, None] + t * g2[:, :, None]) % np.uint64(self.m)
-        gi = pos + (np.arange(self.b, dtype=np.uint64) * np.uint64(self.m))[None, :, None]
-        gi = gi.astype(np.int64).ravel()
-        before = ((self.bits[gi >> 3] >> (gi & 7).astype(np.uint8)) & 1).astype(bool)
-        uniq, inv = np.unique(gi, return_inverse=True)
-        first = np.full(len(uniq), len(idx), dtype=np.int64)
-        row = np.repeat(np.arange(len(idx)), self.b * self.k)
-        np.minimum.at(first, inv, row)
-        set_by_earlier = before | (first[inv] < row)
-        hit = set_by_earlier.reshape(len(idx), self.b, self.k).all(axis=2).any(axis=1)
-        out[idx] = hit
-        np.bitwise_or.at(self.bits, uniq >> 3, (1 << (uniq & 7)).astype(np.uint8))
-        self.inserted += len(idx)
+        pos += (np.arange(self.b, dtype=np.uint64) * np.uint64(self.m))[None, :, None]
+        return pos.astype(np.int64).ravel()
+
+    def _seen_before(self, gi: np.ndarray, per_row: int) -> np.ndarray:
+        """For each bit index of ``gi`` (``per_row`` to a document, in stream order): was it set
+        by an earlier batch or by an earlier document of this one? Then set them all.
+
+        One sort does it: bit index and position packed in one int64 (distinct, so the order is
+        exact without a stable sort), which groups equal bits with the earliest document first;
+        the bits are then read and OR-ed in address order, one write per byte.
+        """
+        size = len(gi)
+        shift = max(1, (size - 1).bit_length())
+        if (self.b * self.m - 1).bit_length() + shift > 63:  # pragma: no cover - beyond any real index
+            order = np.argsort(gi, kind="stable")
+            sg = gi[order]
+        else:
+            packed = gi << shift
+            packed |= np.arange(size, dtype=np.int64)
+            packed.sort()
+            order = packed & ((1 << shift) - 1)
+            sg = packed >> shift
+        bits = self.bits
+        byte = sg >> 3
+        bit = (sg & 7).astype(np.uint8)
+        seen = ((bits[byte] >> bit) & 1).astype(bool)
+        new = np.empty(size, dtype=bool)
+        new[0] = True
+        np.not_equal(sg[1:], sg[:-1], out=new[1:])
+        if not new.all():
+            # a repeated bit: set by an earlier document when its first occurrence (the
+            # earliest position, sorted first) is in an earlier row
+            start = np.maximum.accumulate(np.where(new, np.arange(size), 0))
+            row = order // per_row
+            seen |= row[start] < row
+        mask = np.left_shift(1, bit, dtype=np.uint8)
+        byte = byte[new]
+        mask = mask[new]
+        head = np.empty(len(byte), dtype=bool)
+        head[0] = True
+        np.not_equal(byte[1:], byte[:-1], out=head[1:])
+        if not head.all():
+            at = np.flatnonzero(head)
+            mask = np.bitwise_or.reduceat(mask, at)
+            byte = byte[at]
+        bits[byte] |= mask
+        out = np.empty(size, dtype=bool)
+        out[order] = seen
         return out
 
 

@@ -188,3 +188,48 @@ def test_counts_over_distinct_sources(cli, tmp_path) -> None:
         assert ds["overall"]["N"] == france + 1
         assert ds["overall"]["N1"] == 1  # Germany; France is seen `france` times
         assert ds["overall"]["distinct_facts"] == 2
+
+
+def _reference_check_and_insert(index: M.BloomLSH, bits: np.ndarray, keys: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """The index's first formula (np.unique, np.minimum.at, np.bitwise_or.at), kept to check the
+    faster one against."""
+    idx = np.flatnonzero(valid)
+    keys = keys[idx]
+    out = np.zeros(len(valid), dtype=bool)
+    if not len(idx):
+        return out
+    g1 = M.fmix64(keys ^ index._salt[None, :])
+    g2 = M.fmix64(g1 ^ M._M1) | np.uint64(1)
+    t = np.arange(index.k, dtype=np.uint64)
+    pos = (g1[:, :, None] + t * g2[:, :, None]) % np.uint64(index.m)
+    gi = pos + (np.arange(index.b, dtype=np.uint64) * np.uint64(index.m))[None, :, None]
+    gi = gi.astype(np.int64).ravel()
+    before = ((bits[gi >> 3] >> (gi & 7).astype(np.uint8)) & 1).astype(bool)
+    uniq, inv = np.unique(gi, return_inverse=True)
+    first = np.full(len(uniq), len(idx), dtype=np.int64)
+    row = np.repeat(np.arange(len(idx)), index.b * index.k)
+    np.minimum.at(first, inv, row)
+    set_by_earlier = before | (first[inv] < row)
+    out[idx] = set_by_earlier.reshape(len(idx), index.b, index.k).all(axis=2).any(axis=1)
+    np.bitwise_or.at(bits, uniq >> 3, (1 << (uniq & 7)).astype(np.uint8))
+    return out
+
+
+@pytest.mark.parametrize("capacity", [3, 40, 1000])
+def test_index_answers_as_its_first_formula(capacity: int) -> None:
+    # small filters and a small pool of keys: bits shared within and across batches and bytes
+    rng = np.random.default_rng(capacity)
+    index = M.BloomLSH(0.8, 64, capacity=capacity, fp=1e-2)
+    bits = np.zeros(index.nbytes, dtype=np.uint8)
+    pool = rng.integers(0, 1 << 61, size=(30, index.b), dtype=np.uint64)
+    for _ in range(40):
+        n = int(rng.integers(0, 60))
+        keys = pool[rng.integers(0, len(pool), size=n)]
+        fresh = rng.random(keys.shape) < 0.3  # some bands of a row new, some repeated
+        keys[fresh] = rng.integers(0, 1 << 61, size=int(fresh.sum()), dtype=np.uint64)
+        valid = rng.random(n) < 0.9
+        want = _reference_check_and_insert(index, bits, keys, valid)
+        assert index.check_and_insert(keys, valid).tolist() == want.tolist()
+        assert (index.bits == bits).all()
+    assert index.check_and_insert(pool[:0]).tolist() == []
+
