@@ -67,6 +67,7 @@ _WORD = np.zeros(256, dtype=bool)
 for _c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
     _WORD[_c] = True
 _WORD[128:] = True
+_WORD8 = _WORD.view(np.int8)
 
 #: Bytes of text per signature batch: big enough for numpy to win, small enough for the cache.
 CHUNK_BYTES = 1 << 21
@@ -121,20 +122,23 @@ def word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         dtype=np.int64,
         count=len(low),
     )
-    buf = np.frombuffer(("\n" + "\n".join(low)).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    # a newline before each text and after the last: every word starts and ends inside buf
+    buf = np.frombuffer(("\n" + "\n".join(low) + "\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)
     starts_doc = np.cumsum(lens + 1) - lens  # byte offset of each text in buf
-    isword = _WORD[buf].view(np.int8)
-    edges = np.diff(isword, prepend=np.int8(0), append=np.int8(0))
-    s = np.flatnonzero(edges == 1)
-    e = np.flatnonzero(edges == -1)
-    pw, ipw = _POWERS.get(len(buf))
-    terms = buf.astype(np.uint64)
-    terms *= pw[: len(buf)]
-    cs = np.cumsum(terms)  # cs[i] = S[i + 1]; s >= 1 because buf starts with a newline
+    isword = np.take(_WORD8, buf)
+    # word starts and ends alternate: the changes of isword are s0, e0, s1, e1, ...
+    edges = np.flatnonzero(isword[1:] != isword[:-1]) + 1
+    s = edges[0::2]
+    e = edges[1::2]
+    pw, ipw = _POWERS.get(len(buf) + 1)
+    cs = np.multiply(buf, pw[: len(buf)], dtype=np.uint64)
+    np.cumsum(cs, out=cs)  # cs[i] = S[i + 1]; s >= 1 because buf starts with a newline
     wh = cs[e - 1] - cs[s - 1]
     wh *= ipw[s]
     wh ^= (e - s).astype(np.uint64) * _M2
-    doc = np.searchsorted(starts_doc, s, side="right") - 1
+    # text i's words are first[i]:first[i + 1]
+    first = np.searchsorted(s, starts_doc)
+    doc = np.repeat(np.arange(len(low)), np.diff(first, append=len(s)))
     return fmix64(wh), doc
 
 
@@ -199,17 +203,22 @@ def _densify(sig: np.ndarray, seed: int) -> None:
         return
     n, k = sig.shape
     nonempty_docs = ~empty.all(axis=1)
-    rows, cols = np.nonzero(empty & nonempty_docs[:, None])
+    holes = np.flatnonzero((empty & nonempty_docs[:, None]).ravel())
+    rows = holes - holes % k  # the flat offset of each hole's row, then its column
+    cols = holes - rows
+    flat = sig.reshape(-1)
+    empty_flat = empty.reshape(-1)
     base = _consts(seed, 2, 3)
+    every_col = np.arange(k, dtype=np.uint64) * base[0]
     attempt = np.uint64(0)
     while len(rows):
         attempt += np.uint64(1)
-        h = cols.astype(np.uint64) * base[0]
-        h += base[1:2] * attempt  # a 1-element array: wraps mod 2**64 without a warning
-        j = (fmix64(h) >> np.uint64(32)) * np.uint64(k) >> np.uint64(32)
-        ji = j.astype(np.int64)
-        found = ~empty[rows, ji]
-        sig[rows[found], cols[found]] = sig[rows[found], ji[found]]
+        # the bin tried depends on the column and the attempt only: k hashes an attempt
+        h = every_col + base[1:2] * attempt  # a 1-element array: wraps mod 2**64 without a warning
+        to = ((fmix64(h) >> np.uint64(32)) * np.uint64(k) >> np.uint64(32)).astype(np.int64)
+        src = rows + to[cols]
+        found = ~empty_flat[src]
+        flat[rows[found] + cols[found]] = flat[src[found]]
         rows, cols = rows[~found], cols[~found]
 
 

@@ -233,3 +233,55 @@ def test_index_answers_as_its_first_formula(capacity: int) -> None:
         assert (index.bits == bits).all()
     assert index.check_and_insert(pool[:0]).tolist() == []
 
+
+def _reference_word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """word_hashes as first written (np.diff edges, searchsorted documents)."""
+    low = [t.lower() for t in texts]
+    lens = np.array([len(t.encode("utf-8", "surrogatepass")) for t in low], dtype=np.int64)
+    buf = np.frombuffer(("\n" + "\n".join(low)).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+    starts_doc = np.cumsum(lens + 1) - lens
+    edges = np.diff(M._WORD[buf].view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    s = np.flatnonzero(edges == 1)
+    e = np.flatnonzero(edges == -1)
+    pw, ipw = M._POWERS.get(len(buf))
+    cs = np.cumsum(buf.astype(np.uint64) * pw[: len(buf)])
+    wh = (cs[e - 1] - cs[s - 1]) * ipw[s]
+    wh ^= (e - s).astype(np.uint64) * M._M2
+    doc = np.searchsorted(starts_doc, s, side="right") - 1
+    return M.fmix64(wh), doc
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("ab Z9 .\n-é\u00e9\u2014\ud800İ"), max_size=30), max_size=12))
+def test_word_hashes_as_first_written(texts: list[str]) -> None:
+    wh, doc = M.word_hashes(texts)
+    want_wh, want_doc = _reference_word_hashes(texts)
+    assert wh.tolist() == want_wh.tolist() and doc.tolist() == want_doc.tolist()
+
+
+def _reference_densify(sig: np.ndarray, seed: int) -> None:
+    """_densify as first written (a hash per hole and attempt)."""
+    empty = sig == M._EMPTY
+    n, k = sig.shape
+    rows, cols = np.nonzero(empty & ~empty.all(axis=1)[:, None])
+    base = M._consts(seed, 2, 3)
+    attempt = np.uint64(0)
+    while len(rows):
+        attempt += np.uint64(1)
+        h = cols.astype(np.uint64) * base[0]
+        h += base[1:2] * attempt
+        ji = ((M.fmix64(h) >> np.uint64(32)) * np.uint64(k) >> np.uint64(32)).astype(np.int64)
+        found = ~empty[rows, ji]
+        sig[rows[found], cols[found]] = sig[rows[found], ji[found]]
+        rows, cols = rows[~found], cols[~found]
+
+
+@pytest.mark.parametrize("k", [2, 16, 128])
+def test_densify_as_first_written(k: int) -> None:
+    rng = np.random.default_rng(k)
+    sig = rng.integers(0, 1 << 32, size=(50, k), dtype=np.uint64)
+    sig[rng.random(sig.shape) < rng.random((50, 1))] = M._EMPTY  # rows from full to empty
+    want = sig.copy()
+    _reference_densify(want, 3)
+    M._densify(sig, 3)
+    assert (sig == want).all() and (sig == M._EMPTY).all(axis=1).any()
