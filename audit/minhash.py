@@ -9,6 +9,9 @@ counts.
 
 How a signature is made, all in numpy over a whole batch of documents at once
 -------------------------------------------------------------------------------
+(The two loops over bytes and Bloom bits, the word hashes and the index, run in C where
+``audit/_minhash.c`` was built: the same numbers, without a numpy pass per operation.)
+
 1. Documents are lowercased, joined with newlines and encoded once; ``np.frombuffer`` gives the
    bytes. A word is a maximal run of ASCII letters/digits or non-ASCII bytes.
 2. Word hashes without a Python loop: with ``S[i] = sum_{j<i} b_j P**j (mod 2**64)`` (one
@@ -48,7 +51,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -114,6 +117,20 @@ class _Powers:
 _POWERS = _Powers()
 
 
+def _compiled() -> Any:
+    """The byte loops in C (``audit/_minhash.c``, built by the install where a C compiler is at
+    hand), or None: the numpy formulas then give the same numbers."""
+    import importlib
+
+    try:
+        return importlib.import_module("audit._minhash")
+    except ImportError:
+        return None
+
+
+_C: Any = _compiled()
+
+
 def word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of the words of each text (lowercased), and the text index of each word."""
     low = [t.lower() for t in texts]
@@ -122,9 +139,23 @@ def word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         dtype=np.int64,
         count=len(low),
     )
-    # a newline before each text and after the last: every word starts and ends inside buf
-    buf = np.frombuffer(("\n" + "\n".join(low) + "\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)
-    starts_doc = np.cumsum(lens + 1) - lens  # byte offset of each text in buf
+    # a newline before each text and after the last: every word starts and ends inside data
+    data = ("\n" + "\n".join(low) + "\n").encode("utf-8", "surrogatepass")
+    starts_doc = np.cumsum(lens + 1) - lens  # byte offset of each text in data
+    if _C is not None:
+        h, st = _C.word_hashes(data)
+        wh, s = np.frombuffer(h, dtype=np.uint64), np.frombuffer(st, dtype=np.int64)
+    else:
+        wh, s = _word_hashes_numpy(np.frombuffer(data, dtype=np.uint8))
+    # text i's words are first[i]:first[i + 1]
+    first = np.searchsorted(s, starts_doc)
+    doc = np.repeat(np.arange(len(low)), np.diff(first, append=len(s)))
+    return wh, doc
+
+
+def _word_hashes_numpy(buf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The hash and first byte offset of each word of ``buf`` (which starts and ends with a
+    non-word byte): the module docstring's formula, ``audit/_minhash.c``'s loop."""
     isword = np.take(_WORD8, buf)
     # word starts and ends alternate: the changes of isword are s0, e0, s1, e1, ...
     edges = np.flatnonzero(isword[1:] != isword[:-1]) + 1
@@ -136,10 +167,7 @@ def word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     wh = cs[e - 1] - cs[s - 1]
     wh *= ipw[s]
     wh ^= (e - s).astype(np.uint64) * _M2
-    # text i's words are first[i]:first[i + 1]
-    first = np.searchsorted(s, starts_doc)
-    doc = np.repeat(np.arange(len(low)), np.diff(first, append=len(s)))
-    return fmix64(wh), doc
+    return fmix64(wh), s
 
 
 def shingle_hashes(
@@ -321,9 +349,13 @@ class BloomLSH:
         out = np.zeros(n, dtype=bool)
         if not len(idx):
             return out
-        gi = self._positions(keys)
-        seen = self._seen_before(gi, self.b * self.k)
-        out[idx] = np.all(seen.reshape(len(idx), self.b, self.k), axis=2).any(axis=1)
+        if _C is not None:
+            keys = np.ascontiguousarray(keys, dtype=np.uint64)
+            hit = _C.bloom_check_insert(self.bits, keys, self._salt, self.m, self.k)
+            out[idx] = np.frombuffer(hit, dtype=bool)
+        else:
+            seen = self._seen_before(self._positions(keys), self.b * self.k)
+            out[idx] = np.all(seen.reshape(len(idx), self.b, self.k), axis=2).any(axis=1)
         self.inserted += len(idx)
         return out
 

@@ -3,8 +3,10 @@ independence, datasketch compatibility."""
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -215,8 +217,20 @@ def _reference_check_and_insert(index: M.BloomLSH, bits: np.ndarray, keys: np.nd
     return out
 
 
+@pytest.fixture(params=["compiled", "numpy"])
+def engine(request, monkeypatch) -> str:
+    """The byte loops in C (``audit/_minhash.c``, which CI must have built) or numpy's formulas."""
+    if request.param == "compiled" and M._C is None:
+        if os.environ.get("CI"):
+            pytest.fail("audit/_minhash.c was not built: is a C compiler installed?")
+        pytest.skip("audit/_minhash.c was not built")
+    if request.param == "numpy":
+        monkeypatch.setattr(M, "_C", None)
+    return request.param
+
+
 @pytest.mark.parametrize("capacity", [3, 40, 1000])
-def test_index_answers_as_its_first_formula(capacity: int) -> None:
+def test_index_answers_as_its_first_formula(capacity: int, engine: str) -> None:
     # small filters and a small pool of keys: bits shared within and across batches and bytes
     rng = np.random.default_rng(capacity)
     index = M.BloomLSH(0.8, 64, capacity=capacity, fp=1e-2)
@@ -254,9 +268,21 @@ def _reference_word_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(alphabet=st.sampled_from("ab Z9 .\n-é\u00e9\u2014\ud800İ"), max_size=30), max_size=12))
 def test_word_hashes_as_first_written(texts: list[str]) -> None:
+    want_wh, want_doc = _reference_word_hashes(texts)
+    for c in (M._C, None):  # the compiled loop (where built), then the numpy formula
+        with mock.patch.object(M, "_C", c):
+            wh, doc = M.word_hashes(texts)
+        assert wh.tolist() == want_wh.tolist() and doc.tolist() == want_doc.tolist()
+
+def test_long_words_hash_as_first_written(engine: str) -> None:
+    # words past the compiled loop's table of 64 powers, and a word at the very end
+    rng = random.Random(2)
+    texts = ["x" * n + " " + "".join(rng.choice("ab9é") for _ in range(n)) for n in (1, 63, 64, 65, 130, 1000)]
+    texts += ["", "end" * 40]
     wh, doc = M.word_hashes(texts)
     want_wh, want_doc = _reference_word_hashes(texts)
     assert wh.tolist() == want_wh.tolist() and doc.tolist() == want_doc.tolist()
+    assert wh.flags.writeable
 
 
 def _reference_densify(sig: np.ndarray, seed: int) -> None:

@@ -1,0 +1,186 @@
+/* The byte loops of audit.minhash, for where numpy makes a pass over the data per operation:
+ * the same numbers as its numpy formulas (the tests compare them on random inputs).
+ *
+ * word_hashes(data) -> (hashes, starts), two bytearrays: data the lowercased texts as audit.minhash.word_hashes
+ * joins them (UTF-8, a newline before each and after the last). A word is a maximal run of bytes
+ * that are ASCII letters or digits or 0x80 and above; its hash is sum_j b_j P**j over its bytes
+ * (j from 0, mod 2**64), xor its length times M2, through murmur3's fmix64. hashes: uint64, one
+ * a word in order; starts: int64, the offset of each word's first byte in data.
+ *
+ * bloom_check_insert(bits, keys, salt, m, k) -> bytes: audit.minhash.BloomLSH.check_and_insert
+ * for band keys in stream order. bits: the filters' bits, a writable buffer of b * m / 8 bytes,
+ * band i's filter from bit i * m; keys: uint64, n rows of b band keys; salt: uint64, one a band.
+ * A key's bits are (g1 + t * g2) mod m for t < k, g1 = fmix64(key ^ salt), g2 = fmix64(g1 ^ M1)
+ * | 1 (mod 2**64). One byte a row: 1 where all bits of some band key of the row were set before
+ * the row (by earlier rows, or earlier calls); then the row's bits are set.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define M1 UINT64_C(0xFF51AFD7ED558CCD)
+#define M2 UINT64_C(0xC4CEB9FE1A85EC53)
+#define P (UINT64_C(0x100000001B3) * 2 + 1)
+
+static inline uint64_t fmix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= M1;
+    x ^= x >> 33;
+    x *= M2;
+    x ^= x >> 33;
+    return x;
+}
+
+#define POWERS 64
+
+static unsigned char is_word[256];
+static uint64_t power[POWERS]; /* P**j mod 2**64 */
+
+static PyObject *word_hashes(PyObject *Py_UNUSED(module), PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *d = view.buf;
+    Py_ssize_t n = view.len;
+    /* at most one word in two bytes, and one more for a word at the very end */
+    Py_ssize_t cap = n / 2 + 1;
+    PyObject *hashes = PyByteArray_FromStringAndSize(NULL, cap * 8);
+    PyObject *starts = PyByteArray_FromStringAndSize(NULL, cap * 8);
+    if (hashes == NULL || starts == NULL) {
+        Py_XDECREF(hashes);
+        Py_XDECREF(starts);
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    uint64_t *h_out = (uint64_t *)PyByteArray_AS_STRING(hashes);
+    int64_t *s_out = (int64_t *)PyByteArray_AS_STRING(starts);
+    Py_ssize_t words = 0;
+    Py_BEGIN_ALLOW_THREADS
+    Py_ssize_t i = 0;
+    while (i < n) {
+        if (!is_word[d[i]]) {
+            i++;
+            continue;
+        }
+        Py_ssize_t s = i;
+        uint64_t h = 0;
+        /* powers from a table: the multiplications do not wait on each other */
+        while (i < n && is_word[d[i]] && i - s < POWERS) {
+            h += (uint64_t)d[i] * power[i - s];
+            i++;
+        }
+        if (i < n && is_word[d[i]]) {
+            uint64_t p = power[POWERS - 1] * P;
+            while (i < n && is_word[d[i]]) {
+                h += (uint64_t)d[i] * p;
+                p *= P;
+                i++;
+            }
+        }
+        h ^= (uint64_t)(i - s) * M2;
+        h_out[words] = fmix64(h);
+        s_out[words] = s;
+        words++;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    if (PyByteArray_Resize(hashes, words * 8) < 0 || PyByteArray_Resize(starts, words * 8) < 0) {
+        Py_DECREF(hashes);
+        Py_DECREF(starts);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", hashes, starts);
+}
+
+static PyObject *bloom_check_insert(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *bits_obj, *keys_obj, *salt_obj;
+    unsigned long long m;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOOKn:bloom_check_insert", &bits_obj, &keys_obj, &salt_obj, &m, &k))
+        return NULL;
+    if (m == 0 || k < 1) {
+        PyErr_SetString(PyExc_ValueError, "bloom_check_insert: m and k must be positive");
+        return NULL;
+    }
+    Py_buffer bits, keys, salt;
+    if (PyObject_GetBuffer(bits_obj, &bits, PyBUF_WRITABLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(keys_obj, &keys, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&bits);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(salt_obj, &salt, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&bits);
+        PyBuffer_Release(&keys);
+        return NULL;
+    }
+    Py_ssize_t b = salt.len / 8;
+    PyObject *out = NULL;
+    if (b < 1 || salt.len % 8 || keys.len % (8 * b) || (unsigned long long)bits.len * 8 < b * m) {
+        PyErr_SetString(PyExc_ValueError, "bloom_check_insert: keys, salt and bits do not agree");
+        goto done;
+    }
+    Py_ssize_t n = keys.len / (8 * b);
+    out = PyBytes_FromStringAndSize(NULL, n);
+    if (out == NULL)
+        goto done;
+    {
+        unsigned char *hit = (unsigned char *)PyBytes_AS_STRING(out);
+        unsigned char *bv = bits.buf;
+        const uint64_t *kv = keys.buf;
+        const uint64_t *sv = salt.buf;
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t r = 0; r < n; r++) {
+            const uint64_t *row = kv + r * b;
+            unsigned char any = 0;
+            for (Py_ssize_t band = 0; band < b && !any; band++) {
+                uint64_t g1 = fmix64(row[band] ^ sv[band]);
+                uint64_t g2 = fmix64(g1 ^ M1) | 1;
+                uint64_t base = (uint64_t)band * m;
+                unsigned char all = 1;
+                for (Py_ssize_t t = 0; t < k && all; t++) {
+                    uint64_t g = (g1 + (uint64_t)t * g2) % m + base;
+                    all = (bv[g >> 3] >> (g & 7)) & 1;
+                }
+                any = all;
+            }
+            hit[r] = any;
+            for (Py_ssize_t band = 0; band < b; band++) {
+                uint64_t g1 = fmix64(row[band] ^ sv[band]);
+                uint64_t g2 = fmix64(g1 ^ M1) | 1;
+                uint64_t base = (uint64_t)band * m;
+                for (Py_ssize_t t = 0; t < k; t++) {
+                    uint64_t g = (g1 + (uint64_t)t * g2) % m + base;
+                    bv[g >> 3] |= (unsigned char)(1u << (g & 7));
+                }
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+done:
+    PyBuffer_Release(&bits);
+    PyBuffer_Release(&keys);
+    PyBuffer_Release(&salt);
+    return out;
+}
+
+static PyMethodDef module_methods[] = {
+    {"word_hashes", word_hashes, METH_O, "(hashes, starts) of the words of joined texts (see the module)."},
+    {"bloom_check_insert", bloom_check_insert, METH_VARARGS, "Check band keys against the Bloom bits, then set them."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef minhash_module = {
+    PyModuleDef_HEAD_INIT, "audit._minhash",
+    "The byte loops of audit.minhash (see audit/_minhash.c).", -1, module_methods,
+};
+
+PyMODINIT_FUNC PyInit__minhash(void) {
+    for (int c = 0; c < 256; c++)
+        is_word[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80;
+    power[0] = 1;
+    for (int j = 1; j < POWERS; j++)
+        power[j] = power[j - 1] * P;
+    return PyModule_Create(&minhash_module);
+}
