@@ -13,6 +13,14 @@
  * A key's bits are (g1 + t * g2) mod m for t < k, g1 = fmix64(key ^ salt), g2 = fmix64(g1 ^ M1)
  * | 1 (mod 2**64). One byte a row: 1 where all bits of some band key of the row were set before
  * the row (by earlier rows, or earlier calls); then the row's bits are set.
+ *
+ * min_bins(hashes, first, consts, salt, num_perm) -> bytearray: the one-permutation bins of
+ * audit.minhash.signatures before densification, n rows of num_perm uint64 (2**32 for an empty
+ * bin). hashes: uint64 word hashes of n texts, text i's words hashes[first[i]:first[i + 1]]
+ * (first: int64, n + 1 offsets); consts: uint64, the width + 1 shingle constants c. A shingle of
+ * width words from word j hashes to fmix64(sum_t hashes[j + t] * c[t]); a text of 0 < w < width
+ * words has one, fmix64(sum_{t<w} hashes[t] * c[t] ^ w * c[width]); each then goes through
+ * h = fmix64(h ^ salt), and bin (h >> 32) * num_perm >> 32 keeps the least h mod 2**32.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -32,7 +40,7 @@ static inline uint64_t fmix64(uint64_t x) {
     return x;
 }
 
-#define POWERS 64
+#define POWERS 64 /* a power of 2: len & (POWERS - 1) is a valid index */
 
 static unsigned char is_word[256];
 static uint64_t power[POWERS]; /* P**j mod 2**64 */
@@ -43,8 +51,8 @@ static PyObject *word_hashes(PyObject *Py_UNUSED(module), PyObject *arg) {
         return NULL;
     const unsigned char *d = view.buf;
     Py_ssize_t n = view.len;
-    /* at most one word in two bytes, and one more for a word at the very end */
-    Py_ssize_t cap = n / 2 + 1;
+    /* at most one word in two bytes, and room for the slot each byte writes */
+    Py_ssize_t cap = n / 2 + 2;
     PyObject *hashes = PyByteArray_FromStringAndSize(NULL, cap * 8);
     PyObject *starts = PyByteArray_FromStringAndSize(NULL, cap * 8);
     if (hashes == NULL || starts == NULL) {
@@ -57,32 +65,38 @@ static PyObject *word_hashes(PyObject *Py_UNUSED(module), PyObject *arg) {
     int64_t *s_out = (int64_t *)PyByteArray_AS_STRING(starts);
     Py_ssize_t words = 0;
     Py_BEGIN_ALLOW_THREADS
+    /* Without a branch a byte (a word ends every few bytes, unpredictably): each byte writes the
+     * hash so far as the next word's and moves past it where a word just ended; the powers of P
+     * come from a table, so the multiplications do not wait on each other. */
+    uint64_t h = 0, len = 0;
     Py_ssize_t i = 0;
     while (i < n) {
-        if (!is_word[d[i]]) {
-            i++;
-            continue;
-        }
-        Py_ssize_t s = i;
-        uint64_t h = 0;
-        /* powers from a table: the multiplications do not wait on each other */
-        while (i < n && is_word[d[i]] && i - s < POWERS) {
-            h += (uint64_t)d[i] * power[i - s];
-            i++;
-        }
-        if (i < n && is_word[d[i]]) {
+        uint64_t c = d[i];
+        uint64_t w = is_word[c];
+        uint64_t keep = (uint64_t)0 - w;
+        h_out[words] = h ^ len * M2;
+        s_out[words] = i - (Py_ssize_t)len;
+        words += (Py_ssize_t)((w ^ 1) & (len != 0));
+        h = (h + c * power[len & (POWERS - 1)]) & keep; /* past a long word: a non-word byte */
+        len = (len + 1) & keep;
+        i++;
+        if (len == POWERS) { /* a long word: the rest of it with a running power */
             uint64_t p = power[POWERS - 1] * P;
             while (i < n && is_word[d[i]]) {
                 h += (uint64_t)d[i] * p;
                 p *= P;
                 i++;
+                len++;
             }
         }
-        h ^= (uint64_t)(i - s) * M2;
-        h_out[words] = fmix64(h);
-        s_out[words] = s;
+    }
+    if (len) { /* data ending in a word (audit.minhash ends it with a newline) */
+        h_out[words] = h ^ len * M2;
+        s_out[words] = i - (Py_ssize_t)len;
         words++;
     }
+    for (Py_ssize_t j = 0; j < words; j++)
+        h_out[j] = fmix64(h_out[j]);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
     if (PyByteArray_Resize(hashes, words * 8) < 0 || PyByteArray_Resize(starts, words * 8) < 0) {
@@ -165,9 +179,84 @@ done:
     return out;
 }
 
+static inline void put_shingle(uint64_t *bins, uint64_t acc, uint64_t salt, uint64_t k) {
+    uint64_t h = fmix64(fmix64(acc) ^ salt);
+    uint64_t bin = ((h >> 32) * k) >> 32;
+    uint64_t v = h & UINT64_C(0xFFFFFFFF);
+    if (v < bins[bin])
+        bins[bin] = v;
+}
+
+static PyObject *min_bins(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *h_obj, *f_obj, *c_obj;
+    unsigned long long salt;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OOOKn:min_bins", &h_obj, &f_obj, &c_obj, &salt, &k))
+        return NULL;
+    Py_buffer hv, fv, cv;
+    if (PyObject_GetBuffer(h_obj, &hv, PyBUF_SIMPLE) < 0)
+        return NULL;
+    if (PyObject_GetBuffer(f_obj, &fv, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&hv);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(c_obj, &cv, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&hv);
+        PyBuffer_Release(&fv);
+        return NULL;
+    }
+    PyObject *out = NULL;
+    Py_ssize_t words = hv.len / 8, n = fv.len / 8 - 1, width = cv.len / 8 - 1;
+    const uint64_t *wh = hv.buf, *c = cv.buf;
+    const int64_t *first = fv.buf;
+    int ok = k >= 1 && width >= 1 && n >= 0 && hv.len % 8 == 0 && fv.len % 8 == 0 && cv.len % 8 == 0;
+    for (Py_ssize_t i = 0; ok && i < n; i++)
+        ok = first[i] >= 0 && first[i] <= first[i + 1] && first[i + 1] <= words;
+    if (!ok) {
+        PyErr_SetString(PyExc_ValueError, "min_bins: hashes, offsets and constants do not agree");
+        goto done;
+    }
+    out = PyByteArray_FromStringAndSize(NULL, n * k * 8);
+    if (out == NULL)
+        goto done;
+    {
+        uint64_t *bins = (uint64_t *)PyByteArray_AS_STRING(out);
+        Py_BEGIN_ALLOW_THREADS
+        for (Py_ssize_t i = 0; i < n * k; i++)
+            bins[i] = UINT64_C(1) << 32;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            const uint64_t *w = wh + first[i];
+            Py_ssize_t cnt = first[i + 1] - first[i];
+            uint64_t *row = bins + i * k;
+            if (cnt == 0)
+                continue;
+            if (cnt < width) {
+                uint64_t acc = 0;
+                for (Py_ssize_t t = 0; t < cnt; t++)
+                    acc += w[t] * c[t];
+                put_shingle(row, acc ^ (uint64_t)cnt * c[width], salt, (uint64_t)k);
+                continue;
+            }
+            for (Py_ssize_t j = 0; j + width <= cnt; j++) {
+                uint64_t acc = 0;
+                for (Py_ssize_t t = 0; t < width; t++)
+                    acc += w[j + t] * c[t];
+                put_shingle(row, acc, salt, (uint64_t)k);
+            }
+        }
+        Py_END_ALLOW_THREADS
+    }
+done:
+    PyBuffer_Release(&hv);
+    PyBuffer_Release(&fv);
+    PyBuffer_Release(&cv);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
     {"word_hashes", word_hashes, METH_O, "(hashes, starts) of the words of joined texts (see the module)."},
     {"bloom_check_insert", bloom_check_insert, METH_VARARGS, "Check band keys against the Bloom bits, then set them."},
+    {"min_bins", min_bins, METH_VARARGS, "The one-permutation bins of word hashes (see the module)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -211,8 +211,15 @@ def signatures(
     """
     n = len(texts)
     wh, doc = word_hashes(texts)
-    sh, sdoc = shingle_hashes(wh, doc, n, shingle, seed)
     salt = _consts(seed, 1, 2)[0]
+    if _C is not None:
+        first = np.searchsorted(doc, np.arange(n + 1))  # text i's words: first[i]:first[i + 1]
+        c = _consts(seed, shingle + 1, 1)
+        flat = _C.min_bins(wh, first.astype(np.int64), c, int(salt), num_perm)
+        sig = np.frombuffer(flat, dtype=np.uint64).reshape(n, num_perm)
+        _densify(sig, seed)
+        return sig
+    sh, sdoc = shingle_hashes(wh, doc, n, shingle, seed)
     sh ^= salt
     fmix64(sh)
     k = np.uint64(num_perm)

@@ -311,3 +311,21 @@ def test_densify_as_first_written(k: int) -> None:
     _reference_densify(want, 3)
     M._densify(sig, 3)
     assert (sig == want).all() and (sig == M._EMPTY).all(axis=1).any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(0, 12), max_size=10),
+    st.integers(1, 7),
+    st.sampled_from([2, 16, 128, 300]),
+    st.integers(0, 3),
+)
+def test_compiled_signatures_are_numpys(lengths: list[int], width: int, num_perm: int, seed: int) -> None:
+    if M._C is None:
+        pytest.skip("audit/_minhash.c was not built")
+    rng = random.Random(sum(lengths) + width)
+    texts = [" ".join(rng.choice(VOCAB[:30]) for _ in range(n)) for n in lengths]
+    got = M.signatures(texts, num_perm, width, seed)
+    with mock.patch.object(M, "_C", None):
+        want = M.signatures(texts, num_perm, width, seed)
+    assert got.tolist() == want.tolist()
