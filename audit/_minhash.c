@@ -21,6 +21,11 @@
  * width words from word j hashes to fmix64(sum_t hashes[j + t] * c[t]); a text of 0 < w < width
  * words has one, fmix64(sum_{t<w} hashes[t] * c[t] ^ w * c[width]); each then goes through
  * h = fmix64(h ^ salt), and bin (h >> 32) * num_perm >> 32 keeps the least h mod 2**32.
+ *
+ * densify(sig, num_perm, base0, base1): audit.minhash._densify in place on the rows of sig (a
+ * writable buffer of uint64, num_perm a row): in a row with some non-empty bin, an empty bin c
+ * takes the value of bin j = (fmix64(c * base0 + a * base1) >> 32) * num_perm >> 32 for the
+ * first attempt a = 1, 2, ... where bin j was not empty before.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -253,10 +258,60 @@ done:
     return out;
 }
 
+#define EMPTY (UINT64_C(1) << 32)
+
+static PyObject *densify(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *sig_obj;
+    Py_ssize_t k;
+    unsigned long long base0, base1;
+    if (!PyArg_ParseTuple(args, "OnKK:densify", &sig_obj, &k, &base0, &base1))
+        return NULL;
+    Py_buffer sv;
+    if (PyObject_GetBuffer(sig_obj, &sv, PyBUF_WRITABLE) < 0)
+        return NULL;
+    if (k < 1 || sv.len % (8 * k)) {
+        PyBuffer_Release(&sv);
+        PyErr_SetString(PyExc_ValueError, "densify: the signature is not rows of num_perm uint64");
+        return NULL;
+    }
+    unsigned char *was_empty = PyMem_Malloc((size_t)k);
+    if (was_empty == NULL) {
+        PyBuffer_Release(&sv);
+        return PyErr_NoMemory();
+    }
+    Py_ssize_t n = sv.len / (8 * k);
+    uint64_t *sig = sv.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t r = 0; r < n; r++) {
+        uint64_t *row = sig + r * k;
+        Py_ssize_t holes = 0;
+        for (Py_ssize_t c = 0; c < k; c++)
+            holes += was_empty[c] = row[c] == EMPTY;
+        if (holes == 0 || holes == k)
+            continue;
+        for (Py_ssize_t c = 0; c < k; c++) {
+            if (!was_empty[c])
+                continue;
+            for (uint64_t a = 1;; a++) {
+                uint64_t j = (fmix64((uint64_t)c * base0 + a * base1) >> 32) * (uint64_t)k >> 32;
+                if (!was_empty[j]) {
+                    row[c] = row[j];
+                    break;
+                }
+            }
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyMem_Free(was_empty);
+    PyBuffer_Release(&sv);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef module_methods[] = {
     {"word_hashes", word_hashes, METH_O, "(hashes, starts) of the words of joined texts (see the module)."},
     {"bloom_check_insert", bloom_check_insert, METH_VARARGS, "Check band keys against the Bloom bits, then set them."},
     {"min_bins", min_bins, METH_VARARGS, "The one-permutation bins of word hashes (see the module)."},
+    {"densify", densify, METH_VARARGS, "Fill the empty bins of signature rows in place (see the module)."},
     {NULL, NULL, 0, NULL},
 };
 

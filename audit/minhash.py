@@ -9,8 +9,9 @@ counts.
 
 How a signature is made, all in numpy over a whole batch of documents at once
 -------------------------------------------------------------------------------
-(The two loops over bytes and Bloom bits, the word hashes and the index, run in C where
-``audit/_minhash.c`` was built: the same numbers, without a numpy pass per operation.)
+(The loops over bytes, words, bins and Bloom bits run in C where ``audit/_minhash.c`` was
+built: the word hashes, shingles and bins, densification and the index; the same numbers,
+without a numpy pass per operation.)
 
 1. Documents are lowercased, joined with newlines and encoded once; ``np.frombuffer`` gives the
    bytes. A word is a maximal run of ASCII letters/digits or non-ASCII bytes.
@@ -233,6 +234,10 @@ def signatures(
 
 def _densify(sig: np.ndarray, seed: int) -> None:
     """Fill empty bins from non-empty ones (Shrivastava 2017, optimal densification)."""
+    base = _consts(seed, 2, 3)
+    if _C is not None and sig.dtype == np.uint64 and sig.flags.c_contiguous and sig.flags.writeable:
+        _C.densify(sig, sig.shape[1], int(base[0]), int(base[1]))
+        return
     empty = sig == _EMPTY
     if not empty.any():
         return
@@ -243,7 +248,6 @@ def _densify(sig: np.ndarray, seed: int) -> None:
     cols = holes - rows
     flat = sig.reshape(-1)
     empty_flat = empty.reshape(-1)
-    base = _consts(seed, 2, 3)
     every_col = np.arange(k, dtype=np.uint64) * base[0]
     attempt = np.uint64(0)
     while len(rows):

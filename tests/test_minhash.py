@@ -303,7 +303,7 @@ def _reference_densify(sig: np.ndarray, seed: int) -> None:
 
 
 @pytest.mark.parametrize("k", [2, 16, 128])
-def test_densify_as_first_written(k: int) -> None:
+def test_densify_as_first_written(k: int, engine: str) -> None:
     rng = np.random.default_rng(k)
     sig = rng.integers(0, 1 << 32, size=(50, k), dtype=np.uint64)
     sig[rng.random(sig.shape) < rng.random((50, 1))] = M._EMPTY  # rows from full to empty
