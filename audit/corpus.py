@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from audit.cache import load_table as cached_table
@@ -340,12 +341,19 @@ class _Tally:
         import numpy as np
 
         facts = self.facts
+        every: tuple[list[str], list[str]] | None = None  # all ids and relations, made once
         for name, target, counts in zip(("counter", "distinct"), self.targets, self.counts, strict=False):
             if counts is None:  # a sketch: updated as the mentions came
                 continue
-            keep = range(len(facts)) if zeros else np.flatnonzero(counts).tolist()
-            ids, relations = [facts[i].id for i in keep], [facts[i].relation for i in keep]
-            values = counts.tolist() if zeros else [int(counts[i]) for i in keep]
+            if zeros:
+                if every is None:
+                    every = list(map(attrgetter("id"), facts)), list(map(attrgetter("relation"), facts))
+                ids, relations = every
+                values = counts.tolist()
+            else:
+                keep = np.flatnonzero(counts).tolist()
+                ids, relations = [facts[i].id for i in keep], [facts[i].relation for i in keep]
+                values = [int(counts[i]) for i in keep]
             setattr(partial, name, ExactCounter.of_counts(target.config_id, ids, relations, values))
 
 

@@ -10,6 +10,7 @@ interface and takes over when the distinct facts outgrow memory.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -122,7 +123,7 @@ class ExactCounter:
         counter as ``add_zeros`` and then ``update(fact, relation, count)`` for each fact seen."""
         out = cls(config_id)
         out._relation = dict(zip(facts, relations, strict=True))
-        out._counts = {f: c for f, c in zip(facts, counts, strict=True) if c}
+        out._counts = dict(itertools.compress(zip(facts, counts, strict=True), counts))
         return out
 
     # -- verbs ---------------------------------------------------------------------------------
