@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import abc
 import itertools
-import operator
 import re
 import struct
 from array import array
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import attrgetter
+from operator import attrgetter, not_
 from typing import Any
 
 import orjson
@@ -365,7 +364,7 @@ class FactMatcher(Extractor):
             # object aliases, in the order of the facts, worked out once per distinct object name
             group_of_set: dict[tuple[int, ...], int] = {}
             object_name = np.fromiter(map(index.__getitem__, objects), dtype=np.int64, count=n_facts)
-            no_aliases = np.fromiter(map(operator.not_, has_aliases), dtype=bool, count=n_facts)
+            no_aliases = np.fromiter(map(not_, has_aliases), dtype=bool, count=n_facts)
             at_fact = np.flatnonzero(no_aliases)
             distinct, first = np.unique(object_name[at_fact], return_index=True)
             # the keys of those names only, as one list (not every name's: a third of them)
@@ -382,8 +381,7 @@ class FactMatcher(Extractor):
                 group_of_name[i] = group_of_set.setdefault(obj, len(group_of_set))
             del keys, flat, bounds
             fact_group = group_of_name[object_name]
-            aliased = any(has_aliases)
-            kids, offs = (name_key.tolist(), name_off.tolist()) if aliased else ([], [])
+            kids, offs = (name_key.tolist(), name_off.tolist()) if any(has_aliases) else ([], [])
             for fi in itertools.compress(range(n_facts), has_aliases):  # then those with aliases
                 ids = [index[name] for name in facts[fi].object_names]
                 obj = tuple(sorted({k for i in ids for k in kids[offs[i] : offs[i + 1]]}))
