@@ -113,29 +113,17 @@ static PyObject *word_hashes(PyObject *Py_UNUSED(module), PyObject *arg) {
 }
 
 static PyObject *bloom_check_insert(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *bits_obj, *keys_obj, *salt_obj;
+    Py_buffer bits, keys, salt; /* "w*" and "y*": a buffer each, released on a parse error */
     unsigned long long m;
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOOKn:bloom_check_insert", &bits_obj, &keys_obj, &salt_obj, &m, &k))
+    if (!PyArg_ParseTuple(args, "w*y*y*Kn:bloom_check_insert", &bits, &keys, &salt, &m, &k))
         return NULL;
-    if (m == 0 || k < 1) {
-        PyErr_SetString(PyExc_ValueError, "bloom_check_insert: m and k must be positive");
-        return NULL;
-    }
-    Py_buffer bits, keys, salt;
-    if (PyObject_GetBuffer(bits_obj, &bits, PyBUF_WRITABLE) < 0)
-        return NULL;
-    if (PyObject_GetBuffer(keys_obj, &keys, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&bits);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(salt_obj, &salt, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&bits);
-        PyBuffer_Release(&keys);
-        return NULL;
-    }
     Py_ssize_t b = salt.len / 8;
     PyObject *out = NULL;
+    if (m == 0 || k < 1) {
+        PyErr_SetString(PyExc_ValueError, "bloom_check_insert: m and k must be positive");
+        goto done;
+    }
     if (b < 1 || salt.len % 8 || keys.len % (8 * b) || (unsigned long long)bits.len * 8 < b * m) {
         PyErr_SetString(PyExc_ValueError, "bloom_check_insert: keys, salt and bits do not agree");
         goto done;
@@ -193,23 +181,11 @@ static inline void put_shingle(uint64_t *bins, uint64_t acc, uint64_t salt, uint
 }
 
 static PyObject *min_bins(PyObject *Py_UNUSED(module), PyObject *args) {
-    PyObject *h_obj, *f_obj, *c_obj;
+    Py_buffer hv, fv, cv; /* "y*": a buffer each, released on a parse error */
     unsigned long long salt;
     Py_ssize_t k;
-    if (!PyArg_ParseTuple(args, "OOOKn:min_bins", &h_obj, &f_obj, &c_obj, &salt, &k))
+    if (!PyArg_ParseTuple(args, "y*y*y*Kn:min_bins", &hv, &fv, &cv, &salt, &k))
         return NULL;
-    Py_buffer hv, fv, cv;
-    if (PyObject_GetBuffer(h_obj, &hv, PyBUF_SIMPLE) < 0)
-        return NULL;
-    if (PyObject_GetBuffer(f_obj, &fv, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&hv);
-        return NULL;
-    }
-    if (PyObject_GetBuffer(c_obj, &cv, PyBUF_SIMPLE) < 0) {
-        PyBuffer_Release(&hv);
-        PyBuffer_Release(&fv);
-        return NULL;
-    }
     PyObject *out = NULL;
     Py_ssize_t words = hv.len / 8, n = fv.len / 8 - 1, width = cv.len / 8 - 1;
     const uint64_t *wh = hv.buf, *c = cv.buf;
