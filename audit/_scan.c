@@ -36,6 +36,25 @@
  *
  * word_counts(data) -> dict: the pieces str.split() cuts ASCII bytes into, each with its count (what
  * audit.tokens sums the tokens of: one dict entry a distinct piece instead of a str a piece).
+ *
+ * fold_texts(texts, segment, whole, cache) -> list: audit.normalize.normalize of each str, in C.
+ * An ASCII text is lowercased with its whitespace collapsed here. In any other text, normalising
+ * (NFKC, lowercasing, stripping accents) can be done piece by piece wherever an ASCII character
+ * starts a piece: an ASCII character decomposes to itself, has combining class 0 and is never the
+ * second of a canonical composition, so nothing before it reorders or composes across it. So its
+ * ASCII characters are lowercased here, and each run of other characters, with the character
+ * before it (a combining mark may compose with that one), is segment(run): its folded form before
+ * the whitespace collapse, kept in the dict cache, since the same runs come back again and again
+ * (typographic quotes and dashes, accented words). Lowercasing is per character except for
+ * the capital sigma, whose final form depends on the letters around it: segment returns None
+ * where the run holds one after NFKC, and the text then is whole(text). Whitespace is collapsed
+ * as the folded characters go into the output. The result equals normalize(text) for every text
+ * (tests/test_normalize.py).
+ *
+ * word_view(text) -> (view, ascii): audit.extract.batch_view of a text that is not all ASCII,
+ * the numpy code-point arrays it took replaced by one pass: the UTF-8 bytes of the text with each
+ * character that is neither alphanumeric (str.isalnum) nor a newline made a space, and a byte a
+ * character: the character where it is ASCII, 0 where it is not.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -877,6 +896,275 @@ done:
     return out;
 }
 
+/* -- normalisation -------------------------------------------------------------------------- */
+
+/* The output of fold_texts for one text: code points, whitespace collapsed as they go in (a run
+ * of whitespace becomes one space before the next other character; none at either end), which
+ * is " ".join(s.split()) of the code points put in. */
+typedef struct {
+    Py_UCS4 *buf;
+    Py_ssize_t len, cap;
+    int pending; /* whitespace went in since the last other character */
+} Out;
+
+static int out_grow(Out *o, Py_ssize_t more) {
+    if (o->len + more + 1 <= o->cap)
+        return 0;
+    Py_ssize_t cap = o->cap ? o->cap : 1024;
+    while (cap < o->len + more + 1)
+        cap *= 2;
+    Py_UCS4 *bigger = PyMem_Realloc(o->buf, (size_t)cap * sizeof(Py_UCS4));
+    if (!bigger) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    o->buf = bigger;
+    o->cap = cap;
+    return 0;
+}
+
+/* One code point in (room for it and a space must have been made). */
+static inline void out_put(Out *o, Py_UCS4 c) {
+    if (Py_UNICODE_ISSPACE(c)) {
+        o->pending = 1;
+        return;
+    }
+    if (o->pending && o->len)
+        o->buf[o->len++] = ' ';
+    o->pending = 0;
+    o->buf[o->len++] = c;
+}
+
+/* The code points of a str in (its folded form, from Python). */
+static int out_put_str(Out *o, PyObject *s) {
+    if (!PyUnicode_Check(s)) {
+        PyErr_SetString(PyExc_TypeError, "fold_texts: the segment function must return str or None");
+        return -1;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (out_grow(o, 2 * n) < 0)
+        return -1;
+    int kind = PyUnicode_KIND(s);
+    const void *data = PyUnicode_DATA(s);
+    for (Py_ssize_t i = 0; i < n; i++)
+        out_put(o, PyUnicode_READ(kind, data, i));
+    return 0;
+}
+
+/* An ASCII text, lowercased with its whitespace collapsed: the str, or NULL with an error set.
+ * The lowercase is made in one branch-free pass that also notes whether anything is to be
+ * collapsed (a control character, which every ASCII space but the space is, or two spaces in a
+ * row); only then the text goes again, character by character. */
+static PyObject *fold_ascii(PyObject *text) {
+    const Py_UCS1 *t = PyUnicode_1BYTE_DATA(text);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    PyObject *out = PyUnicode_New(n, 127);
+    if (!out)
+        return NULL;
+    Py_UCS1 *o = PyUnicode_1BYTE_DATA(out);
+    unsigned control = 0, twice = 0, prev = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned c = t[i];
+        control |= c < 0x20;
+        twice |= (c == ' ') & (prev == ' ');
+        prev = c;
+        o[i] = (Py_UCS1)(c + (((c - 'A') < 26u) << 5));
+    }
+    if (!control && !twice && (n == 0 || (t[0] != ' ' && t[n - 1] != ' ')))
+        return out;
+    static unsigned char space[128];
+    if (!space[' ']) {
+        const char *ws = " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f";
+        for (const char *c = ws; *c; c++)
+            space[(unsigned char)*c] = 1;
+    }
+    Py_ssize_t len = 0;
+    int pending = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_UCS1 c = o[i];
+        if (space[c]) {
+            pending = 1;
+            continue;
+        }
+        if (pending && len)
+            o[len++] = ' ';
+        pending = 0;
+        o[len++] = c;
+    }
+    PyObject *shorter = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, o, len);
+    Py_DECREF(out);
+    return shorter;
+}
+
+/* One text that is not ASCII: its ASCII characters lowercased here, each run of other characters
+ * (with the character before it: a mark may compose with it) folded by segment() through the
+ * cache; whole(text) when segment() says the run cannot be folded on its own (None). */
+static PyObject *fold_mixed(PyObject *text, PyObject *segment, PyObject *whole, PyObject *cache, Out *o) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    o->len = 0;
+    o->pending = 0;
+    if (out_grow(o, 2 * n) < 0)
+        return NULL;
+    Py_ssize_t before_len = 0; /* the output as it was before the last ASCII character went in */
+    int before_pending = 0;
+    for (Py_ssize_t i = 0; i < n;) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 128) {
+            before_len = o->len;
+            before_pending = o->pending;
+            out_put(o, (c >= 'A' && c <= 'Z') ? c + 32 : c);
+            i++;
+            continue;
+        }
+        Py_ssize_t end = i + 1;
+        while (end < n && PyUnicode_READ(kind, data, end) >= 128)
+            end++;
+        Py_ssize_t start = i;
+        if (i > 0) { /* the character before goes again, with the run */
+            start = i - 1;
+            o->len = before_len;
+            o->pending = before_pending;
+        }
+        PyObject *key = PyUnicode_Substring(text, start, end);
+        if (!key)
+            return NULL;
+        PyObject *folded = PyDict_GetItemWithError(cache, key); /* borrowed */
+        if (folded)
+            Py_INCREF(folded);
+        else if (!PyErr_Occurred()) {
+            folded = PyObject_CallOneArg(segment, key);
+            if (folded && PyDict_GET_SIZE(cache) >= (1 << 16))
+                PyDict_Clear(cache); /* a bound on what a diverse corpus keeps */
+            if (folded && PyDict_SetItem(cache, key, folded) < 0)
+                Py_CLEAR(folded);
+        }
+        Py_DECREF(key);
+        if (!folded)
+            return NULL;
+        if (folded == Py_None) {
+            Py_DECREF(folded);
+            return PyObject_CallOneArg(whole, text);
+        }
+        int err = out_put_str(o, folded);
+        Py_DECREF(folded);
+        if (err < 0 || out_grow(o, 2 * (n - end)) < 0)
+            return NULL;
+        i = end;
+    }
+    return PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, o->buf, o->len);
+}
+
+/* fold_texts(texts, segment, whole, cache) -> list: see the module's docstring. */
+static PyObject *fold_texts(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *texts, *segment, *whole, *cache;
+    if (!PyArg_ParseTuple(args, "OOOO!", &texts, &segment, &whole, &PyDict_Type, &cache))
+        return NULL;
+    PyObject *seq = PySequence_Fast(texts, "fold_texts takes a sequence of str");
+    if (!seq)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject *result = PyList_New(n);
+    Out o = {NULL, 0, 0, 0};
+    for (Py_ssize_t k = 0; result && k < n; k++) {
+        PyObject *t = PySequence_Fast_GET_ITEM(seq, k);
+        PyObject *folded;
+        if (!PyUnicode_Check(t)) {
+            PyErr_Format(PyExc_TypeError, "fold_texts: item %zd is not a str", k);
+            folded = NULL;
+        } else if (PyUnicode_IS_ASCII(t))
+            folded = fold_ascii(t);
+        else
+            folded = fold_mixed(t, segment, whole, cache, &o);
+        if (!folded)
+            Py_CLEAR(result);
+        else
+            PyList_SET_ITEM(result, k, folded);
+    }
+    PyMem_Free(o.buf);
+    Py_DECREF(seq);
+    return result;
+}
+
+/* A character of word_view that is not ASCII: its UTF-8 bytes where it is alphanumeric, else a space. */
+static inline Py_ssize_t view_char(unsigned char *v, Py_UCS4 c) {
+    if (!Py_UNICODE_ISALNUM(c)) {
+        v[0] = ' ';
+        return 1;
+    }
+    if (c < 0x800) {
+        v[0] = (unsigned char)(0xC0 | (c >> 6));
+        v[1] = (unsigned char)(0x80 | (c & 0x3F));
+        return 2;
+    }
+    if (c < 0x10000) {
+        v[0] = (unsigned char)(0xE0 | (c >> 12));
+        v[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+        v[2] = (unsigned char)(0x80 | (c & 0x3F));
+        return 3;
+    }
+    v[0] = (unsigned char)(0xF0 | (c >> 18));
+    v[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+    v[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+    v[3] = (unsigned char)(0x80 | (c & 0x3F));
+    return 4;
+}
+
+/* The loop of word_view for one width of code unit: ASCII from a table, the rest by the
+ * Unicode database. */
+#define VIEW_LOOP(T)                                                  \
+    do {                                                              \
+        const T *d = (const T *)data;                                 \
+        for (Py_ssize_t i = 0; i < n; i++) {                          \
+            Py_UCS4 c = d[i];                                         \
+            if (c < 128) {                                            \
+                a[i] = (unsigned char)c;                              \
+                v[len++] = ascii_view[c];                             \
+            } else {                                                  \
+                a[i] = 0;                                             \
+                len += view_char(v + len, c);                         \
+            }                                                         \
+        }                                                             \
+    } while (0)
+
+/* word_view(text) -> (view, ascii): see the module's docstring. */
+static PyObject *word_view(PyObject *Py_UNUSED(module), PyObject *text) {
+    static unsigned char ascii_view[128];
+    if (!ascii_view[0]) {
+        for (int c = 0; c < 128; c++)
+            ascii_view[c] = (c == '\n' || Py_UNICODE_ISALNUM(c)) ? (unsigned char)c : ' ';
+    }
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "word_view takes a str");
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Py_ssize_t most = kind == PyUnicode_1BYTE_KIND ? 2 : kind == PyUnicode_2BYTE_KIND ? 3 : 4;
+    PyObject *view = PyBytes_FromStringAndSize(NULL, n * most);
+    PyObject *ascii = PyBytes_FromStringAndSize(NULL, n);
+    if (!view || !ascii) {
+        Py_XDECREF(view);
+        Py_XDECREF(ascii);
+        return NULL;
+    }
+    unsigned char *v = (unsigned char *)PyBytes_AS_STRING(view), *a = (unsigned char *)PyBytes_AS_STRING(ascii);
+    Py_ssize_t len = 0;
+    if (kind == PyUnicode_1BYTE_KIND)
+        VIEW_LOOP(Py_UCS1);
+    else if (kind == PyUnicode_2BYTE_KIND)
+        VIEW_LOOP(Py_UCS2);
+    else
+        VIEW_LOOP(Py_UCS4);
+    if (_PyBytes_Resize(&view, len) < 0) {
+        Py_DECREF(ascii);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", view, ascii);
+}
+
 static PyMethodDef module_methods[] = {
     {"expand", expand, METH_VARARGS,
      "expand(offsets, rows) -> (owner, flat): compressed-row lookup of int64 arrays, as bytes."},
@@ -884,6 +1172,10 @@ static PyMethodDef module_methods[] = {
      "word_counts(data) -> dict: each whitespace-separated piece of ASCII bytes (a str), with its count."},
     {"name_keys", name_keys, METH_VARARGS,
      "name_keys(views, max_gap_words) -> (keys, name_key, name_off): see the module's docstring."},
+    {"fold_texts", fold_texts, METH_VARARGS,
+     "fold_texts(texts, segment, whole, cache) -> list: audit.normalize.normalize of each text."},
+    {"word_view", word_view, METH_O,
+     "word_view(text) -> (view, ascii): the UTF-8 word view of a text and its ASCII bytes (0 elsewhere)."},
     {NULL, NULL, 0, NULL},
 };
 
