@@ -37,6 +37,15 @@
  * word_counts(data) -> dict: the pieces str.split() cuts ASCII bytes into, each with its count (what
  * audit.tokens sums the tokens of: one dict entry a distinct piece instead of a str a piece).
  *
+ * text_word_counts(text) -> dict: word_counts of a str of any characters (cut where str.split() cuts).
+ *
+ * split_counts(text, sep, doc_sep, before) -> (firsts, rest, others) or None: the pieces
+ * str.split(sep) cuts each document of text (cut at doc_sep) into, each piece (a str, "" too)
+ * with how often it occurs, a document's first piece in firsts and its others in rest, and the
+ * distinct characters from U+0080 up that the text holds (others, a str in code point order):
+ * what audit.tokens sums a byte-level tokenizer's tokens over. None where sep follows sep or a
+ * character of before (none over U+30FF). sep and doc_sep are ASCII.
+ *
  * fold_texts(texts, segment, whole, cache) -> list: audit.normalize.normalize of each str, in C.
  * An ASCII text is lowercased with its whitespace collapsed here. In any other text, normalising
  * (NFKC, lowercasing, stripping accents) can be done piece by piece wherever an ASCII character
@@ -1165,6 +1174,263 @@ static PyObject *word_view(PyObject *Py_UNUSED(module), PyObject *text) {
     return Py_BuildValue("(NN)", view, ascii);
 }
 
+/* split_counts's hash of a piece: its code units, 8 bytes at a time, and which kind of piece. */
+static inline uint64_t piece_hash(const unsigned char *p, size_t len, int first) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)first;
+    size_t k = 0;
+    for (; k + 8 <= len; k += 8) {
+        uint64_t x;
+        memcpy(&x, p + k, 8);
+        h = mix(h ^ x);
+    }
+    if (k < len) {
+        uint64_t x = 0;
+        memcpy(&x, p + k, len - k);
+        h = mix(h ^ x);
+    }
+    return mix(h ^ len);
+}
+
+/* The end of the piece of text that starts at i (the next sep or doc_sep, or n), for one width
+ * of code unit; -1 where a character of before, or sep, comes right before a sep. Each character
+ * from 128 up is marked in seen. */
+#define PIECE_END(T)                                                                    \
+    static Py_ssize_t piece_end_##T(const T *d, Py_ssize_t i, Py_ssize_t n, Py_UCS4 sep, \
+                                    Py_UCS4 doc_sep, const unsigned char *before,        \
+                                    unsigned char *seen) {                               \
+        for (; i < n; i++) {                                                             \
+            Py_UCS4 c = d[i];                                                            \
+            if (c == sep || c == doc_sep)                                                \
+                break;                                                                   \
+            if (c >= 128)                                                                \
+                seen[c >> 3] |= (unsigned char)(1u << (c & 7));                          \
+        }                                                                                \
+        if (i < n && d[i] == sep && i > 0) {                                             \
+            Py_UCS4 b = d[i - 1];                                                        \
+            if (b == sep || (b < 0x3100 && (before[b >> 3] >> (b & 7)) & 1))             \
+                return -1;                                                               \
+        }                                                                                \
+        return i;                                                                        \
+    }
+PIECE_END(Py_UCS1)
+PIECE_END(Py_UCS2)
+PIECE_END(Py_UCS4)
+
+/* The distinct pieces of a str and their counts (split_counts, text_word_counts): open
+ * addressing over piece_hash, a piece compared by its code units where the hashes agree. */
+typedef struct {
+    Py_ssize_t start, len, count;
+    uint64_t hash;
+    int first;
+} Piece;
+
+typedef struct {
+    const unsigned char *bytes; /* the str's code units */
+    int kind;
+    Piece *pieces;
+    int64_t *table; /* piece index + 1, 0 for an empty slot */
+    size_t n, cap, size;
+} Pieces;
+
+static int pieces_init(Pieces *t, PyObject *text) {
+    *t = (Pieces){PyUnicode_DATA(text), PyUnicode_KIND(text), NULL, NULL, 0, 1024, 2048};
+    t->pieces = PyMem_Malloc(t->cap * sizeof(Piece));
+    t->table = PyMem_Calloc(t->size, sizeof(int64_t));
+    if (!t->pieces || !t->table) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+static void pieces_free(Pieces *t) {
+    PyMem_Free(t->pieces);
+    PyMem_Free(t->table);
+}
+
+/* text[w:i] once more, as a first piece of a document or not. */
+static int pieces_add(Pieces *t, Py_ssize_t w, Py_ssize_t i, int first) {
+    const unsigned char *p = t->bytes + w * t->kind;
+    size_t len = (size_t)(i - w) * (size_t)t->kind;
+    uint64_t h = piece_hash(p, len, first);
+    size_t j = h & (t->size - 1);
+    for (; t->table[j]; j = (j + 1) & (t->size - 1)) {
+        Piece *q = &t->pieces[t->table[j] - 1];
+        if (q->hash == h && q->first == first && q->len == i - w && memcmp(t->bytes + q->start * t->kind, p, len) == 0) {
+            q->count++;
+            return 0;
+        }
+    }
+    if (t->n == t->cap) {
+        Piece *more = PyMem_Realloc(t->pieces, 2 * t->cap * sizeof(Piece));
+        if (!more) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        t->pieces = more;
+        t->cap *= 2;
+    }
+    t->pieces[t->n] = (Piece){w, i - w, 1, h, first};
+    t->table[j] = (int64_t)++t->n;
+    if (t->n * 2 > t->size) { /* grow: the pieces go in again by their hashes */
+        size_t size = 2 * t->size;
+        int64_t *bigger = PyMem_Calloc(size, sizeof(int64_t));
+        if (!bigger) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        for (size_t m = 0; m < t->n; m++) {
+            size_t k = t->pieces[m].hash & (size - 1);
+            while (bigger[k])
+                k = (k + 1) & (size - 1);
+            bigger[k] = (int64_t)m + 1;
+        }
+        PyMem_Free(t->table);
+        t->table = bigger;
+        t->size = size;
+    }
+    return 0;
+}
+
+/* Each piece (a str of text) with its count, into firsts or rest. */
+static int pieces_out(Pieces *t, PyObject *text, PyObject *firsts, PyObject *rest) {
+    for (size_t m = 0; m < t->n; m++) {
+        const Piece *q = &t->pieces[m];
+        PyObject *key = PyUnicode_Substring(text, q->start, q->start + q->len);
+        PyObject *count = key ? PyLong_FromSsize_t(q->count) : NULL;
+        int err = !count || PyDict_SetItem(q->first ? firsts : rest, key, count) < 0;
+        Py_XDECREF(key);
+        Py_XDECREF(count);
+        if (err)
+            return -1;
+    }
+    return 0;
+}
+
+/* text_word_counts(text) -> dict: word_counts of a str of any characters, cut where str.split()
+ * cuts it. */
+static PyObject *text_word_counts(PyObject *Py_UNUSED(module), PyObject *text) {
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "text_word_counts takes a str");
+        return NULL;
+    }
+    Pieces t;
+    PyObject *out = NULL;
+    if (pieces_init(&t, text) < 0)
+        goto done;
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    for (Py_ssize_t i = 0; i < n;) {
+        while (i < n && Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)))
+            i++;
+        if (i >= n)
+            break;
+        Py_ssize_t w = i;
+        while (i < n && !Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, i)))
+            i++;
+        if (pieces_add(&t, w, i, 0) < 0)
+            goto done;
+    }
+    out = PyDict_New();
+    if (out && pieces_out(&t, text, out, out) < 0)
+        Py_CLEAR(out);
+done:
+    pieces_free(&t);
+    return out;
+}
+
+/* split_counts(text, sep, doc_sep, before) -> (firsts, rest, others) or None: see the module's
+ * docstring. */
+static PyObject *split_counts(PyObject *Py_UNUSED(module), PyObject *args) {
+    PyObject *text, *before_str;
+    int sep, doc_sep;
+    if (!PyArg_ParseTuple(args, "UCCU", &text, &sep, &doc_sep, &before_str))
+        return NULL;
+    if (sep >= 128 || doc_sep >= 128) {
+        PyErr_SetString(PyExc_ValueError, "split_counts: the separators must be ASCII");
+        return NULL;
+    }
+    unsigned char before[0x3100 / 8] = {0};
+    for (Py_ssize_t k = 0; k < PyUnicode_GET_LENGTH(before_str); k++) {
+        Py_UCS4 b = PyUnicode_READ_CHAR(before_str, k);
+        if (b >= 0x3100) {
+            PyErr_SetString(PyExc_ValueError, "split_counts: a character before a space is over U+30FF");
+            return NULL;
+        }
+        before[b >> 3] |= (unsigned char)(1u << (b & 7));
+    }
+    const Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    Pieces t;
+    unsigned char *seen = NULL; /* a bit for each character from 128 up that the text holds */
+    PyObject *firsts = NULL, *rest = NULL, *others = NULL, *out = NULL;
+    seen = kind == PyUnicode_1BYTE_KIND ? PyMem_Calloc(32, 1) : PyMem_Calloc(0x110000 / 8, 1);
+    if (pieces_init(&t, text) < 0 || !seen) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int first = 1;
+    for (Py_ssize_t i = 0; i <= n;) {
+        Py_ssize_t w = i;
+        if (kind == PyUnicode_1BYTE_KIND)
+            i = piece_end_Py_UCS1(data, i, n, (Py_UCS4)sep, (Py_UCS4)doc_sep, before, seen);
+        else if (kind == PyUnicode_2BYTE_KIND)
+            i = piece_end_Py_UCS2(data, i, n, (Py_UCS4)sep, (Py_UCS4)doc_sep, before, seen);
+        else
+            i = piece_end_Py_UCS4(data, i, n, (Py_UCS4)sep, (Py_UCS4)doc_sep, before, seen);
+        if (i < 0) { /* not clean: the caller goes document by document */
+            out = Py_None;
+            Py_INCREF(out);
+            goto done;
+        }
+        if (pieces_add(&t, w, i, first) < 0)
+            goto done;
+        first = i < n && PyUnicode_READ(kind, data, i) == (Py_UCS4)doc_sep;
+        i++; /* past the separator (or past the end) */
+    }
+    firsts = PyDict_New();
+    rest = PyDict_New();
+    if (!firsts || !rest || pieces_out(&t, text, firsts, rest) < 0)
+        goto done;
+    Py_UCS4 found[256];
+    Py_ssize_t n_found = 0;
+    others = PyUnicode_New(0, 0);
+    /* the marked characters, a word of the bitmap at a time (most words are 0) */
+    for (size_t word = 0; others && word < (kind == PyUnicode_1BYTE_KIND ? 32u : 0x110000u / 8) / 8; word++) {
+        uint64_t bits;
+        memcpy(&bits, seen + word * 8, 8);
+        for (int b = 0; bits && b < 64; b++) {
+            if (!((bits >> b) & 1))
+                continue;
+            found[n_found++] = (Py_UCS4)(word * 64 + (size_t)b);
+            if (n_found == 256) { /* flush: others += the characters found */
+                PyObject *more = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, found, n_found);
+                Py_SETREF(others, more ? PyUnicode_Concat(others, more) : NULL);
+                Py_XDECREF(more);
+                n_found = 0;
+                if (!others)
+                    break;
+            }
+        }
+    }
+    if (others && n_found) {
+        PyObject *more = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, found, n_found);
+        Py_SETREF(others, more ? PyUnicode_Concat(others, more) : NULL);
+        Py_XDECREF(more);
+    }
+    if (others)
+        out = PyTuple_Pack(3, firsts, rest, others);
+done:
+    Py_XDECREF(firsts);
+    Py_XDECREF(rest);
+    Py_XDECREF(others);
+    pieces_free(&t);
+    PyMem_Free(seen);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
     {"expand", expand, METH_VARARGS,
      "expand(offsets, rows) -> (owner, flat): compressed-row lookup of int64 arrays, as bytes."},
@@ -1172,6 +1438,10 @@ static PyMethodDef module_methods[] = {
      "word_counts(data) -> dict: each whitespace-separated piece of ASCII bytes (a str), with its count."},
     {"name_keys", name_keys, METH_VARARGS,
      "name_keys(views, max_gap_words) -> (keys, name_key, name_off): see the module's docstring."},
+    {"text_word_counts", text_word_counts, METH_O,
+     "text_word_counts(text) -> dict: each str.split() piece of a str, with its count."},
+    {"split_counts", split_counts, METH_VARARGS,
+     "split_counts(text, sep, doc_sep, before) -> (firsts, rest, others) or None: see the module's docstring."},
     {"fold_texts", fold_texts, METH_VARARGS,
      "fold_texts(texts, segment, whole, cache) -> list: audit.normalize.normalize of each text."},
     {"word_view", word_view, METH_O,

@@ -186,6 +186,8 @@ class TokenCounter:
             if apart(c) == (c in space) and c != " ":
                 self.shape, self.why = None, f"the pre-tokenizer's whitespace is not the regex's ({c!r})"
         self._before_space = tuple(f"{c} " for c in space if c != " ")  # spaces: by the pieces
+        # what may not come before a space in a batch counted whole (``_batch_spaces``)
+        self._before_chars = "\t\n\x0b\x0c\r" + "".join(c for c in PY_SPACE if not c.isascii())
         # non-ASCII documents: no whitespace str.split knows may precede a space either, and each
         # other character in them is asked of the library once (where no normalizer could turn
         # it into whitespace)
@@ -210,6 +212,7 @@ class TokenCounter:
                 normed.update((content, self._normalize(content)))
         self._raw = _finder(raw)
         self._normed = _finder(normed)
+        self._nul_added = any("\x00" in c for c in raw | normed)  # one could span two joined documents
 
     # -- counting --------------------------------------------------------------------------------
     def count(self, texts: list[str]) -> int:
@@ -251,23 +254,13 @@ class TokenCounter:
         if counted is None:
             total = sum(map(pieces.__getitem__, joined.split()))
             return total + self._resolve(pieces, "") + self._whole(whole)
-        # each distinct piece once, times its count (the compiled scanner cuts ASCII text)
-        total, new = 0, []
-        for piece, n in counted.items():
-            k = pieces.get(piece)
-            if k is None:
-                new.append(piece)
-            else:
-                total += k * n
-        if new:
-            if len(pieces) + len(new) > CACHE_MAX:
-                pieces.clear()
-            for piece in new:
-                k = pieces[piece] = self._piece(piece)
-                total += k * counted[piece]
-        return total + self._whole(whole)
+        # each distinct piece once, times its count (cut by the compiled scanner)
+        return self._sum(pieces, counted, "") + self._whole(whole)
 
     def _count_spaces(self, texts: list[str]) -> int:
+        counted = self._batch_spaces(texts)
+        if counted is not None:
+            return counted
         pieces, firsts, whole = self._pieces, self._firsts, []
         prefix = self._prefix
         total = 0
@@ -286,6 +279,62 @@ class TokenCounter:
             else:
                 total += firsts[parts[0]] + sum(map(pieces.__getitem__, islice(parts, 1, None)))
         return total + self._resolve(pieces, " ") + self._resolve(firsts, "") + self._whole(whole)
+
+    def _batch_spaces(self, texts: list[str]) -> int | None:
+        """``_count_spaces`` of a batch whose documents are all clean, its pieces cut and counted
+        by the compiled scanner (``split_counts``: one dict entry a distinct piece); None for
+        another batch, or without the scanner. The documents are joined by NUL, which is no
+        whitespace and shares no regex piece with a space: a batch that holds no other NUL, no
+        run of spaces, no whitespace before a space and no added token is clean exactly when
+        each of its documents is."""
+        from audit.extract import compiled_scanner
+
+        scanner = compiled_scanner()
+        if scanner is None or not texts or not all(texts) or self._nul_added:
+            return None
+        joined = "\x00".join(texts)
+        if joined.count("\x00") != len(texts) - 1:
+            return None
+        got = scanner.split_counts(joined, " ", "\x00", self._before_chars)
+        if got is None:
+            return None
+        first, rest, others = got
+        if others:  # the checks of _spaces_clean, for each distinct character once
+            if not self._unicode:
+                return None
+            seen = self._seen
+            for c in others:
+                ok = seen.get(c)
+                if ok is None:
+                    ok = seen[c] = self._apart(c)
+                if not ok:
+                    return None
+        if not self._no_added(joined, not others):
+            return None
+        if self._prefix:  # the library puts a space before a first piece that has none
+            for piece, n in first.items():
+                if piece:
+                    rest[piece] = rest.get(piece, 0) + n
+            first = {"": first[""]} if "" in first else {}
+        return self._sum(self._pieces, rest, " ") + self._sum(self._firsts, first, "")
+
+    def _sum(self, known: _Counts, counted: dict[str, int], lead: str) -> int:
+        """The tokens of ``counted`` (piece -> occurrences), each piece's (``lead`` + piece)
+        taken from ``known`` or counted once and kept there."""
+        total, new = 0, []
+        for piece, n in counted.items():
+            k = known.get(piece)
+            if k is None:
+                new.append(piece)
+            else:
+                total += k * n
+        if new:
+            if len(known) + len(new) > CACHE_MAX:
+                known.clear()
+            for piece in new:
+                k = known[piece] = self._piece(lead + piece)
+                total += k * counted[piece]
+        return total
 
     def _spaces_clean(self, text: str) -> bool:
         """Whether ``text`` is the sum of its ``split(" ")`` pieces (no run of spaces in it)."""
@@ -334,14 +383,14 @@ class TokenCounter:
 
 
 def _word_counts(text: str) -> dict[str, int] | None:
-    """``collections.Counter(text.split())`` from the compiled scanner for an ASCII text, or None
-    (non-ASCII text, or no scanner): the pieces are then made one by one."""
-    if not text.isascii():
-        return None
+    """``collections.Counter(text.split())`` from the compiled scanner, or None without it: the
+    pieces are then made one by one."""
     from audit.extract import compiled_scanner
 
     scanner = compiled_scanner()
-    return scanner.word_counts(text.encode("ascii")) if scanner is not None else None
+    if scanner is None:
+        return None
+    return scanner.word_counts(text.encode("ascii")) if text.isascii() else scanner.text_word_counts(text)
 
 
 class _Counts(dict[str, int]):

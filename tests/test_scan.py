@@ -182,3 +182,30 @@ def test_word_counts_are_the_pieces_of_str_split(seed):
     assert scan.word_counts(text.encode()) == dict(Counter(text.split()))
     with pytest.raises(ValueError):
         scan.word_counts("a é".encode())
+
+
+def test_text_word_counts_is_a_counter_of_str_split():
+    rng = random.Random(5)
+    alphabet = list("ab Zé中🙂\t\n\r\x0b\x0c\x1c\x1f\x85\xa0\u1680\u2002\u2028\u3000\u200b.") + ["  "]
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        assert scan.text_word_counts(text) == Counter(text.split()), repr(text)
+    many = " ".join(f"w{i}é" for i in range(50_000))  # the table grows
+    assert scan.text_word_counts(many + " " + many) == {f"w{i}é": 2 for i in range(50_000)}
+
+
+def test_split_counts_cuts_documents_at_the_separator():
+    rng = random.Random(6)
+    alphabet = list("ab Zé中🙂\n\t\x00.") + ["  ", "\u3000"]
+    for _ in range(2000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        docs = text.split("\x00")
+        got = scan.split_counts(text, " ", "\x00", "\t\n\u3000")
+        runs = any("  " in d or "\t " in d or "\n " in d or "\u3000 " in d for d in docs)
+        if runs:
+            assert got is None, repr(text)
+            continue
+        first, rest, others = got
+        assert first == Counter(d.split(" ")[0] for d in docs), repr(text)
+        assert rest == Counter(p for d in docs for p in d.split(" ")[1:]), repr(text)
+        assert others == "".join(sorted({c for c in text if ord(c) >= 128}))

@@ -6,6 +6,7 @@ expected number is always ``len(tok.encode(text, add_special_tokens=False).ids)`
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 import orjson
@@ -267,3 +268,48 @@ def test_ascii_batches_count_alike_with_and_without_the_scanner(scanner, name, d
         counter = TokenCounter(tok)
         assert counter.count(docs) == expected(tok, docs)
         assert counter.count(docs) == expected(tok, docs)  # with every piece known
+
+
+# Words of byte-level documents, joined by single spaces: clean (no run of spaces, no whitespace
+# before a space) unless a word ends with whitespace, or is an added token or a NUL.
+SPACED_WORDS = ["ab", "Z1", ".", ",", "'s", "'ll", "é", "e\u0301", "中文", "🙂", "x\ny", "Σ", "-", "\u2002x", "\xa0",
+                "\n", "Hello", "<extra>", "\x00", "\x1c"]  # fmt: skip
+
+
+@pytest.mark.parametrize("scanner", ["compiled", "library"])
+@pytest.mark.parametrize("name", ["bytelevel-bpe", "bytelevel-noprefix-bpe", "nfkc-bytelevel-bpe", "llama3-bpe"])
+@settings(max_examples=40, deadline=None)
+@given(docs=st.lists(st.tuples(st.lists(st.sampled_from(SPACED_WORDS), min_size=1, max_size=12).map(" ".join),
+                               st.sampled_from(["", " "]), st.sampled_from(["", " "])).map("".join),
+                     min_size=1, max_size=8))  # fmt: skip
+def test_byte_level_batches_count_alike_with_and_without_the_scanner(scanner, name, docs):
+    """A byte-level batch is cut and counted whole by the compiled scanner's split_counts where
+    every document is clean, document by document otherwise, or by str.split without it."""
+    from audit import extract
+
+    if scanner == "compiled" and extract.compiled_scanner() is None:
+        pytest.skip("the compiled scanner was not built")
+    tok = tokenizer(name)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HALLU_AUDIT_SCANNER", scanner)
+        counter = TokenCounter(tok)
+        assert counter.count(docs) == expected(tok, docs)
+        assert counter.count(docs) == expected(tok, docs)  # with every piece known
+
+
+@pytest.mark.parametrize("name", ["bytelevel-bpe", "bytelevel-noprefix-bpe", "llama3-bpe"])
+def test_a_clean_byte_level_batch_is_counted_whole(name, monkeypatch):
+    from audit import extract
+
+    if extract.compiled_scanner() is None:
+        if os.environ.get("CI"):
+            pytest.fail("the compiled scanner was not built (audit/_scan.c): is a C compiler installed?")
+        pytest.skip("the compiled scanner was not built")
+    tok = tokenizer(name)
+    counter = TokenCounter(tok)
+    clean = [" Ünïcödé café\n\n中文 🙂, it's", "x\ny 1900 ", "plain words"]
+    assert counter._batch_spaces(clean) == expected(tok, clean)
+    for bad in ("a  b", "a\n b", "a\u3000 b", "<extra>", "", "a\x00b"):
+        assert counter._batch_spaces([*clean, bad]) is None, repr(bad)
+    monkeypatch.setattr(counter, "_whole", lambda texts: pytest.fail(f"encoded whole: {texts!r}"))
+    assert counter.count(clean) == expected(tok, clean)
