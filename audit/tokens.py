@@ -19,7 +19,8 @@ keeps as whitespace the pre-tokenizer drops; which do is asked of the library at
 removes. A document holding a separator that does not is encoded whole.
 
 ``spaces``: the byte-level pipelines, ``ByteLevel`` with its GPT-2 regex, or a ``Split`` with
-the Llama-3 (cl100k) regex or Qwen2's followed by ``ByteLevel`` without one, and no normalizer
+the Llama-3 (cl100k) regex or Qwen2's followed by ``ByteLevel`` without one and without
+``add_prefix_space`` (which would put a space before every piece of the Split), and no normalizer
 or one that keeps ASCII as it is or lowercases it. No piece of these regexes holds a
 non-whitespace character followed by a space, and none looks behind, so a document in which
 no whitespace precedes a space is the pieces ``text.split(" ")``, each after the first counted
@@ -111,7 +112,8 @@ def _spaces_pre(pres: list[dict[str, Any]]) -> tuple[str | None, bool] | None:
     if len(pres) == 2 and not last.get("use_regex", True):
         split = pres[0]
         pattern = (split.get("pattern") or {}).get("Regex")
-        if (split.get("type") == "Split" and pattern in SPACE_REGEXES
+        # (with add_prefix_space, ByteLevel puts a space before each Split piece: no pieces then)
+        if (split.get("type") == "Split" and pattern in SPACE_REGEXES and not prefix
                 and split.get("behavior") == "Isolated" and not split.get("invert")):  # fmt: skip
             return pattern, prefix
     return None

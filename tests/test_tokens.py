@@ -83,6 +83,16 @@ def _build(name: str):
             ),
             "bytes",
         ),
+        "llama3-prefix-bpe": (  # ByteLevel then puts a space before every piece of the Split
+            None,
+            pre_tokenizers.Sequence(
+                [
+                    pre_tokenizers.Split(Regex(LLAMA3), behavior="isolated", invert=False),
+                    pre_tokenizers.ByteLevel(add_prefix_space=True, use_regex=False),
+                ]
+            ),
+            "bytes",
+        ),
         "metaspace-unigram": (None, pre_tokenizers.Metaspace(), "unigram"),
         "replace-whitespace-bpe": (normalizers.Replace("a", "b"), pre_tokenizers.Whitespace(), "bpe"),
         "prepend-whitespace-bpe": (normalizers.Prepend("x"), pre_tokenizers.Whitespace(), "bpe"),
@@ -131,6 +141,7 @@ SHAPES = {
     "bytelevel-noprefix-bpe": "spaces",
     "nfkc-bytelevel-bpe": "spaces",
     "llama3-bpe": "spaces",
+    "llama3-prefix-bpe": None,
     "metaspace-unigram": None,
     "replace-whitespace-bpe": None,
     "prepend-whitespace-bpe": None,
