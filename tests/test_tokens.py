@@ -6,7 +6,6 @@ expected number is always ``len(tok.encode(text, add_special_tokens=False).ids)`
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import orjson
@@ -15,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit.tokens import PY_SPACE, SPACE_REGEXES, TokenCounter
-from tests.conftest import FIXTURES, write_jsonl
+from tests.conftest import FIXTURES, use_engine, write_jsonl
 
 TEXTS = [
     "",
@@ -269,6 +268,12 @@ ASCII_TRICKY = list("ab Z1.,'s\n\t\r\x0b\x0c\x1c\x1d\x1e\x1f_-!") + ["  ", "Hell
 def test_ascii_batches_count_alike_with_and_without_the_scanner(scanner, name, docs):
     """ASCII batches of a words-shaped pipeline are cut by the compiled scanner's word_counts
     (every str.split whitespace, \\x1c to \\x1f included), or by str.split without it."""
+    _counts_alike(scanner, name, docs)
+
+
+def _counts_alike(scanner: str, name: str, docs: list[str]) -> None:
+    """The counter of pipeline ``name`` with ``scanner`` (compiled or library) counts ``docs``
+    as the library encodes them, with nothing known and with every piece known."""
     from audit import extract
 
     if scanner == "compiled" and extract.compiled_scanner() is None:
@@ -296,26 +301,12 @@ SPACED_WORDS = ["ab", "Z1", ".", ",", "'s", "'ll", "é", "e\u0301", "中文", "�
 def test_byte_level_batches_count_alike_with_and_without_the_scanner(scanner, name, docs):
     """A byte-level batch is cut and counted whole by the compiled scanner's split_counts where
     every document is clean, document by document otherwise, or by str.split without it."""
-    from audit import extract
-
-    if scanner == "compiled" and extract.compiled_scanner() is None:
-        pytest.skip("the compiled scanner was not built")
-    tok = tokenizer(name)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HALLU_AUDIT_SCANNER", scanner)
-        counter = TokenCounter(tok)
-        assert counter.count(docs) == expected(tok, docs)
-        assert counter.count(docs) == expected(tok, docs)  # with every piece known
+    _counts_alike(scanner, name, docs)
 
 
 @pytest.mark.parametrize("name", ["bytelevel-bpe", "bytelevel-noprefix-bpe", "llama3-bpe"])
 def test_a_clean_byte_level_batch_is_counted_whole(name, monkeypatch):
-    from audit import extract
-
-    if extract.compiled_scanner() is None:
-        if os.environ.get("CI"):
-            pytest.fail("the compiled scanner was not built (audit/_scan.c): is a C compiler installed?")
-        pytest.skip("the compiled scanner was not built")
+    use_engine(monkeypatch, "compiled")
     tok = tokenizer(name)
     counter = TokenCounter(tok)
     clean = [" Ünïcödé café\n\n中文 🙂, it's", "x\ny 1900 ", "plain words"]
