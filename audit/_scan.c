@@ -53,8 +53,9 @@
  * second of a canonical composition, so nothing before it reorders or composes across it. So its
  * ASCII characters are lowercased here, and each run of other characters, with the character
  * before it (a combining mark may compose with that one), is segment(run): its folded form before
- * the whitespace collapse, kept in the dict cache, since the same runs come back again and again
- * (typographic quotes and dashes, accented words). Lowercasing is per character except for
+ * the whitespace collapse, kept in the dict cache where the run is short (up to 32 characters),
+ * since the same short runs come back again and again (typographic quotes and dashes, accented
+ * words). Lowercasing is per character except for
  * the capital sigma, whose final form depends on the letters around it: segment returns None
  * where the run holds one after NFKC, and the text then is whole(text). Whitespace is collapsed
  * as the folded characters go into the output. The result equals normalize(text) for every text
@@ -1039,14 +1040,17 @@ static PyObject *fold_mixed(PyObject *text, PyObject *segment, PyObject *whole, 
         PyObject *key = PyUnicode_Substring(text, start, end);
         if (!key)
             return NULL;
-        PyObject *folded = PyDict_GetItemWithError(cache, key); /* borrowed */
+        /* short runs recur (quotes, dashes, accented words) and are kept; a long one (a text in
+         * another script) is folded as it comes */
+        int keep = end - start <= 32;
+        PyObject *folded = keep ? PyDict_GetItemWithError(cache, key) : NULL; /* borrowed */
         if (folded)
             Py_INCREF(folded);
         else if (!PyErr_Occurred()) {
             folded = PyObject_CallOneArg(segment, key);
-            if (folded && PyDict_GET_SIZE(cache) >= (1 << 16))
+            if (keep && folded && PyDict_GET_SIZE(cache) >= (1 << 16))
                 PyDict_Clear(cache); /* a bound on what a diverse corpus keeps */
-            if (folded && PyDict_SetItem(cache, key, folded) < 0)
+            if (keep && folded && PyDict_SetItem(cache, key, folded) < 0)
                 Py_CLEAR(folded);
         }
         Py_DECREF(key);

@@ -38,7 +38,12 @@ def normalize(text: str) -> str:
 
 def _fold(text: str) -> str:
     """NFKC, lowercase, accents stripped: ``normalize`` before the whitespace collapse."""
-    low = unicodedata.normalize("NFKC", text).lower()
+    return _fold_nfkc(unicodedata.normalize("NFKC", text))
+
+
+def _fold_nfkc(nfkc: str) -> str:
+    """``_fold`` of a text already in NFKC."""
+    low = nfkc.lower()
     # Stripping accents (decompose, drop the marks, compose) changes nothing in a text that is
     # in both normal forms and has no mark, such as one whose only non-ASCII characters are
     # typographic quotes and dashes: the two quick checks cost a tenth of the three passes.
@@ -60,12 +65,12 @@ def _ascii_space(low: str) -> bool:
 def _segment(run: str) -> str | None:
     """``_fold`` of a piece of a text (``normalize_texts``), or None where the piece holds a capital
     sigma after NFKC: its lowercase depends on the letters around it."""
-    if "Σ" in unicodedata.normalize("NFKC", run):
-        return None
-    return _fold(run)
+    nfkc = unicodedata.normalize("NFKC", run)
+    return None if "Σ" in nfkc else _fold_nfkc(nfkc)
 
 
-#: ``_segment`` of the pieces met so far (``audit/_scan.c`` clears it at 65,536 entries).
+#: ``_segment`` of the short pieces met so far (``audit/_scan.c`` keeps those of up to 32
+#: characters, and clears it at 65,536 entries).
 _SEGMENTS: dict[str, str | None] = {}
 _COMPILED: list[Any] = []
 

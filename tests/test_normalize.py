@@ -133,3 +133,15 @@ def test_the_compiled_normaliser_on_every_character() -> None:
     normalize_module._SEGMENTS.clear()
     got = normalize_module.normalize_texts(texts)
     assert got == [by_definition(t) for t in texts]
+
+
+def test_long_runs_are_folded_as_they_come() -> None:
+    """A run of over 32 characters that are not ASCII (a text in another script) is folded
+    without being kept; the result is the same."""
+    _compiled()
+    texts = ["A" + "ＡＢＣ中文ﬁé—" * 10 + "\u0301 x", "x " + "Σ" + "中" * 40 + "ς", "é" * 33, "日本語のテキスト" * 20]
+    normalize_module._SEGMENTS.clear()
+    assert normalize_module.normalize_texts(texts) == [by_definition(t) for t in texts]
+    assert not normalize_module._SEGMENTS
+    assert normalize_module.normalize_texts(["x’s ", "é" * 32]) == ["x’s", "e" * 32]
+    assert set(normalize_module._SEGMENTS) == {"x’", "é" * 32}
