@@ -326,7 +326,9 @@ def _digest_rows(facts: list[Fact], norm: Callable[[str], str]) -> list[bytes]:
 
     A fact with only a subject, a relation and an object (most rows of a large table) is written
     from four string columns, each encoded by one ``orjson.dumps`` call and split at ``","``:
-    inside an encoded string every quote is escaped, so that sequence only separates elements.
+    inside an encoded string every quote is escaped, so that sequence separates elements, except
+    after a string that ends in a quote and a comma (``\\",`` and its closing quote): a block
+    holding an escaped quote before a comma goes row by row.
     The bytes are those of the row's own ``orjson.dumps`` (a test compares the two)."""
     dumps = orjson.dumps
     plain = [f for f in facts if f.subject and not f.aliases and not f.subject_aliases and not f.answer_type]
@@ -342,7 +344,10 @@ def _plain_rows(ids: Sequence[str], relations: Sequence[str], subjects: Sequence
                 objects: Sequence[str]) -> list[bytes]:  # fmt: skip
     """The digest rows of facts with only a subject, a relation and an object, from their columns
     (subjects and objects normalised; see ``_digest_rows``)."""
-    columns = [orjson.dumps(c)[2:-2].split(b'","') for c in (ids, relations, subjects, objects)]
+    encoded = [orjson.dumps(c) for c in (ids, relations, subjects, objects)]
+    if any(b'\\",' in e for e in encoded):  # a string ending in '",' would be split at its end
+        return [orjson.dumps([*row, [], []]) for row in zip(ids, relations, subjects, objects, strict=True)]
+    columns = [e[2:-2].split(b'","') for e in encoded]
     return [b'["%b","%b","%b","%b",[],[]]' % row for row in zip(*columns, strict=True)]
 
 

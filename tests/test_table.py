@@ -115,6 +115,14 @@ def test_tables_load_as_their_rows_parse_one_by_one(tmp_path_factory, rows: list
         assert normalized == normalize_many(table_names(got))
         assert digest(got, normalized, rows_made) == by_rows(got)  # the rows the load made
         assert all(f.relation is sys.intern(f.relation) for f in got)
-    if not blank and all(type(r) is dict and set(r) == set(rows[0]) and len(r) in (3, 4) for r in rows) \
+    common = ({"subject", "relation", "object"}, {"id", "subject", "relation", "object"})
+    if not blank and all(type(r) is dict and set(r) == set(rows[0]) and set(r) in common for r in rows) \
             and all(type(v) is str and v.strip() for r in rows for v in r.values()):  # fmt: skip
         assert _common_facts(rows, {}) is not None  # the column-wise path was taken
+
+
+def test_digest_of_a_name_that_ends_in_a_quote_and_a_comma() -> None:
+    """'",' encodes as '"\\\\","': its escaped quote, its comma and its closing quote are the
+    sequence the column path splits at."""
+    facts = [Fact(f"r/{i}", name, "r", "o") for i, name in enumerate(['",', 'a",', "b", 'c",d', '\\\\",'])]
+    assert digest(facts) == by_rows(facts)
