@@ -1435,6 +1435,25 @@ done:
     return out;
 }
 
+/* count_lines(data) -> int: the newlines (b"\n") in a bytes-like object, counted with the GIL let
+ * go (memchr: several GB/s, against bytes.count's 1-2). The parent of a parallel run counts the
+ * lines before each task it cuts while its workers scan. */
+static PyObject *count_lines(PyObject *Py_UNUSED(module), PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const char *p = view.buf, *end = p + view.len;
+    Py_ssize_t n = 0;
+    Py_BEGIN_ALLOW_THREADS
+    while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+        n++;
+        p++;
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return PyLong_FromSsize_t(n);
+}
+
 static PyMethodDef module_methods[] = {
     {"expand", expand, METH_VARARGS,
      "expand(offsets, rows) -> (owner, flat): compressed-row lookup of int64 arrays, as bytes."},
@@ -1448,6 +1467,7 @@ static PyMethodDef module_methods[] = {
      "split_counts(text, sep, doc_sep, before) -> (firsts, rest, others) or None: see the module's docstring."},
     {"fold_texts", fold_texts, METH_VARARGS,
      "fold_texts(texts, segment, whole, cache) -> list: audit.normalize.normalize of each text."},
+    {"count_lines", count_lines, METH_O, "count_lines(data) -> int: the newlines in a bytes-like object."},
     {"word_view", word_view, METH_O,
      "word_view(text) -> (view, ascii): the UTF-8 word view of a text and its ASCII bytes (0 elsewhere)."},
     {NULL, NULL, 0, NULL},

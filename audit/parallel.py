@@ -384,14 +384,21 @@ def _splittable(source: Source, job: CorpusJob) -> bool:
 
 
 def _count_newlines(fh: Any, start: int, end: int) -> int:
+    """The lines of ``fh`` between two offsets. The parent counts them while its workers scan,
+    so the compiled count (memchr, the lock let go) is used where it was built: ``bytes.count``
+    takes a quarter of a core's second per 400 MB from the workers on a two-core machine."""
+    from audit.extract import compiled_scanner
+
+    scanner = compiled_scanner()
     fh.seek(start)
     n, left = 0, end - start
     block = bytearray(min(left, 1 << 20))  # one buffer, read into: no allocation per block
+    view = memoryview(block)
     while left:
-        got = fh.readinto(memoryview(block)[: min(left, len(block))])
+        got = fh.readinto(view[: min(left, len(block))])
         if not got:
             break
-        n += block.count(b"\n", 0, got)
+        n += scanner.count_lines(view[:got]) if scanner is not None else block.count(b"\n", 0, got)
         left -= got
     return n
 

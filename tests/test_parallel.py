@@ -17,6 +17,7 @@ from audit.corpus import make_job, scan
 from audit.errors import FormatError
 from audit.reading import ReadOptions, ReadStats, Source, expand_paths, iter_documents
 from audit.report import build_report
+from tests.conftest import use_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "fixtures" / "corpus" / "sample.jsonl"
@@ -109,6 +110,24 @@ def test_byte_ranges_cover_every_line_once(tmp_path_factory, lengths, piece) -> 
     whole = list(iter_documents([Source(str(path))], opts, ReadStats()))
     parts = list(iter_documents(ranges, opts, ReadStats()))
     assert [(d.text, d.line) for d in parts] == [(d.text, d.line) for d in whole]
+
+
+@pytest.mark.parametrize("engine", ["compiled", "daachorse"])
+def test_newlines_between_offsets(tmp_path, monkeypatch, engine) -> None:
+    # the parent's line count before each task (compiled: memchr; else bytes.count), over
+    # ranges that start and end anywhere, across the 1 MiB blocks it reads, against a count
+    # of the bytes themselves
+    use_engine(monkeypatch, engine)
+    rng = random.Random(7)
+    data = bytes(rng.choice(b"ab\n\n\x00\xff") for _ in range(3 << 20))
+    path = tmp_path / "x.bin"
+    path.write_bytes(data)
+    edges = [0, 1, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 2 << 20, len(data) - 1, len(data)]
+    pairs = [(a, b) for a in edges for b in edges if a <= b] + sorted(
+        tuple(sorted(rng.sample(range(len(data) + 1), 2))) for _ in range(20))  # fmt: skip
+    with open(path, "rb") as fh:
+        for a, b in pairs:
+            assert parallel._count_newlines(fh, a, b) == data.count(b"\n", a, b), (a, b)
 
 
 def test_sketch_out_and_merge_equal_one_run(cli, corpus, tmp_path) -> None:
