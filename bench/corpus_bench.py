@@ -9,7 +9,12 @@ MB/s (without the cache: what a first run costs), the floor's MB/s (read the fil
 and ``orjson.loads`` each line) and the ratio of the two, and the peak RSS of the CLI and of the
 floor; each row names the load average when it was printed and the start-up's and the run's CPU
 seconds (user + system, steadier than wall time on a loaded machine). Each measurement is its own process
-(peak RSS from ``wait4``); with ``--repeat`` a figure is the range over the repeats.
+(peak RSS from ``wait4``); with ``--repeat`` a figure is the range over the repeats. A repeat is a
+round: the floor, then every ``--with`` row in every tree, so that the rows compared see the same
+load, and a row's ratio to the plain run (or to the baseline) is taken round by round and given as
+its range. A ``--with`` row also gives that ratio with the start-up taken off both runs ("beyond
+the start-up": for ``--workers``, how the part that can run in parallel scales). The children may
+write bytecode, as an installed package has it: no run compiles the sources it imports.
 Figures are printed, never asserted. By default every process is pinned to one core
 (``taskset -c 0``, ``--core`` for another) and the CLI runs with ``--workers 1``. The runs have
 no cache (a first run: the table parsed, the matcher built) unless ``--warm``.
@@ -155,6 +160,8 @@ def measure(cmd: list[str], pin: int | None, tree: Path = ROOT, cache: str = "of
         cmd = ["taskset", "-c", str(pin), *cmd]
     env = {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", ""),
            "HALLU_AUDIT_CACHE": cache}  # fmt: skip
+    # an installed package has its bytecode compiled: a run never compiles the sources it imports
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     t = time.perf_counter()
     # run in the tree: `python -m` puts the working folder first on sys.path
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=tree)
@@ -237,18 +244,20 @@ def main() -> None:
                              typographic=density == "prose")  # fmt: skip
             mb = corpus.stat().st_size / 1e6
             out = folder / "report.json"
-            base: list[float] = []
-            for extra in [[], *map(shlex.split, args.variants)]:
-                kinds = ("start", "start cpu", "cached", "run", "rss", "cpu")
-                got: dict[str, dict[str, list[float]]] = {t: {k: [] for k in kinds} for t, _ in trees}
-                floors, frss = [], []
-                for _ in range(args.repeat):
-                    t_floor, r_floor, _ = measure([sys.executable, "-c", FLOOR, str(corpus)], pin)
-                    floors.append(t_floor)
-                    frss.append(r_floor)
-                    for name, tree in trees:  # interleaved, so both see the same load
+            variants = [[], *map(shlex.split, args.variants)]
+            kinds = ("start", "start cpu", "cached", "run", "rss", "cpu")
+            got = {(v, t): {k: [] for k in kinds} for v in range(len(variants)) for t, _ in trees}
+            floors, frss = [], []
+            for _ in range(args.repeat):
+                # one round: the floor, then every variant in every tree, so that each row and the
+                # rows it is compared with (the plain run, the baseline) see the same load
+                t_floor, r_floor, _ = measure([sys.executable, "-c", FLOOR, str(corpus)], pin)
+                floors.append(t_floor)
+                frss.append(r_floor)
+                for v, extra in enumerate(variants):
+                    for name, tree in trees:
+                        row = got[v, name]
                         t_start, _, c_start = measure(cli(one, refs, out, extra), pin, tree)
-                        got[name]["start cpu"].append(c_start)
                         t_cached = t_start  # a tree without the matcher cache builds every time
                         with tempfile.TemporaryDirectory(prefix="hallu-bench-cache-") as cache:
                             if (tree / "audit" / "cache.py").exists():
@@ -256,35 +265,39 @@ def main() -> None:
                                 t_cached, _, _ = measure(cli(one, refs, out, extra), pin, tree, cache)
                             kept = cache if args.warm else "off"
                             t_run, r_run, c_run = measure(cli(corpus, refs, out, extra), pin, tree, kept)
-                        got[name]["cpu"].append(c_run)
-                        got[name]["start"].append(t_start)
-                        got[name]["cached"].append(t_cached)
-                        got[name]["run"].append(t_run)
-                        got[name]["rss"].append(r_run)
+                        for kind, value in zip(kinds, (t_start, c_start, t_cached, t_run, r_run, c_run), strict=True):
+                            row[kind].append(value)
                 report = json.loads(out.read_text())
-                per_kb = report["overall"]["N"] / (report["inputs"]["bytes"] / 1e3)
+            per_kb = report["overall"]["N"] / (report["inputs"]["bytes"] / 1e3)
+            for v, extra in enumerate(variants):
                 for name, _ in trees:
-                    starts, runs, rss = got[name]["start"], got[name]["run"], got[name]["rss"]
-                    cached = got[name]["cached"]
+                    row = got[v, name]
+                    starts, runs, rss, cached = row["start"], row["run"], row["rss"], row["cached"]
                     mbs, floor_mbs = [mb / t for t in runs], [mb / t for t in floors]
                     ratio = [f / t for f, t in zip(floors, runs, strict=True)]
                     note = " ".join(x for x in (name, shlex.join(extra)) if x)
-                    cpus = f"start CPU {span(got[name]['start cpu'], '.2f')} s, run CPU {span(got[name]['cpu'], '.1f')}"
+                    cpus = f"start CPU {span(row['start cpu'], '.2f')} s, run CPU {span(row['cpu'], '.1f')}"
                     note = f"[load {os.getloadavg()[0]:.1f}, {cpus} s] {note}"
-                    if extra and base:
-                        note += f" ({statistics.median(runs) / statistics.median(base):.2f}x the plain run)"
-                    elif not name:
-                        base = runs
+                    if v:
+                        # paired by round: each run beside the plain run of its own round
+                        plain = got[0, name]
+                        times = [t / b for t, b in zip(runs, plain["run"], strict=True)]
+                        note += f" ({span(times, '.2f')}x the plain run's time"
+                        # what is left once the start-up (serial, in both) is taken off each run
+                        fixed = "cached" if args.warm else "start"
+                        scans = [(t - s) / (b - bs) for t, s, b, bs in
+                                 zip(runs, row[fixed], plain["run"], plain[fixed], strict=True)]  # fmt: skip
+                        note += f", {span(scans, '.2f')}x beyond the start-up)"
                     if name == "" and len(trees) > 1:
-                        before = statistics.median(got["baseline"]["run"])
-                        cpu = statistics.median(got["baseline"]["cpu"]) / statistics.median(got[name]["cpu"])
-                        note += f" ({before / statistics.median(runs):.2f}x the baseline's speed, {cpu:.2f}x per CPU s)"
-                    row = (f"{n_facts:>8} {density:>7} {mb:>6.1f} {per_kb:>8.1f} {span(starts, '.2f'):>10} "
-                           f"{span(cached, '.2f'):>9} "
-                           f"{span(runs, '.2f'):>12} {span(mbs, '.1f'):>12} {span(floor_mbs, '.0f'):>11} "
-                           f"{span(ratio, '.3f'):>12} {span([r / 2**20 for r in rss], '.0f'):>11} "
-                           f"{span([r / 2**20 for r in frss], '.0f'):>9} {note}")  # fmt: skip
-                    print(row, flush=True)
+                        base = got[v, "baseline"]
+                        speed = [b / t for t, b in zip(runs, base["run"], strict=True)]
+                        cpu = statistics.median(base["cpu"]) / statistics.median(row["cpu"])
+                        note += f" ({span(speed, '.2f')}x the baseline's speed, {cpu:.2f}x per CPU s)"
+                    print(f"{n_facts:>8} {density:>7} {mb:>6.1f} {per_kb:>8.1f} {span(starts, '.2f'):>10} "
+                          f"{span(cached, '.2f'):>9} "
+                          f"{span(runs, '.2f'):>12} {span(mbs, '.1f'):>12} {span(floor_mbs, '.0f'):>11} "
+                          f"{span(ratio, '.3f'):>12} {span([r / 2**20 for r in rss], '.0f'):>11} "
+                          f"{span([r / 2**20 for r in frss], '.0f'):>9} {note}", flush=True)  # fmt: skip
     print("# start s: the same command on a one-document corpus (interpreter, imports, table, matcher, report)")
     print("# cached s: the same, the matcher read from the cache a run before kept (a tree without one: start s)")
     print("# MB/s: corpus MB / run s, start-up included; ratio: run throughput / floor throughput, same file")
