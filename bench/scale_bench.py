@@ -231,6 +231,7 @@ def main() -> None:
         print(json.dumps(one(json.loads(args.one))))
         return
     folder = Path(args.dir)
+    folder.mkdir(parents=True, exist_ok=True)
     path = corpus_file(folder, parse_size(args.size))
     gb = path.stat().st_size / 1e9
     print(f"corpus {path.name}: {gb:.2f} GB, {os.cpu_count()} cores, --facts capitals (248 facts),"
