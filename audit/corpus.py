@@ -187,6 +187,7 @@ def scan(
     mentions: MentionWriter | None = None,
     zeros: bool = True,
     by_index: list[Any] | None = None,
+    objects_cap: int | None = MAX_OBJECTS_PER_PROMPT,
 ) -> CorpusPartial:
     """Read ``sources`` and count every mention: the whole job for one process.
 
@@ -199,6 +200,8 @@ def scan(
     so its partial does not carry the whole table). ``by_index`` (a list) gets a reference-table
     scan's exact counts as int64 arrays by fact position (the counter's, then the distinct-source
     counter's; None for a sketch, which is updated as usual), and those counters stay empty.
+    ``objects_cap`` bounds the objects kept per prompt in open extraction (None: all of them, in
+    the order first seen, as a parallel task keeps them for the parent to cap in input order).
     """
     extractor = extractor or job.extractor()
     partial = CorpusPartial.empty(job.config)
@@ -246,7 +249,7 @@ def scan(
                         seen = objs.get(m.obj)
                         if seen is not None:
                             objs[m.obj] = (seen[0] + 1, seen[1])
-                        elif len(objs) < MAX_OBJECTS_PER_PROMPT:
+                        elif objects_cap is None or len(objs) < objects_cap:
                             objs[m.obj] = (1, f"{doc.source}:{doc.line}" if doc.line else doc.source)
         if tokens is not None:
             tokens.add([d.text for d in batch])

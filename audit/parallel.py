@@ -505,7 +505,8 @@ def _scan_task(job: CorpusJob, sources: list[Source], dups: bytes | None, rows_t
 
     flags = None if dups is None else np.frombuffer(dups, dtype=bool).tolist()
     counts: list[Any] = []
-    common = {"extractor": _extractor(job), "duplicates": flags, "zeros": False, "by_index": counts}
+    common = {"extractor": _extractor(job), "duplicates": flags, "zeros": False, "by_index": counts,
+              "objects_cap": None}  # fmt: skip
     if rows_to is None:
         return _pack(job, scan(job, sources, **common), counts)
     if rows_to == "":
@@ -522,13 +523,17 @@ def _scan_task(job: CorpusJob, sources: list[Source], dups: bytes | None, rows_t
 Sparse = tuple[bytes, bytes]
 
 
-def _pack(job: CorpusJob, partial: CorpusPartial, counts: list[Any]) -> tuple[bytes, list[Sparse | None]]:
-    """What a task hands back: the partial in the documented file format, and the exact counts
-    of a reference-table scan by fact position (``scan``'s ``by_index``; their counters in the
-    file stay empty), one entry per counter, None where the counter (a sketch) is in the file.
+def _pack(job: CorpusJob, partial: CorpusPartial, counts: list[Any]) -> tuple[bytes, list[Sparse | None], bytes]:
+    """What a task hands back: the partial in the documented file format, the exact counts of a
+    reference-table scan by fact position (``scan``'s ``by_index``; their counters in the file
+    stay empty), one entry per counter, None where the counter (a sketch) is in the file; and
+    open extraction's objects, every one the task saw, in the order first seen (orjson:
+    ``[[prompt, [[object, mentions, where], ...]], ...]``; the file's objects stay empty).
     Counters keyed by fact id would cost each task a conversion, a sort and a JSON dump, and the
     parent a parse and a merge by dict; these cost the parent one addition, and it makes the
-    counters once, at the end (``_Totals``)."""
+    counters once, at the end (``_Totals``). The objects are not capped in the task: a prompt's
+    first ``MAX_OBJECTS_PER_PROMPT`` objects in input order, and their counts over the whole
+    input, are known only once the earlier tasks' are merged (``_merge_objects``)."""
     out: list[Sparse | None] = []
     for c in counts:
         if c is None:
@@ -536,7 +541,18 @@ def _pack(job: CorpusJob, partial: CorpusPartial, counts: list[Any]) -> tuple[by
         else:
             at = np.flatnonzero(c)
             out.append((at.astype(np.int64, copy=False).tobytes(), c[at].astype(np.int64, copy=False).tobytes()))
-    return PartialFile(job.config, partial).to_bytes(), out
+    objects = orjson.dumps([[k, [[o, n, w] for o, (n, w) in v.items()]] for k, v in partial.objects.items()])
+    partial.objects = {}
+    return PartialFile(job.config, partial).to_bytes(), out, objects
+
+
+def _merge_objects(merged: CorpusPartial, data: bytes) -> None:
+    """Add one task's objects (``_pack``) to ``merged``, which holds the earlier tasks': what one
+    process scanning the inputs in order keeps (``audit.corpus.merge_objects``)."""
+    from audit.corpus import merge_objects
+
+    for prompt, objs in orjson.loads(data):
+        merge_objects(merged.objects.setdefault(prompt, {}), {o: (n, w) for o, n, w in objs})
 
 
 class _Totals:
@@ -654,8 +670,9 @@ def run(
             if mentions is not None:
                 result, rows = result
                 copy_rows(rows, mentions)
-            data, counts = result
+            data, counts, objects = result
             merged.merge(PartialFile.from_bytes(data, f"<task {done}>").partial)
+            _merge_objects(merged, objects)
             totals.add(counts)
             if progress is not None:
                 progress(sum(s.size or 0 for s in tasks[done]))

@@ -242,7 +242,7 @@ def test_tasks_hand_back_exact_counts_by_fact_position(corpus, small_tasks) -> N
     job = make_job(facts_path=str(REFS), patterns=(), dedup="exact")
     facts = job.reference_table().facts
     task = parallel.plan_tasks(expand_paths([str(p) for p in corpus]), job, 2)[1]
-    data, counts = parallel._scan_task(job, task, None)
+    data, counts, _ = parallel._scan_task(job, task, None)
     part = parallel.PartialFile.from_bytes(data).partial
     assert part.counter.is_empty() and part.distinct is not None and part.distinct.is_empty()
     one = scan(job, task, zeros=False)
@@ -252,7 +252,7 @@ def test_tasks_hand_back_exact_counts_by_fact_position(corpus, small_tasks) -> N
         assert got == {f: c for f, _, c in counter.items()} and sum(got.values()) > 10
     assert part.read == one.read and part.duplicates == one.duplicates > 0
     sketch = make_job(facts_path=str(REFS), patterns=(), counter="sample:40")
-    data, counts = parallel._scan_task(sketch, task, None)
+    data, counts, _ = parallel._scan_task(sketch, task, None)
     assert counts == [None] and not parallel.PartialFile.from_bytes(data).partial.counter.is_empty()
 
 
@@ -275,3 +275,30 @@ def test_tasks_shrink_towards_the_end_and_cover_every_line_once(tmp_path, monkey
     whole = list(iter_documents(sources, ReadOptions(), ReadStats()))
     parts = [d for t in tasks for d in iter_documents(t, ReadOptions(), ReadStats())]
     assert [(d.source, d.line, d.text) for d in parts] == [(d.source, d.line, d.text) for d in whole]
+
+
+def test_a_prompts_objects_are_those_of_one_process_whatever_the_cuts(cli, small_tasks, tmp_path) -> None:
+    """Open extraction keeps a prompt's first 8 objects in input order with their counts over the
+    whole input. A prompt stated with 12 objects, cycling through a file cut into many tasks:
+    each task alone would keep its own first 8, and a cut would change the counts."""
+    filler = "The weather was mild that year and nothing much happened in the valley. " * 3
+    names = [f"City{chr(65 + i)}ville" for i in range(12)]
+    lines = [orjson.dumps({"text": f"{filler}{names[(i * 5) % 12]} is the capital of Testland."}) for i in range(3000)]
+    path = tmp_path / "objects.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    job = make_job(facts_path=None, patterns=("capital",))
+    assert len(parallel.plan_tasks(expand_paths([str(path)]), job, 2)) > 6
+    got = {}
+    for workers in (1, 2):
+        files = [tmp_path / f"{workers}.per-fact.jsonl", tmp_path / f"{workers}.sketch"]
+        r = cli("corpus", path, "-p", "capital", "-j", workers, "--json", "-q",
+                "--per-fact", files[0], "--sketch-out", files[1])  # fmt: skip
+        assert r.exit_code == 0, r.stderr
+        got[workers] = [r.stdout.encode(), *(f.read_bytes() for f in files)]
+    assert got[2] == got[1]
+    header, row = [orjson.loads(x) for x in got[1][1].splitlines()]
+    assert header["kind"] == "hallu-audit/per-fact" and row["id"] == "capital/testland" and row["count"] == 3000
+    # the first 8 objects in input order (names[0], names[5], names[10], names[3], ...), each
+    # stated 250 times (3000 lines over 12 names); the other 4 are not kept
+    first = [names[(i * 5) % 12].lower() for i in range(8)]
+    assert sorted((o["object"], o["count"]) for o in row["objects"]) == sorted((o, 250) for o in first)
