@@ -20,7 +20,7 @@ import typer.core
 
 import audit
 from audit.bounds import PLAUSIBLE_ANSWERS
-from audit.errors import AuditError, ExitCode, InputError, OptionError
+from audit.errors import AuditError, ExitCode, InputError, OptionError, Terminated
 
 if TYPE_CHECKING:
     from audit.parallel import PartialFile
@@ -108,11 +108,28 @@ def warn(lines: Iterable[str]) -> None:
         typer.echo(f"hallu-audit: warning: {line}", err=True)
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 @contextmanager
 def errors_to_exit_codes():
-    """Turn the library's expected failures into one-line messages and documented exit codes."""
+    """Turn the library's expected failures into one-line messages and documented exit codes.
+    SIGTERM unwinds like Ctrl-C (every output's temporary file is removed), then ends the process
+    by the same signal, as a run without this handler would end."""
+    import signal
+    import threading
+
+    handle = threading.current_thread() is threading.main_thread() \
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # fmt: skip
+    if handle:
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         yield
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise typer.Exit(143) from None  # pragma: no cover - the signal ends the process
     except OptionError as exc:
         raise typer.BadParameter(exc.reason, param_hint=f"'{exc.option}'") from None
     except AuditError as exc:
@@ -125,6 +142,9 @@ def errors_to_exit_codes():
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(0) from None
+    finally:
+        if handle and signal.getsignal(signal.SIGTERM) is _terminated:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def interactive() -> bool:

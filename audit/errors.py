@@ -20,6 +20,12 @@ class ExitCode(enum.IntEnum):
     WORKER_DIED = 4  # a --workers process died (killed, out of memory): nothing was written
 
 
+class Terminated(BaseException):  # noqa: N818 - named for the signal, like KeyboardInterrupt
+    """SIGTERM reached the process (a BaseException: nothing may swallow it). Raised where the
+    process was, so that every open output removes its temporary file on the way out; the CLI
+    then ends the process by the same signal (status 143)."""
+
+
 class AuditError(Exception):
     """Base of all expected failures; the message is shown to the user as one line."""
 

@@ -65,7 +65,7 @@ import numpy as np
 import orjson
 
 from audit.corpus import CorpusJob, CorpusPartial, scan
-from audit.errors import ConfigError, InputError, MergeError, WorkerError
+from audit.errors import ConfigError, InputError, MergeError, Terminated, WorkerError
 from audit.io.files import read_whole
 from audit.reading import BadTally, ReadStats, Source, batched, iter_documents
 from audit.records import CorpusConfig
@@ -861,7 +861,8 @@ class _LocalPool:
 
         if threading.current_thread() is threading.main_thread():
             for signum in (signal.SIGTERM, signal.SIGINT):
-                self._handlers[signum] = signal.signal(signum, self._on_signal)
+                if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored (nohup, `&`): it stays so
+                    self._handlers[signum] = signal.signal(signum, self._on_signal)
         return self
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
@@ -888,12 +889,9 @@ class _LocalPool:
                 "(run again, with fewer --workers or a --max-memory)"
             ) from None
         if isinstance(exc, _Stop):
-            signum = int(exc.args[0])
-            if signum == signal.SIGINT:
+            if int(exc.args[0]) == signal.SIGINT:
                 raise KeyboardInterrupt from None
-            signal.signal(signum, signal.SIG_DFL)
-            os.kill(os.getpid(), signum)
-            raise SystemExit(128 + signum)  # pragma: no cover - the signal ends the process
+            raise Terminated from None  # the outputs clean up on the way out, then the CLI dies by it
 
 
 class _dask_pool:  # noqa: N801 - reads as a function at the call site

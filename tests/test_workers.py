@@ -156,3 +156,30 @@ def test_ctrl_c_to_the_process_group_is_one_line(big) -> None:
     assert out == b""
     time.sleep(0.2)
     assert _alive(workers) == []
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(("sig", "status"), [(signal.SIGTERM, -signal.SIGTERM), (signal.SIGINT, 130)])
+def test_a_stopped_run_leaves_its_outputs_as_they_were(big, tmp_path, workers, sig, status) -> None:
+    """SIGTERM or SIGINT while ``--mentions`` streams into its temporary file: the files at the
+    output paths keep their bytes and no temporary file is left beside them."""
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("m.jsonl", "r.json"):
+        (out / name).write_bytes(b"SENTINEL\n")
+    cli = [sys.executable, "-m", "audit.cli", "corpus", str(big), "-f", str(REFS), "-j", str(workers), "-q",
+           "-o", str(out / "r.json"), "--mentions", str(out / "m.jsonl")]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not list(out.glob(".m.jsonl.tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if proc.poll() is not None:
+        pytest.fail("the run ended before its mentions file was opened")
+    time.sleep(0.2)  # well into the scan
+    os.kill(proc.pid, sig)
+    _, err = _finish(proc)
+    assert proc.returncode == status, (proc.returncode, err)
+    assert "Traceback" not in err and err in ("", "hallu-audit: interrupted\n"), err
+    assert sorted(p.name for p in out.iterdir()) == ["m.jsonl", "r.json"]
+    assert all((out / name).read_bytes() == b"SENTINEL\n" for name in ("m.jsonl", "r.json"))
