@@ -17,7 +17,7 @@ import itertools
 import re
 import struct
 from array import array
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from operator import attrgetter, not_
@@ -781,25 +781,40 @@ class FactMatcher(Extractor):
             by_doc.setdefault(d, []).append((a, b, k))
         starts: dict[int, list[int]] = {}
         words: dict[int, list[int]] = {}
+        at: dict[int, list[int]] = {}  # each document's hit starts, sorted: its hits are found by bisection
+        first: dict[tuple[int, int], tuple[int, int]] = {}  # ``doc`` scope: (document, group) -> object
         for d, fi, p in zip(m.doc.tolist(), m.fact.tolist(), m.position.tolist(), strict=True):
             text = m.texts[d]
             if d not in starts:
                 starts[d] = [0, *sentence_starts(text)]
                 by_doc[d].sort()
-            st = starts[d]
+                at[d] = [a for a, _, _ in by_doc[d]]
+            st, hits, hit_at = starts[d], by_doc[d], at[d]
             si = bisect_right(st, p) - 1
             lo, hi = st[si], (st[si + 1] if si + 1 < len(st) else len(text))
-            subject_keys, object_keys = fact_keys[fi], group_keys[int(self._fact_group[fi])]
-            s_end = max(b for a, b, k in by_doc[d] if a == p and k in subject_keys)
-            objects = [(a, b) for a, b, k in by_doc[d] if k in object_keys]
+            group = int(self._fact_group[fi])
+            subject_keys, object_keys = fact_keys[fi], group_keys[group]
+            s_end = max(b for _, b, k in hits[bisect_left(hit_at, p) : bisect_right(hit_at, p)] if k in subject_keys)
+            # the first hit (in (start, end, key) order) of an object key where the scope allows
             if self.scope == "sentence":
-                objects = [(a, b) for a, b in objects if lo <= a < hi]
+                i, j = bisect_left(hit_at, lo), bisect_left(hit_at, hi)
             elif self.scope == "window":
                 if d not in words:
                     words[d] = [w.start() for w in re.finditer(r"\S+", text)]
-                w = bisect_right(words[d], p)
-                objects = [(a, b) for a, b in objects if abs(bisect_right(words[d], a) - w) <= self.window]
-            o_start, o_end = objects[0]
+                ws, w = words[d], bisect_right(words[d], p)
+                # a hit's word index (bisect_right(ws, a)) grows with its start: the starts within
+                # the window are one range, [ws[w - window - 1], ws[w + window])
+                low_w, high_w = w - self.window - 1, w + self.window
+                i = bisect_left(hit_at, ws[low_w]) if low_w >= 0 else 0
+                j = bisect_left(hit_at, ws[high_w]) if high_w < len(ws) else len(hits)
+            else:
+                i, j = 0, len(hits)
+            if self.scope == "doc" and (d, group) in first:
+                o_start, o_end = first[d, group]
+            else:
+                o_start, o_end = next((hits[x][0], hits[x][1]) for x in range(i, j) if hits[x][2] in object_keys)
+                if self.scope == "doc":
+                    first[d, group] = (o_start, o_end)
             sentence = text[lo:hi]
             lo += len(sentence) - len(sentence.lstrip())
             yield d, fi, p, s_end, o_start, o_end, lo, lo + len(sentence.strip())
